@@ -1,0 +1,244 @@
+/**
+ * Incremental, streaming frame parser (RFC 6455 §5.2). Bytes in, events out; no IO.
+ *
+ * It never buffers a payload: each `payload` event is a view into the chunk that was pushed, still
+ * masked as on the wire, so a relay can forward it (or re-mask it in one pass) without a copy.
+ * Only the 2..14 header bytes are gathered across chunks. Peer mistakes are reported as
+ * violations and parsing goes on; only a length that cannot be framed stops it (`fatal`).
+ */
+import {
+  FIN_BIT,
+  LENGTH_MASK,
+  MASK_BIT,
+  MAX_CONTROL_PAYLOAD,
+  MAX_SAFE_PAYLOAD,
+  OPCODE_MASK,
+  Opcode,
+  PAYLOAD_LEN_16,
+  PAYLOAD_LEN_64,
+  RSV1_BIT,
+  RSV2_BIT,
+  RSV3_BIT,
+  isControlOpcode,
+  isReservedOpcode,
+} from './constants.js';
+import type { FrameHeader } from './frame-header.js';
+import { violation, type Violation } from './violations.js';
+
+/** The data message a frame belongs to (§5.4). */
+export interface MessageContext {
+  /** Opcode of the message's first frame (Text or Binary; Continuation for a stray continuation). */
+  readonly opcode: number;
+  /** RFC 7692: RSV1 on the first frame marks the whole message as compressed. */
+  readonly compressed: boolean;
+  readonly first: boolean;
+}
+
+export type ParseEvent =
+  | {
+      readonly type: 'header';
+      readonly header: FrameHeader;
+      /** The header bytes exactly as received. */
+      readonly raw: Uint8Array;
+      /** null for control frames. */
+      readonly message: MessageContext | null;
+      readonly violations: readonly Violation[];
+    }
+  /** A slice of payload as on the wire (still masked); `offset` is its position in the frame's payload. */
+  | { readonly type: 'payload'; readonly data: Uint8Array; readonly offset: number }
+  | { readonly type: 'frame-end'; readonly header: FrameHeader }
+  /** A problem not tied to one header: EOF mid-frame, or a length that cannot be framed. */
+  | { readonly type: 'violation'; readonly violation: Violation };
+
+export interface FrameParserOptions {
+  /** Which peer sends the bytes: client frames must be masked, server frames must not (§5.1). */
+  readonly from: 'client' | 'server';
+  /** permessage-deflate was negotiated, so RSV1 may be set on a message's first frame. */
+  readonly rsv1Allowed: boolean;
+}
+
+const enum State {
+  Header,
+  Payload,
+  Failed,
+}
+
+const MAX_HEADER = 14;
+
+export class FrameParser {
+  readonly #from: 'client' | 'server';
+  #rsv1Allowed: boolean;
+  #state = State.Header;
+  readonly #head = new Uint8Array(MAX_HEADER);
+  #headLen = 0;
+  #header: FrameHeader | null = null;
+  #payloadDone = 0;
+  // §5.4 message bookkeeping: is a fragmented data message open, and what is it?
+  #messageOpen = false;
+  #messageOpcode: number = Opcode.Continuation;
+  #messageCompressed = false;
+  #closeSeen = false;
+  #bytes = 0;
+
+  constructor(options: FrameParserOptions) {
+    this.#from = options.from;
+    this.#rsv1Allowed = options.rsv1Allowed;
+  }
+
+  /** Total bytes pushed so far. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** True after a fatal violation: the rest of the stream cannot be framed. */
+  get failed(): boolean {
+    return this.#state === State.Failed;
+  }
+
+  /** True between frames (nothing partial buffered). */
+  get idle(): boolean {
+    return this.#state === State.Header && this.#headLen === 0;
+  }
+
+  push(chunk: Uint8Array): ParseEvent[] {
+    this.#bytes += chunk.length;
+    const events: ParseEvent[] = [];
+    let pos = 0;
+    while (pos < chunk.length) {
+      if (this.#state === State.Failed) break;
+      if (this.#state === State.Header) {
+        pos = this.#readHeader(chunk, pos, events);
+        continue;
+      }
+      const header = this.#header!;
+      const take = Math.min(header.payloadLength - this.#payloadDone, chunk.length - pos);
+      events.push({ type: 'payload', data: chunk.subarray(pos, pos + take), offset: this.#payloadDone });
+      pos += take;
+      this.#payloadDone += take;
+      if (this.#payloadDone === header.payloadLength) this.#endFrame(events);
+    }
+    return events;
+  }
+
+  /** End of stream: reports a frame cut short. */
+  finish(): ParseEvent[] {
+    if (this.#state === State.Failed || this.idle) return [];
+    this.#state = State.Failed;
+    const detail =
+      this.#header === null
+        ? `${this.#headLen} header byte(s) received`
+        : `${this.#payloadDone} of ${this.#header.payloadLength} payload bytes received`;
+    return [{ type: 'violation', violation: violation('truncated-frame', detail) }];
+  }
+
+  /** Gathers header bytes; returns the new position in the chunk. */
+  #readHeader(chunk: Uint8Array, pos: number, events: ParseEvent[]): number {
+    const head = this.#head;
+    // The first two bytes tell how long the header is: gather them, then the rest.
+    while (this.#headLen < 2 && pos < chunk.length) head[this.#headLen++] = chunk[pos++]!;
+    if (this.#headLen < 2) return pos;
+    const len7 = head[1]! & LENGTH_MASK;
+    const masked = (head[1]! & MASK_BIT) !== 0;
+    const need = 2 + (len7 === PAYLOAD_LEN_16 ? 2 : len7 === PAYLOAD_LEN_64 ? 8 : 0) + (masked ? 4 : 0);
+    const copy = Math.min(need - this.#headLen, chunk.length - pos);
+    head.set(chunk.subarray(pos, pos + copy), this.#headLen);
+    this.#headLen += copy;
+    pos += copy;
+    if (this.#headLen < need) return pos;
+    this.#decodeHeader(len7, masked, need, events);
+    return pos;
+  }
+
+  #decodeHeader(len7: number, masked: boolean, headerLength: number, events: ParseEvent[]): void {
+    const head = this.#head;
+    const b0 = head[0]!;
+    const violations: Violation[] = [];
+    let payloadLength = len7;
+    let offset = 2;
+    if (len7 === PAYLOAD_LEN_16) {
+      payloadLength = (head[2]! << 8) | head[3]!;
+      offset = 4;
+      // §5.2: "the minimal number of bytes MUST be used to encode the length".
+      if (payloadLength < PAYLOAD_LEN_16) violations.push(violation('non-minimal-length', `${payloadLength} in 16 bits`));
+    } else if (len7 === PAYLOAD_LEN_64) {
+      const hi = ((head[2]! << 24) | (head[3]! << 16) | (head[4]! << 8) | head[5]!) >>> 0;
+      const lo = ((head[6]! << 24) | (head[7]! << 16) | (head[8]! << 8) | head[9]!) >>> 0;
+      offset = 10;
+      // §5.2: "the most significant bit MUST be 0". Nothing after this can be framed.
+      if (hi >= 0x8000_0000) return this.#fail(events, violation('length-msb-set'));
+      payloadLength = hi * 0x1_0000_0000 + lo;
+      if (payloadLength > MAX_SAFE_PAYLOAD) return this.#fail(events, violation('length-too-large', String(payloadLength)));
+      if (payloadLength <= 0xffff) violations.push(violation('non-minimal-length', `${payloadLength} in 64 bits`));
+    }
+    const header: FrameHeader = {
+      fin: (b0 & FIN_BIT) !== 0,
+      rsv1: (b0 & RSV1_BIT) !== 0,
+      rsv2: (b0 & RSV2_BIT) !== 0,
+      rsv3: (b0 & RSV3_BIT) !== 0,
+      opcode: b0 & OPCODE_MASK,
+      maskKey: masked ? head.slice(offset, offset + 4) : null,
+      payloadLength,
+      headerLength,
+    };
+    const message = this.#check(header, violations);
+    this.#header = header;
+    this.#payloadDone = 0;
+    this.#state = State.Payload;
+    events.push({ type: 'header', header, raw: head.slice(0, headerLength), message, violations });
+    this.#headLen = 0;
+    if (payloadLength === 0) this.#endFrame(events);
+  }
+
+  /** Header-level rules; updates message state and returns the frame's message context. */
+  #check(header: FrameHeader, violations: Violation[]): MessageContext | null {
+    const { opcode } = header;
+    // §5.1: "a client MUST mask all frames that it sends"; "A server MUST NOT mask any frames".
+    if (this.#from === 'client' && header.maskKey === null) violations.push(violation('unmasked-client-frame'));
+    if (this.#from === 'server' && header.maskKey !== null) violations.push(violation('masked-server-frame'));
+    if (isReservedOpcode(opcode)) violations.push(violation('reserved-opcode', `0x${opcode.toString(16)}`));
+    if (this.#closeSeen) violations.push(violation('data-after-close'));
+    if (opcode === Opcode.Close) this.#closeSeen = true;
+    // §5.2: RSV2/RSV3 have no meaning without an extension that defines them; none does here.
+    if (header.rsv2 || header.rsv3) violations.push(violation('unexpected-rsv', 'RSV2/RSV3'));
+    if (isControlOpcode(opcode)) {
+      if (header.payloadLength > MAX_CONTROL_PAYLOAD) {
+        violations.push(violation('control-too-long', `${header.payloadLength} bytes`));
+      }
+      if (!header.fin) violations.push(violation('control-fragmented'));
+      // RFC 7692 §6.1: "An endpoint MUST NOT set the 'Per-Message Compressed' bit of control frames".
+      if (header.rsv1) violations.push(violation('unexpected-rsv', 'RSV1 on a control frame'));
+      return null;
+    }
+    let first: boolean;
+    if (opcode === Opcode.Continuation) {
+      first = !this.#messageOpen;
+      if (first) {
+        violations.push(violation('unexpected-continuation'));
+        this.#messageOpcode = Opcode.Continuation;
+        this.#messageCompressed = false;
+      }
+      // RFC 7692 §6.1: RSV1 belongs on the first frame of a message only.
+      if (header.rsv1) violations.push(violation('unexpected-rsv', 'RSV1 on a continuation frame'));
+    } else {
+      first = true;
+      if (this.#messageOpen) violations.push(violation('expected-continuation'));
+      this.#messageOpcode = opcode;
+      if (header.rsv1 && !this.#rsv1Allowed) violations.push(violation('unexpected-rsv', 'RSV1 without permessage-deflate'));
+      this.#messageCompressed = header.rsv1 && this.#rsv1Allowed;
+    }
+    this.#messageOpen = !header.fin;
+    return { opcode: this.#messageOpcode, compressed: this.#messageCompressed, first };
+  }
+
+  #endFrame(events: ParseEvent[]): void {
+    events.push({ type: 'frame-end', header: this.#header! });
+    this.#header = null;
+    this.#state = State.Header;
+  }
+
+  #fail(events: ParseEvent[], v: Violation): void {
+    this.#state = State.Failed;
+    this.#headLen = 0;
+    events.push({ type: 'violation', violation: v });
+  }
+}

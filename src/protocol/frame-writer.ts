@@ -1,0 +1,26 @@
+/**
+ * Builds whole frames for the proxy's own traffic (injected, modified, close). Relayed frames do
+ * not come through here: they keep their header bytes as received.
+ */
+import { encodeHeader, type HeaderFields } from './frame-header.js';
+import { maskInto } from './mask.js';
+
+export interface FrameSpec extends Omit<HeaderFields, 'payloadLength'> {
+  readonly payload: Uint8Array;
+}
+
+/** [header, payload]: two buffers so a writer can cork them instead of concatenating. */
+export function encodeFrame(spec: FrameSpec): [Buffer, Uint8Array] {
+  const header = encodeHeader({ ...spec, payloadLength: spec.payload.length });
+  const key = spec.maskKey ?? null;
+  if (key === null || spec.payload.length === 0) return [header, spec.payload];
+  const body = Buffer.allocUnsafe(spec.payload.length); // every byte written by maskInto
+  maskInto(spec.payload, key, 0, body);
+  return [header, body];
+}
+
+/** One buffer holding the whole frame (tests and small control frames). */
+export function encodeFrameBuffer(spec: FrameSpec): Buffer {
+  const [header, payload] = encodeFrame(spec);
+  return Buffer.concat([header, payload]);
+}

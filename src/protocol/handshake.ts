@@ -1,0 +1,230 @@
+/**
+ * HTTP/1.1 head handling for the opening handshake (RFC 6455 §4), byte-exact: a head is kept as
+ * its raw bytes plus a parsed view, and rewriting touches only the lines it must.
+ */
+import { createHash } from 'node:crypto';
+import { WS_GUID } from './constants.js';
+
+const CRLFCRLF = Buffer.from('\r\n\r\n');
+
+/** Heads larger than this are refused (answer 431/400): a debugging proxy still needs a bound. */
+export const MAX_HEAD_BYTES = 64 * 1024;
+
+export interface HttpHead {
+  /** The head as received, up to and including the blank line. */
+  readonly raw: Uint8Array;
+  readonly startLine: string;
+  /** Header lines in order, names in their original case. */
+  readonly headers: readonly (readonly [string, string])[];
+}
+
+export type HeadSplit =
+  | { readonly state: 'incomplete' }
+  | { readonly state: 'too-large' }
+  | { readonly state: 'complete'; readonly head: Uint8Array; readonly rest: Uint8Array };
+
+/** Splits a head from the bytes after it; the rest (first frames, a body) must not be lost. */
+export function splitHead(bytes: Uint8Array, maxHead = MAX_HEAD_BYTES): HeadSplit {
+  const end = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).indexOf(CRLFCRLF);
+  if (end === -1) return bytes.length > maxHead ? { state: 'too-large' } : { state: 'incomplete' };
+  if (end + 4 > maxHead) return { state: 'too-large' };
+  return { state: 'complete', head: bytes.subarray(0, end + 4), rest: bytes.subarray(end + 4) };
+}
+
+export type HeadParse = { readonly ok: true; readonly head: HttpHead } | { readonly ok: false; readonly reason: string };
+
+// RFC 9110 §5.6.2 token characters.
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+export function parseHead(raw: Uint8Array): HeadParse {
+  const text = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1');
+  const lines = text.split('\r\n');
+  // The head ends with CRLF CRLF, which leaves two empty strings at the end.
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const startLine = lines.shift();
+  if (startLine === undefined || startLine === '') return { ok: false, reason: 'empty request line' };
+  const headers: [string, string][] = [];
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) return { ok: false, reason: `malformed header line ${JSON.stringify(line.slice(0, 60))}` };
+    const name = line.slice(0, colon);
+    if (!TOKEN.test(name)) return { ok: false, reason: `invalid header name ${JSON.stringify(name.slice(0, 60))}` };
+    headers.push([name, line.slice(colon + 1).trim()]);
+  }
+  return { ok: true, head: { raw, startLine, headers } };
+}
+
+export interface RequestLine {
+  readonly method: string;
+  readonly target: string;
+  readonly version: string;
+}
+
+export function parseRequestLine(startLine: string): RequestLine | null {
+  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) (HTTP\/\d\.\d)$/.exec(startLine);
+  return m === null ? null : { method: m[1]!, target: m[2]!, version: m[3]! };
+}
+
+export interface StatusLine {
+  readonly version: string;
+  readonly status: number;
+  readonly reason: string;
+}
+
+export function parseStatusLine(startLine: string): StatusLine | null {
+  const m = /^(HTTP\/\d\.\d) (\d{3})(?: (.*))?$/.exec(startLine);
+  return m === null ? null : { version: m[1]!, status: Number(m[2]), reason: m[3] ?? '' };
+}
+
+/** All values of a header (case-insensitive name), in order. */
+export function headerValues(head: HttpHead, name: string): string[] {
+  const lower = name.toLowerCase();
+  return head.headers.filter(([n]) => n.toLowerCase() === lower).map(([, v]) => v);
+}
+
+/** The header's values joined with ", " (RFC 9110 §5.3), or null when absent. */
+export function header(head: HttpHead, name: string): string | null {
+  const values = headerValues(head, name);
+  return values.length === 0 ? null : values.join(', ');
+}
+
+/** Comma-separated tokens of a header, lower-cased (Connection: keep-alive, Upgrade). */
+export function headerTokens(head: HttpHead, name: string): string[] {
+  return headerValues(head, name)
+    .flatMap((v) => v.split(','))
+    .map((t) => t.trim().toLowerCase())
+    .filter((t) => t !== '');
+}
+
+/** RFC 6455 §4.2.1: a GET with Upgrade: websocket and Connection: Upgrade asks for a WebSocket. */
+export function isWebSocketUpgrade(head: HttpHead): boolean {
+  const line = parseRequestLine(head.startLine);
+  return (
+    line !== null &&
+    line.method === 'GET' &&
+    headerTokens(head, 'upgrade').includes('websocket') &&
+    headerTokens(head, 'connection').includes('upgrade')
+  );
+}
+
+/** §4.2.2: base64(SHA-1(key + GUID)). */
+export function computeAccept(key: string): string {
+  return createHash('sha1').update(key + WS_GUID).digest('base64');
+}
+
+export function verifyAccept(request: HttpHead, response: HttpHead): boolean {
+  const key = header(request, 'sec-websocket-key');
+  const accept = header(response, 'sec-websocket-accept');
+  return key !== null && accept !== null && computeAccept(key) === accept;
+}
+
+export interface HeadEdit {
+  /** Header name (case-insensitive). */
+  readonly name: string;
+  /** New value; null removes every line with that name. */
+  readonly value: string | null;
+}
+
+/**
+ * Applies edits to a head, leaving every other byte as it was. Replacing keeps the original name
+ * spelling and position of the first occurrence; later occurrences are removed.
+ */
+export function rewriteHead(head: HttpHead, edits: readonly HeadEdit[]): Buffer {
+  if (edits.length === 0) return Buffer.from(head.raw);
+  const text = Buffer.from(head.raw.buffer, head.raw.byteOffset, head.raw.length).toString('latin1');
+  const lines = text.slice(0, -4).split('\r\n');
+  const out: string[] = [lines[0]!];
+  const done = new Set<string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon);
+    const edit = edits.find((e) => e.name.toLowerCase() === name.toLowerCase());
+    if (edit === undefined) out.push(line);
+    else if (edit.value !== null && !done.has(edit.name.toLowerCase())) {
+      done.add(edit.name.toLowerCase());
+      out.push(`${name}: ${edit.value}`);
+    }
+  }
+  return Buffer.from(`${out.join('\r\n')}\r\n\r\n`, 'latin1');
+}
+
+export interface ExtensionOffer {
+  readonly name: string;
+  /** Parameters in order; a parameter without a value is `true`. */
+  readonly params: readonly (readonly [string, string | true])[];
+}
+
+/**
+ * Parses Sec-WebSocket-Extensions (§9.1): `extension *( "," extension )`, each
+ * `name *( ";" param )`, `param = token [ "=" (token | quoted-string) ]`. Returns null when malformed.
+ */
+export function parseExtensions(value: string): ExtensionOffer[] | null {
+  const out: ExtensionOffer[] = [];
+  let i = 0;
+  const skipSpace = (): void => {
+    while (i < value.length && (value[i] === ' ' || value[i] === '\t')) i++;
+  };
+  const token = (): string | null => {
+    const m = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+/.exec(value.slice(i));
+    if (m === null) return null;
+    i += m[0].length;
+    return m[0];
+  };
+  const quoted = (): string | null => {
+    let s = '';
+    i++; // opening quote
+    while (i < value.length && value[i] !== '"') {
+      if (value[i] === '\\') i++;
+      s += value[i] ?? '';
+      i++;
+    }
+    if (value[i] !== '"') return null;
+    i++;
+    return s;
+  };
+  for (;;) {
+    skipSpace();
+    if (i >= value.length) break;
+    if (value[i] === ',') {
+      i++; // empty list elements are allowed by #rule
+      continue;
+    }
+    const name = token();
+    if (name === null) return null;
+    const params: [string, string | true][] = [];
+    skipSpace();
+    while (value[i] === ';') {
+      i++;
+      skipSpace();
+      const key = token();
+      if (key === null) return null;
+      skipSpace();
+      if (value[i] === '=') {
+        i++;
+        skipSpace();
+        const v = value[i] === '"' ? quoted() : token();
+        if (v === null) return null;
+        params.push([key.toLowerCase(), v]);
+      } else params.push([key.toLowerCase(), true]);
+      skipSpace();
+    }
+    out.push({ name: name.toLowerCase(), params });
+    skipSpace();
+    if (i < value.length && value[i] !== ',') return null;
+  }
+  return out;
+}
+
+export function formatExtensions(offers: readonly ExtensionOffer[]): string {
+  return offers
+    .map((o) => [o.name, ...o.params.map(([k, v]) => (v === true ? k : `${k}=${v}`))].join('; '))
+    .join(', ');
+}
+
+/** Sec-WebSocket-Protocol: comma-separated tokens (§4.1, §11.3.4). */
+export function parseProtocols(value: string): string[] {
+  return value
+    .split(',')
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
+}

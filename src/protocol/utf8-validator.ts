@@ -1,0 +1,62 @@
+/**
+ * Incremental UTF-8 validation for text messages that arrive in pieces (§8.1: "the receiving
+ * endpoint MUST _Fail the WebSocket Connection_" on invalid UTF-8). A sequence cut at a chunk
+ * boundary is carried to the next push; the bulk of each chunk is checked by Node's native isUtf8.
+ */
+import { isUtf8 } from 'node:buffer';
+
+function sequenceLength(lead: number): number {
+  if (lead >= 0xc0 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf7) return 4;
+  return 0;
+}
+
+/** Where an unfinished multi-byte sequence at the end of `bytes` starts, or bytes.length if none. */
+function incompleteTail(bytes: Uint8Array): number {
+  const n = bytes.length;
+  for (let back = 1; back <= 3 && back <= n; back++) {
+    const b = bytes[n - back]!;
+    if ((b & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead
+    const need = sequenceLength(b);
+    return need > back ? n - back : n;
+  }
+  return n;
+}
+
+export class Utf8Validator {
+  #carry: Uint8Array = new Uint8Array(0);
+  #valid = true;
+
+  get valid(): boolean {
+    return this.#valid;
+  }
+
+  /** Feeds the next piece; returns false once the text is known to be invalid. */
+  push(chunk: Uint8Array): boolean {
+    if (!this.#valid || chunk.length === 0) return this.#valid;
+    let bytes = chunk;
+    if (this.#carry.length > 0) {
+      bytes = new Uint8Array(this.#carry.length + chunk.length);
+      bytes.set(this.#carry);
+      bytes.set(chunk, this.#carry.length);
+    }
+    const cut = incompleteTail(bytes);
+    if (!isUtf8(bytes.subarray(0, cut))) this.#valid = false;
+    // Copy: the tail is at most 3 bytes and the chunk may be reused by the caller.
+    this.#carry = bytes.slice(cut);
+    return this.#valid;
+  }
+
+  /** End of message: an unfinished sequence is invalid. Resets for the next message. */
+  end(): boolean {
+    const ok = this.#valid && (this.#carry.length === 0 || isUtf8(this.#carry));
+    this.reset();
+    return ok;
+  }
+
+  reset(): void {
+    this.#carry = new Uint8Array(0);
+    this.#valid = true;
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The bus contract: what the proxy tells its observers (headless printer, JSONL log, TUI, scripts).
+ * Observers cannot change bytes; deciding goes through intercept/verdict.ts. These records are
+ * also the source of the JSONL schema (docs/log-format.md).
+ */
+import type { EventEmitter } from 'eventemitter3';
+import type { FrameKind } from '../protocol/constants.js';
+import type { Violation } from '../protocol/violations.js';
+import type { HttpHead } from '../protocol/handshake.js';
+import type { DeflateParams } from '../protocol/deflate-params.js';
+
+export type Side = 'client' | 'server';
+
+export function otherSide(side: Side): Side {
+  return side === 'client' ? 'server' : 'client';
+}
+
+export interface SessionInfo {
+  readonly session: number;
+  readonly time: number;
+  /** "ip:port" of the client as the proxy saw it. */
+  readonly client: string;
+  /** "host:port" the proxy dialled. */
+  readonly target: string;
+  readonly path: string;
+  readonly status: number;
+  readonly request: HttpHead;
+  readonly response: HttpHead;
+  /** Negotiated Sec-WebSocket-Protocol, or null. */
+  readonly protocol: string | null;
+  /** Negotiated Sec-WebSocket-Extensions as the server wrote it, or null. */
+  readonly extensions: string | null;
+  /** permessage-deflate parameters when negotiated. */
+  readonly deflate: DeflateParams | null;
+  /** Whether Sec-WebSocket-Accept matches Sec-WebSocket-Key (RFC 6455 §4.2.2). */
+  readonly acceptValid: boolean;
+}
+
+/** Where a frame the proxy wrote came from, when it is not a peer's frame relayed as it was. */
+export type FrameOrigin = 'peer' | 'modified' | 'injected';
+
+export interface FrameRecord {
+  /** Process-wide increasing id, for selection and resend. */
+  readonly id: number;
+  readonly session: number;
+  readonly time: number;
+  /** The peer that sent it (for injected frames, the peer it impersonates). */
+  readonly from: Side;
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  readonly rsv2: boolean;
+  readonly rsv3: boolean;
+  readonly opcode: number;
+  readonly kind: FrameKind;
+  readonly masked: boolean;
+  /** The key on the wire from the peer (not the proxy's re-mask key). */
+  readonly maskKey: Uint8Array | null;
+  /** Payload length on the wire. */
+  readonly length: number;
+  /** Raw header bytes as received, for the bit-by-bit view. */
+  readonly header: Uint8Array;
+  /** Unmasked and, when compressed, inflated payload, capped at the preview size. */
+  readonly payload: Uint8Array;
+  /** True when `payload` is shorter than the full (inflated) payload. */
+  readonly truncated: boolean;
+  /** Part of a permessage-deflate compressed message. */
+  readonly compressed: boolean;
+  /** For close frames: decoded status code and reason. */
+  readonly close: { readonly code: number | null; readonly reason: string } | null;
+  readonly violations: readonly Violation[];
+  readonly origin: FrameOrigin;
+}
+
+export type MessageKind = 'text' | 'binary';
+/** What happened to a data message on its way through the decision path. */
+export type MessageFate = 'forwarded' | 'modified' | 'dropped' | 'injected' | 'streamed';
+
+export interface MessageRecord {
+  readonly id: number;
+  readonly session: number;
+  readonly time: number;
+  readonly from: Side;
+  readonly kind: MessageKind;
+  /** Total payload length after inflation. */
+  readonly length: number;
+  /** Unmasked, inflated payload capped at the preview size. */
+  readonly payload: Uint8Array;
+  readonly truncated: boolean;
+  readonly frames: number;
+  readonly compressed: boolean;
+  /**
+   * forwarded: relayed as received. modified / dropped: changed by the decision path.
+   * injected: created by the proxy. streamed: larger than --max-message, relayed without a decision.
+   */
+  readonly fate: MessageFate;
+  /** Which decider changed or dropped it ("script", "replace", "intercept"). */
+  readonly by: string | null;
+}
+
+export interface ViolationRecord {
+  readonly session: number;
+  readonly time: number;
+  readonly from: Side;
+  readonly violation: Violation;
+  /** The frame it concerns, when there is one. */
+  readonly frame: number | null;
+}
+
+export interface CloseRecord {
+  readonly session: number;
+  readonly time: number;
+  /** Status code of the first close frame seen, or 1006 semantics as null (no close frame). */
+  readonly code: number | null;
+  readonly reason: string;
+  /** Who started the close: a peer's close frame or TCP end, or the proxy itself. */
+  readonly by: Side | 'proxy';
+  /** Both close frames were exchanged before TCP closed. */
+  readonly clean: boolean;
+}
+
+export interface LogRecord {
+  readonly session: number | null;
+  readonly time: number;
+  /** Who is speaking: "script", "intercept", "proxy", ... */
+  readonly source: string;
+  readonly level: 'info' | 'warn' | 'error';
+  readonly text: string;
+}
+
+export interface ProxyEvents {
+  'session-open': [SessionInfo];
+  frame: [FrameRecord];
+  message: [MessageRecord];
+  violation: [ViolationRecord];
+  'session-close': [CloseRecord];
+  log: [LogRecord];
+  error: [Error, { readonly session: number | null }];
+}
+
+export type ProxyBus = EventEmitter<ProxyEvents>;
