@@ -95,6 +95,11 @@ export class FrameParser {
     return this.#state === State.Failed;
   }
 
+  /** Header bytes gathered but not yet decoded: they belong to a frame that is not reported yet. */
+  get buffered(): number {
+    return this.#headLen;
+  }
+
   /** True between frames (nothing partial buffered). */
   get idle(): boolean {
     return this.#state === State.Header && this.#headLen === 0;

@@ -126,14 +126,14 @@ export interface HeadEdit {
 }
 
 /**
- * Applies edits to a head, leaving every other byte as it was. Replacing keeps the original name
+ * Applies edits (and optionally a new start line) to a head, leaving every other byte as it was. Replacing keeps the original name
  * spelling and position of the first occurrence; later occurrences are removed.
  */
-export function rewriteHead(head: HttpHead, edits: readonly HeadEdit[]): Buffer {
-  if (edits.length === 0) return Buffer.from(head.raw);
+export function rewriteHead(head: HttpHead, edits: readonly HeadEdit[], startLine?: string): Buffer {
+  if (edits.length === 0 && startLine === undefined) return Buffer.from(head.raw);
   const text = Buffer.from(head.raw.buffer, head.raw.byteOffset, head.raw.length).toString('latin1');
   const lines = text.slice(0, -4).split('\r\n');
-  const out: string[] = [lines[0]!];
+  const out: string[] = [startLine ?? lines[0]!];
   const done = new Set<string>();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(':');

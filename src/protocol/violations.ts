@@ -5,6 +5,7 @@
  */
 
 export type ViolationCode =
+  | 'invalid-handshake'
   | 'unmasked-client-frame'
   | 'masked-server-frame'
   | 'reserved-opcode'
@@ -22,6 +23,7 @@ export type ViolationCode =
   | 'invalid-close-reason'
   | 'data-after-close'
   | 'invalid-deflate'
+  | 'message-too-big'
   | 'truncated-frame';
 
 /** Close code a conforming endpoint sends for the violation (§7.4.1); null when there is no one to tell. */
@@ -46,6 +48,12 @@ interface Rule {
 }
 
 export const VIOLATIONS: { readonly [K in ViolationCode]: Rule } = {
+  'invalid-handshake': {
+    closeCode: null,
+    fatal: true,
+    rfc: 'RFC 6455 §4.2.1, RFC 9112 §3',
+    message: 'not a valid HTTP request head (answered 400 Bad Request)',
+  },
   'unmasked-client-frame': {
     closeCode: 1002,
     fatal: false,
@@ -147,6 +155,12 @@ export const VIOLATIONS: { readonly [K in ViolationCode]: Rule } = {
     fatal: false,
     rfc: 'RFC 7692 §7.2.2',
     message: 'compressed message does not inflate',
+  },
+  'message-too-big': {
+    closeCode: 1009,
+    fatal: false,
+    rfc: 'RFC 6455 §7.4.1',
+    message: 'message too big for the proxy to process ("a message that is too big for it to process")',
   },
   'truncated-frame': {
     closeCode: null,

@@ -1,0 +1,190 @@
+/**
+ * Pure text formatting shared by the headless printer, the JSONL writer and the TUI, so every
+ * view names things the same way. No IO; colour is a flag.
+ */
+import { closeCodeName } from '../protocol/close-codes.js';
+import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord } from '../proxy/events.js';
+
+export interface Style {
+  readonly color: boolean;
+}
+
+const ANSI = {
+  reset: '\x1b[0m',
+  dim: '\x1b[2m',
+  bold: '\x1b[1m',
+  red: '\x1b[31m',
+  green: '\x1b[32m',
+  yellow: '\x1b[33m',
+  blue: '\x1b[34m',
+  magenta: '\x1b[35m',
+  cyan: '\x1b[36m',
+} as const;
+export type Color = Exclude<keyof typeof ANSI, 'reset'>;
+
+export function paint(style: Style, color: Color, text: string): string {
+  return style.color ? `${ANSI[color]}${text}${ANSI.reset}` : text;
+}
+
+/** Colour that tells the two directions apart everywhere. */
+export function sideColor(from: Side): Color {
+  return from === 'client' ? 'cyan' : 'magenta';
+}
+
+/** Local wall-clock time with milliseconds: 14:03:07.123. */
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+/** client→server is "→", server→client is "←", both read from the client's point of view. */
+export function arrow(from: Side): string {
+  return from === 'client' ? 'C→S' : 'S→C';
+}
+
+/** "FIN 1.." : FIN (or "..."), then RSV1..3 as 1 or '.'. */
+export function flags(f: Pick<FrameRecord, 'fin' | 'rsv1' | 'rsv2' | 'rsv3'>): string {
+  const b = (v: boolean): string => (v ? '1' : '.');
+  return `${f.fin ? 'FIN' : '...'} ${b(f.rsv1)}${b(f.rsv2)}${b(f.rsv3)}`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(n / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+}
+
+/** Valid UTF-8 without control characters other than whitespace reads as text. */
+export function looksLikeText(bytes: Uint8Array): boolean {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+  if (text.includes('\uFFFD')) return false;
+  return !/[\x00-\x08\x0e-\x1f\x7f]/.test(text);
+}
+
+/** One-line, escaped text: newlines and other controls become visible escapes. */
+export function escapeText(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f\\]/g, (c) => {
+    switch (c) {
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      case '\\':
+        return '\\\\';
+      default:
+        return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+    }
+  });
+}
+
+export function hexBytes(bytes: Uint8Array, max: number): string {
+  const shown = bytes.subarray(0, max);
+  const hex = Buffer.from(shown.buffer, shown.byteOffset, shown.length).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+  return bytes.length > max ? `${hex} …` : hex;
+}
+
+/**
+ * A short preview of a payload: quoted text for text frames (and binary that is plainly text),
+ * hex otherwise. `maxChars` bounds the output width.
+ */
+export function preview(payload: Uint8Array, kind: FrameRecord['kind'] | MessageRecord['kind'], truncated: boolean, maxChars = 80): string {
+  if (payload.length === 0) return '';
+  const asText = kind === 'text' || ((kind === 'continuation' || kind === 'ping' || kind === 'pong') && looksLikeText(payload));
+  if (asText) {
+    // Decode a bounded prefix: a 64 KiB preview must not cost a 64 KiB string per line.
+    const head = payload.subarray(0, maxChars * 4);
+    let text = escapeText(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
+    const cut = text.length > maxChars || head.length < payload.length || truncated;
+    if (text.length > maxChars) text = text.slice(0, maxChars);
+    return cut ? `"${text}"…` : `"${text}"`;
+  }
+  return hexBytes(payload, Math.max(4, Math.floor(maxChars / 3))) + (truncated && payload.length * 3 <= maxChars ? ' …' : '');
+}
+
+/** Offset, 16 hex bytes, ASCII column: the classic hex dump. */
+export function hexdump(bytes: Uint8Array, maxBytes = 4096): string[] {
+  const lines: string[] = [];
+  const n = Math.min(bytes.length, maxBytes);
+  for (let off = 0; off < n; off += 16) {
+    const row = bytes.subarray(off, Math.min(off + 16, n));
+    let hex = '';
+    let ascii = '';
+    for (let i = 0; i < 16; i++) {
+      if (i < row.length) {
+        const b = row[i]!;
+        hex += b.toString(16).padStart(2, '0') + ' ';
+        ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+      } else hex += '   ';
+      if (i === 7) hex += ' ';
+    }
+    lines.push(`${off.toString(16).padStart(8, '0')}  ${hex} |${ascii}|`);
+  }
+  if (bytes.length > n) lines.push(`… ${bytes.length - n} more bytes`);
+  return lines;
+}
+
+/** Pretty JSON when the text parses as an object or array, else null. */
+export function prettyJson(text: string): string | null {
+  const t = text.trim();
+  if (!(t.startsWith('{') || t.startsWith('['))) return null;
+  try {
+    return JSON.stringify(JSON.parse(t), null, 2);
+  } catch {
+    return null;
+  }
+}
+
+export function describeClose(code: number | null, reason: string): string {
+  if (code === null) return 'no status';
+  return `${code} ${closeCodeName(code)}${reason === '' ? '' : ` "${escapeText(reason)}"`}`;
+}
+
+/** The kind column: opcode name padded, with markers for what the proxy did. */
+export function kindLabel(record: Pick<FrameRecord, 'kind' | 'opcode'>): string {
+  return record.kind === 'reserved' ? `op=0x${record.opcode.toString(16)}` : record.kind;
+}
+
+export function formatFrameLine(f: FrameRecord, style: Style, previewChars = 80): string {
+  const dir = paint(style, sideColor(f.from), arrow(f.from));
+  const origin = f.origin === 'peer' ? '' : ' ' + paint(style, 'yellow', f.origin === 'injected' ? '[injected]' : '[modified]');
+  const comp = f.compressed ? ' ' + paint(style, 'dim', '[deflate]') : '';
+  let body: string;
+  if (f.kind === 'close' && f.close !== null) body = describeClose(f.close.code, f.close.reason);
+  else body = preview(f.payload, f.kind, f.truncated, previewChars);
+  const bad = f.violations.length > 0 ? ' ' + paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`) : '';
+  return `${paint(style, 'dim', formatTime(f.time))} #${f.session} ${dir} ${kindLabel(f).padEnd(12)} ${flags(f)} ${String(f.length).padStart(7)}${origin}${comp}${bad} ${body}`;
+}
+
+export function formatOpenLine(s: SessionInfo, style: Style): string {
+  const ext = s.extensions === null ? '' : ` ext=${s.extensions}`;
+  const proto = s.protocol === null ? '' : ` protocol=${s.protocol}`;
+  const status = s.status === 101 ? paint(style, 'green', '101') : paint(style, 'red', String(s.status));
+  return `${paint(style, 'dim', formatTime(s.time))} #${s.session} ${paint(style, 'bold', 'open')} ${s.client} → ${s.target} ${s.path} ${status}${proto}${ext}`;
+}
+
+export function formatCloseLine(c: CloseRecord, style: Style): string {
+  const how = c.clean ? 'clean' : 'unclean';
+  return `${paint(style, 'dim', formatTime(c.time))} #${c.session} ${paint(style, 'bold', 'closed')} by ${c.by}: ${describeClose(c.code, c.reason)} (${how})`;
+}
+
+export function formatViolationLine(v: ViolationRecord, style: Style): string {
+  const where = v.frame === null ? '' : ` frame ${v.frame}`;
+  return `${paint(style, 'dim', formatTime(v.time))} #${v.session} ${paint(style, 'red', `violation ${v.violation.code}`)} from ${v.from}${where} (${v.violation.rfc}): ${v.violation.message}`;
+}
+
+/** Messages are printed only when they say more than their frames: decided on, or reassembled. */
+export function formatMessageLine(m: MessageRecord, style: Style, previewChars = 80): string {
+  const fate = m.fate === 'forwarded' ? '' : ' ' + paint(style, m.fate === 'dropped' ? 'red' : 'yellow', `[${m.fate}${m.by === null ? '' : ` by ${m.by}`}]`);
+  const dir = paint(style, sideColor(m.from), arrow(m.from));
+  return `${paint(style, 'dim', formatTime(m.time))} #${m.session} ${dir} message ${m.kind} ${m.frames} frame(s) ${m.length} B${fate} ${preview(m.payload, m.kind, m.truncated, previewChars)}`;
+}
+
+export function formatLogLine(l: LogRecord, style: Style): string {
+  const color: Color = l.level === 'error' ? 'red' : l.level === 'warn' ? 'yellow' : 'blue';
+  const who = l.session === null ? '' : ` #${l.session}`;
+  return `${paint(style, 'dim', formatTime(l.time))}${who} ${paint(style, color, `[${l.source}]`)} ${l.text}`;
+}

@@ -1,0 +1,756 @@
+/**
+ * One direction of one session: bytes from a peer → FrameParser → (observation, decisions) →
+ * bytes to the other peer.
+ *
+ * The fast path writes every frame through as it streams: the header as received (with a fresh
+ * mask key when it was masked) and the payload re-masked in one pass, or, for unmasked frames,
+ * the very chunk that arrived. Nothing is held unless a decider wants the message, in which case
+ * it and everything behind it in this direction wait in an ordered queue. The queue is bounded:
+ * over its limit the source is paused, and a held message larger than --max-message is streamed.
+ */
+import { Opcode, frameKind, isControlOpcode } from '../protocol/constants.js';
+import { parseClosePayload } from '../protocol/close-codes.js';
+import type { DeflateParams } from '../protocol/deflate-params.js';
+import { rewriteMaskKey, type FrameHeader } from '../protocol/frame-header.js';
+import { FrameParser, type MessageContext, type ParseEvent } from '../protocol/frame-parser.js';
+import { encodeFrame } from '../protocol/frame-writer.js';
+import { maskInto, masked, rekey } from '../protocol/mask.js';
+import { Utf8Validator } from '../protocol/utf8-validator.js';
+import { violation, type Violation } from '../protocol/violations.js';
+import { runChain, type HeldMessage, type MessageInterceptor, type OutMessage } from '../intercept/verdict.js';
+import type { FrameOrigin, FrameRecord, MessageFate, MessageRecord, ProxyBus, Side } from './events.js';
+import { Deflater, Inflater, type InflatedPart } from './inflater.js';
+import type { MaskKeySource } from './mask-keys.js';
+import { Sequencer } from './sequencer.js';
+
+export interface RelayLimits {
+  /** Payload bytes kept per frame and message for observers. */
+  readonly maxPreview: number;
+  /** Largest message held whole for a decision; larger ones stream through undecided. */
+  readonly maxMessage: number;
+}
+
+/** What a pipe needs from its session; the session owns sockets and policy. */
+export interface PipeHost {
+  readonly session: number;
+  readonly bus: ProxyBus;
+  readonly limits: RelayLimits;
+  readonly keys: MaskKeySource;
+  readonly signal: AbortSignal;
+  now(): number;
+  nextId(): number;
+  interceptors(): readonly MessageInterceptor[];
+  /** Writes to the other peer, in order, as one batch. */
+  write(segments: readonly Uint8Array[]): void;
+  /** Policy for a violation by this pipe's peer. */
+  violation(v: Violation, frame: number | null): void;
+  /** A close frame from this pipe's peer has been seen. */
+  closeFrame(code: number | null, reason: string): void;
+  /** The hold queue went over (true) or back under (false) its bound. */
+  pressure(over: boolean): void;
+  chainError(interceptor: string, error: unknown): void;
+  /** Everything received so far has been written (the queue ran empty). */
+  idle(): void;
+}
+
+type DataKind = 'text' | 'binary';
+type ControlKind = 'ping' | 'pong' | 'close';
+
+/** A frame waiting in the queue: unmasked payload, original header. */
+interface QueuedFrame {
+  readonly id: number;
+  readonly header: FrameHeader;
+  readonly raw: Uint8Array;
+  readonly chunks: Uint8Array[];
+  complete: boolean;
+}
+
+type Item =
+  | { readonly type: 'frame'; readonly frame: QueuedFrame; readonly decide: boolean }
+  | {
+      readonly type: 'message';
+      readonly id: number;
+      readonly kind: DataKind;
+      readonly compressed: boolean;
+      /** Some decider wants it (otherwise it is held only to be re-compressed). */
+      readonly wanted: boolean;
+      readonly frames: QueuedFrame[];
+      readonly parts: Promise<InflatedPart>[];
+      size: number;
+      complete: boolean;
+    }
+  | { readonly type: 'inject'; readonly messages: readonly OutMessage[] };
+
+type MessageItem = Extract<Item, { type: 'message' }>;
+
+/** Observation state of the frame being parsed. */
+interface Current {
+  readonly id: number;
+  readonly time: number;
+  readonly header: FrameHeader;
+  readonly raw: Uint8Array;
+  readonly message: MessageContext | null;
+  readonly violations: Violation[];
+  readonly preview: Buffer;
+  previewLen: number;
+  /** Where its bytes go: written through, or into a queued frame. */
+  queued: QueuedFrame | null;
+  /** For a masked frame written through: old key XOR new key. */
+  rekey: Uint8Array | null;
+  /** Compute the unmasked payload (validation, inflation, queueing). */
+  readonly unmask: boolean;
+}
+
+/** Observation state of the data message in progress. */
+interface Message {
+  readonly id: number;
+  readonly time: number;
+  readonly kind: DataKind | 'continuation';
+  readonly compressed: boolean;
+  readonly utf8: Utf8Validator | null;
+  /** The queue item while it is held; null once it streams through. */
+  held: MessageItem | null;
+  fate: MessageFate;
+  frames: number;
+  length: number;
+  preview: Uint8Array[];
+  previewLen: number;
+  textBad: boolean;
+}
+
+const QUEUE_PRESSURE_FACTOR = 2;
+
+export class DirectionPipe {
+  readonly from: Side;
+  readonly #host: PipeHost;
+  readonly #parser: FrameParser;
+  readonly #deflate: DeflateParams | null;
+  readonly #inflater: Inflater | null;
+  #deflater: Deflater | null = null;
+  /** The sender's compression context is shared across messages (no *_no_context_takeover). */
+  readonly #contextTakeover: boolean;
+  /** After a compressed message was changed, later ones must be re-compressed by the proxy. */
+  #recompress = false;
+  readonly #records = new Sequencer();
+  #cur: Current | null = null;
+  #msg: Message | null = null;
+  readonly #queue: Item[] = [];
+  #queuedBytes = 0;
+  #pressure = false;
+  /** Data injects wait for the peer's open message to end (fragments must not interleave, §5.4). */
+  #pendingInjects: OutMessage[] = [];
+  #pumping = false;
+  #out: Uint8Array[] = [];
+  #stopped = false;
+
+  constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
+    this.from = from;
+    this.#host = host;
+    this.#deflate = deflate;
+    this.#parser = new FrameParser({ from, rsv1Allowed: deflate !== null });
+    if (deflate === null) {
+      this.#inflater = null;
+      this.#contextTakeover = false;
+    } else {
+      const options = this.#compressionOptions(deflate);
+      this.#inflater = new Inflater(options);
+      this.#contextTakeover = !options.noContextTakeover;
+    }
+  }
+
+  #compressionOptions(d: DeflateParams): { windowBits: number; noContextTakeover: boolean } {
+    return this.from === 'client'
+      ? { windowBits: d.clientMaxWindowBits, noContextTakeover: d.clientNoContextTakeover }
+      : { windowBits: d.serverMaxWindowBits, noContextTakeover: d.serverNoContextTakeover };
+  }
+
+  get failed(): boolean {
+    return this.#parser.failed;
+  }
+
+  /** Nothing held or waiting: everything received has been written. */
+  get drained(): boolean {
+    return this.#queue.length === 0 && this.#pendingInjects.length === 0;
+  }
+
+  /** Bytes from the peer. */
+  push(chunk: Uint8Array): void {
+    if (this.#stopped) return;
+    const verbatimStart = this.#parser.buffered === 0 && this.#cur === null && this.#queue.length === 0;
+    const events = this.#parser.push(chunk);
+    let verbatim = verbatimStart;
+    for (const event of events) {
+      if (this.#stopped) break;
+      if (!this.#handle(event)) verbatim = false;
+    }
+    if (this.#stopped) {
+      // The session failed the connection while this chunk was parsed; nothing after that goes out.
+      this.#out = [];
+      return;
+    }
+    if (verbatim) {
+      // Every frame in this chunk went through unmasked and unchanged: the output is the input
+      // itself, less any header bytes of a frame not decoded yet.
+      this.#out = [];
+      this.#host.write([chunk.subarray(0, chunk.length - this.#parser.buffered)]);
+    } else this.#flush();
+  }
+
+  /** The peer closed its side. */
+  end(): void {
+    for (const event of this.#parser.finish()) this.#handle(event);
+    this.#flush();
+  }
+
+  /** Injects a message (text/binary/control) behind everything pending in this direction. */
+  inject(message: OutMessage): void {
+    if (this.#stopped) return;
+    const isData = message.kind === 'text' || message.kind === 'binary';
+    if (isData && this.#msg !== null) this.#pendingInjects.push(message);
+    else this.#enqueue({ type: 'inject', messages: [message] });
+    void this.#pump();
+  }
+
+  /** Stops relaying: nothing more is written (the session is closing the connection). */
+  stop(): void {
+    this.#stopped = true;
+    this.#queue.length = 0;
+    this.#pendingInjects = [];
+    this.#inflater?.close();
+    this.#deflater?.close();
+  }
+
+  /** Writes a frame now, ahead of anything queued (the proxy's own close on failure or shutdown). */
+  writeNow(message: OutMessage): void {
+    this.#writeMessages([message], 'injected', true);
+    this.#flush();
+  }
+
+  // ---- parse events ------------------------------------------------------------------------
+
+  /** Returns true when the event's bytes went through unchanged. */
+  #handle(event: ParseEvent): boolean {
+    switch (event.type) {
+      case 'header':
+        return this.#onHeader(event.header, event.raw, event.message, event.violations);
+      case 'payload':
+        return this.#onPayload(event.data, event.offset);
+      case 'frame-end':
+        this.#onFrameEnd();
+        return true;
+      case 'violation':
+        this.#report(event.violation, null);
+        return false;
+    }
+  }
+
+  #onHeader(header: FrameHeader, raw: Uint8Array, message: MessageContext | null, violations: readonly Violation[]): boolean {
+    const host = this.#host;
+    const limits = host.limits;
+    const id = host.nextId();
+    const control = isControlOpcode(header.opcode);
+    if (message?.first) this.#startMessage(message);
+    const msg = this.#msg;
+    let queued: QueuedFrame | null = null;
+    let decide = false;
+    if (control) {
+      const kind = controlKind(header.opcode);
+      decide = kind !== null && this.#wants(kind);
+    }
+    const held = !control && msg !== null ? msg.held : null;
+    if (held !== null || decide || this.#queue.length > 0) {
+      queued = { id, header, raw, chunks: [], complete: false };
+      // A control frame inside a held message travels with it, in its place (§5.4 allows the interleaving).
+      const tail = this.#queue[this.#queue.length - 1];
+      if (held !== null) held.frames.push(queued);
+      else if (!decide && tail?.type === 'message' && !tail.complete) tail.frames.push(queued);
+      else this.#enqueue({ type: 'frame', frame: queued, decide });
+    }
+    const compressed = message?.compressed ?? false;
+    const text = message?.opcode === Opcode.Text;
+    this.#cur = {
+      id,
+      time: host.now(),
+      header,
+      raw,
+      message,
+      violations: [...violations],
+      preview: Buffer.allocUnsafe(Math.min(header.payloadLength, limits.maxPreview)),
+      previewLen: 0,
+      queued,
+      rekey: null,
+      unmask: queued !== null || control || compressed || text,
+    };
+    if (queued === null) this.#writeHeaderThrough(this.#cur);
+    return queued === null && header.maskKey === null;
+  }
+
+  #startMessage(message: MessageContext): void {
+    const limits = this.#host.limits;
+    const kind: DataKind | 'continuation' = message.opcode === Opcode.Text ? 'text' : message.opcode === Opcode.Binary ? 'binary' : 'continuation';
+    const dataKind: DataKind = kind === 'text' ? 'text' : 'binary';
+    const wanted = kind !== 'continuation' && this.#wants(dataKind);
+    // A compressed message that cannot go straight through is held whole, in case it has to be
+    // re-compressed once an earlier message is changed.
+    const mustHold = message.compressed && this.#contextTakeover && (this.#recompress || this.#queue.length > 0);
+    let held: MessageItem | null = null;
+    if (wanted || mustHold) {
+      held = { type: 'message', id: this.#host.nextId(), kind: dataKind, compressed: message.compressed, wanted, frames: [], parts: [], size: 0, complete: false };
+      this.#enqueue(held);
+    }
+    const utf8 = kind === 'text' ? new Utf8Validator() : null;
+    this.#msg = {
+      id: held?.id ?? this.#host.nextId(),
+      time: this.#host.now(),
+      kind,
+      compressed: message.compressed,
+      utf8,
+      held,
+      fate: 'forwarded',
+      frames: 0,
+      length: 0,
+      preview: [],
+      previewLen: 0,
+      textBad: false,
+    };
+    if (message.compressed && this.#inflater !== null) {
+      const cap = held !== null ? limits.maxMessage + 1 : limits.maxPreview;
+      const msg = this.#msg;
+      this.#inflater.begin(cap, utf8 === null ? null : (chunk) => {
+        if (!utf8.push(chunk)) msg.textBad = true;
+      });
+    }
+  }
+
+  #onPayload(data: Uint8Array, offset: number): boolean {
+    const cur = this.#cur!;
+    const key = cur.header.maskKey;
+    const plain = cur.unmask && key !== null ? masked(data, key, offset) : cur.unmask ? data : null;
+    // Preview: only the first maxPreview bytes are unmasked for observers.
+    if (cur.previewLen < cur.preview.length) {
+      const n = Math.min(cur.preview.length - cur.previewLen, data.length);
+      const dst = cur.preview.subarray(cur.previewLen, cur.previewLen + n);
+      if (plain !== null) dst.set(plain.subarray(0, n));
+      else if (key === null) dst.set(data.subarray(0, n));
+      else maskInto(data.subarray(0, n), key, offset, dst);
+      cur.previewLen += n;
+    }
+    const msg = cur.message !== null ? this.#msg : null;
+    if (msg !== null && plain !== null) {
+      if (msg.compressed) this.#inflater?.write(plain);
+      else if (msg.utf8 !== null && !msg.utf8.push(plain)) msg.textBad = true;
+    }
+    if (cur.queued !== null) {
+      cur.queued.chunks.push(plain!);
+      this.#queuedBytes += data.length;
+      if (msg?.held != null) msg.held.size += data.length;
+      this.#checkPressure();
+      if (msg?.held != null && msg.held.size > this.#host.limits.maxMessage) void this.#pump();
+      return false;
+    }
+    if (key === null) {
+      this.#out.push(data);
+      return true;
+    }
+    // One pass from the wire bytes to the new mask: (data ^ old) ^ new = wire ^ (old ^ new).
+    this.#out.push(masked(data, cur.rekey!, offset));
+    return false;
+  }
+
+  #onFrameEnd(): void {
+    const cur = this.#cur!;
+    this.#cur = null;
+    const header = cur.header;
+    const preview = cur.preview.subarray(0, cur.previewLen);
+    let close: FrameRecord['close'] = null;
+    if (header.opcode === Opcode.Close) {
+      const parsed = parseClosePayload(preview);
+      close = { code: parsed.code, reason: parsed.reason };
+      if (parsed.problem !== null) cur.violations.push(violation(parsed.problem, parsed.code === null ? undefined : String(parsed.code)));
+      this.#host.closeFrame(parsed.code, parsed.reason);
+    }
+    const msg = cur.message !== null ? this.#msg : null;
+    const last = msg !== null && header.fin;
+    if (msg !== null) {
+      msg.frames++;
+      if (last) {
+        this.#msg = null;
+        if (this.#pendingInjects.length > 0) {
+          const injects = this.#pendingInjects;
+          this.#pendingInjects = [];
+          if (msg.held !== null) msg.held.complete = true;
+          for (const m of injects) this.#enqueue({ type: 'inject', messages: [m] });
+        }
+      }
+    }
+    if (msg?.compressed && this.#inflater !== null) {
+      const part = this.#inflater.endFrame(last);
+      msg.held?.parts.push(part);
+      const emit = this.#records.reserve();
+      void part.then((p) => {
+        if (p.error !== null) cur.violations.push(violation('invalid-deflate', p.error.message));
+        if (last && msg.utf8 !== null && (msg.textBad || !msg.utf8.end())) cur.violations.push(violation('invalid-utf8'));
+        const limit = this.#host.limits.maxPreview;
+        const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
+        emit(() => {
+          this.#emitFrame(cur, Buffer.from(payload), p.length > payload.length, close, 'peer');
+          this.#account(msg, payload, p.length, last);
+        });
+      });
+    } else {
+      if (msg !== null && last && msg.utf8 !== null && (msg.textBad || !msg.utf8.end())) cur.violations.push(violation('invalid-utf8'));
+      this.#records.now(() => {
+        this.#emitFrame(cur, preview, header.payloadLength > preview.length, close, 'peer');
+        if (msg !== null) this.#account(msg, preview, header.payloadLength, last);
+      });
+    }
+    if (cur.queued !== null) {
+      cur.queued.complete = true;
+      if (msg !== null && last && msg.held !== null) msg.held.complete = true;
+      void this.#pump();
+    } else if (this.#queue.length > 0) void this.#pump();
+  }
+
+  /** Message bookkeeping for observers; at the last frame the message record goes out. */
+  #account(msg: Message, payload: Uint8Array, length: number, last: boolean): void {
+    msg.length += length;
+    const room = this.#host.limits.maxPreview - msg.previewLen;
+    if (room > 0 && payload.length > 0) {
+      const part = payload.length > room ? payload.subarray(0, room) : payload;
+      msg.preview.push(part);
+      msg.previewLen += part.length;
+    }
+    // A held message gets its record once it has been decided.
+    if (last && msg.held === null) this.#emitMessage(msg, msg.fate, null);
+  }
+
+  // ---- writing ---------------------------------------------------------------------------
+
+  #writeHeaderThrough(cur: Current): void {
+    if (cur.header.maskKey === null) {
+      this.#out.push(cur.raw);
+      return;
+    }
+    const key = this.#host.keys();
+    cur.rekey = rekey(cur.header.maskKey, key);
+    this.#out.push(rewriteMaskKey(cur.raw, key));
+  }
+
+  /** A queued frame as received: same header bits and length encoding, fresh mask key. */
+  #writeOriginal(frame: QueuedFrame): void {
+    if (frame.header.maskKey === null) {
+      this.#out.push(frame.raw, ...frame.chunks);
+      return;
+    }
+    const key = this.#host.keys();
+    this.#out.push(rewriteMaskKey(frame.raw, key));
+    let offset = 0;
+    for (const chunk of frame.chunks) {
+      this.#out.push(masked(chunk, key, offset));
+      offset += chunk.length;
+    }
+  }
+
+  /** Frames the proxy writes itself: one frame per message, masked toward the server. */
+  #writeMessages(messages: readonly OutMessage[], origin: FrameOrigin, now = false, compressed: readonly Buffer[] | null = null): void {
+    const toServer = this.from === 'client';
+    messages.forEach((m, i) => {
+      const opcode = OPCODES[m.kind];
+      const body = compressed?.[i] ?? m.data;
+      const rsv1 = compressed?.[i] !== undefined;
+      const maskKey = toServer ? this.#host.keys() : null;
+      const [header, payload] = encodeFrame({ fin: true, rsv1, opcode, maskKey, payload: body });
+      this.#out.push(header, payload);
+      const record = (): void => {
+        const limit = this.#host.limits.maxPreview;
+        const preview = m.data.length > limit ? m.data.subarray(0, limit) : m.data;
+        let close: FrameRecord['close'] = null;
+        if (m.kind === 'close') {
+          const parsed = parseClosePayload(m.data);
+          close = { code: parsed.code, reason: parsed.reason };
+        }
+        const fields = { fin: true, rsv1, rsv2: false, rsv3: false, opcode, maskKey, payloadLength: body.length, headerLength: header.length };
+        const cur: Current = { id: this.#host.nextId(), time: this.#host.now(), header: fields, raw: header, message: null, violations: [], preview: Buffer.from(preview), previewLen: preview.length, queued: null, rekey: null, unmask: false };
+        this.#emitFrame(cur, cur.preview, m.data.length > preview.length, close, origin, rsv1);
+        if (origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
+          this.#emitMessageRecord({ id: cur.id, kind: m.kind, length: m.data.length, payload: cur.preview, truncated: m.data.length > preview.length, frames: 1, compressed: rsv1, fate: 'injected', by: null });
+        }
+      };
+      if (now) record();
+      else this.#records.now(record);
+    });
+  }
+
+  #flush(): void {
+    if (this.#out.length === 0) return;
+    const out = this.#out;
+    this.#out = [];
+    this.#host.write(out);
+  }
+
+  // ---- the ordered queue -----------------------------------------------------------------
+
+  #enqueue(item: Item): void {
+    this.#queue.push(item);
+  }
+
+  #checkPressure(): void {
+    const over = this.#queuedBytes > this.#host.limits.maxMessage * QUEUE_PRESSURE_FACTOR;
+    if (over !== this.#pressure) {
+      this.#pressure = over;
+      this.#host.pressure(over);
+    }
+  }
+
+  #wants(kind: DataKind | ControlKind): boolean {
+    const meta = { session: this.#host.session, from: this.from, kind };
+    return this.#host.interceptors().some((i) => i.wants(meta));
+  }
+
+  /** Moves the queue head along as far as it can; single-flight. */
+  async #pump(): Promise<void> {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (this.#queue.length > 0 && !this.#stopped) {
+        const item = this.#queue[0]!;
+        if (item.type === 'inject') {
+          // Control frames may sit between fragments, never inside a frame being written through.
+          if (this.#cur !== null && this.#cur.queued === null) break;
+          this.#writeMessages(item.messages, 'injected');
+        } else if (item.type === 'frame') {
+          if (!item.frame.complete) {
+            if (item.decide) break;
+            this.#promote(item.frame);
+          } else if (item.decide) await this.#decideControl(item.frame);
+          else this.#writeOriginal(item.frame);
+        } else if (!item.complete) {
+          if (item.size <= this.#host.limits.maxMessage) break;
+          this.#streamHeld(item);
+        } else await this.#decideMessage(item);
+        this.#dequeue(item);
+        this.#flush();
+      }
+    } catch (error) {
+      this.#host.chainError('relay', error);
+    } finally {
+      this.#pumping = false;
+      this.#flush();
+      this.#checkPressure();
+      if (this.drained) this.#host.idle();
+    }
+  }
+
+  #dequeue(item: Item): void {
+    if (this.#queue[0] === item) this.#queue.shift();
+    if (item.type === 'frame') this.#queuedBytes -= size(item.frame);
+    else if (item.type === 'message') for (const f of item.frames) this.#queuedBytes -= size(f);
+  }
+
+  /** The head frame needs no decision: write what has arrived and let the rest go through. */
+  #promote(frame: QueuedFrame): void {
+    this.#writeOriginalHead(frame);
+    const cur = this.#cur;
+    if (cur !== null && cur.queued === frame) cur.queued = null;
+  }
+
+  /** Writes a partial queued frame and sets the current frame up to continue through. */
+  #writeOriginalHead(frame: QueuedFrame): void {
+    const cur = this.#cur!;
+    if (frame.header.maskKey === null) {
+      this.#out.push(frame.raw, ...frame.chunks);
+      return;
+    }
+    const key = this.#host.keys();
+    cur.rekey = rekey(frame.header.maskKey, key);
+    this.#out.push(rewriteMaskKey(frame.raw, key));
+    let offset = 0;
+    for (const chunk of frame.chunks) {
+      this.#out.push(masked(chunk, key, offset));
+      offset += chunk.length;
+    }
+  }
+
+  /** A held message outgrew --max-message: stream it on undecided, telling the deciders. */
+  #streamHeld(item: MessageItem): void {
+    if (this.#recompress && item.compressed) {
+      this.#host.violation(violation('message-too-big', `compressed message over ${this.#host.limits.maxMessage} bytes after a rewrite`), null);
+      return;
+    }
+    const frames = item.frames;
+    const open = frames[frames.length - 1];
+    for (const f of frames) {
+      if (f === open && !f.complete) this.#promote(f);
+      else this.#writeOriginal(f);
+    }
+    frames.length = 0;
+    const msg = this.#msg;
+    if (msg !== null && msg.held === item) {
+      // The rest of the message goes through as it arrives.
+      msg.held = null;
+      msg.fate = 'streamed';
+    }
+    this.#notifyStreamed(item);
+    this.#records.now(() => this.#host.bus.emit('log', { session: this.#host.session, time: this.#host.now(), source: 'proxy', level: 'info', text: `${this.from} message over --max-message (${this.#host.limits.maxMessage} B) streamed without a decision` }));
+  }
+
+  #notifyStreamed(item: MessageItem): void {
+    const meta = { session: this.#host.session, from: this.from, kind: item.kind };
+    for (const i of this.#host.interceptors()) if (i.wants(meta)) i.streamed?.(meta, item.size);
+  }
+
+  async #decideControl(frame: QueuedFrame): Promise<void> {
+    const kind = controlKind(frame.header.opcode)!;
+    const data = concat(frame.chunks);
+    const held: HeldMessage = { id: frame.id, session: this.#host.session, from: this.from, kind, data, frames: 1, compressed: false };
+    const result = await runChain(this.#host.interceptors(), held, this.#host.signal, (name, e) => this.#host.chainError(name, e));
+    if (result.changedBy === null) this.#writeOriginal(frame);
+    else {
+      this.#writeMessages(result.messages, 'modified');
+      if (result.dropped) this.#log(`${kind} frame ${frame.id} dropped by ${result.changedBy}`);
+    }
+  }
+
+  async #decideMessage(item: MessageItem): Promise<void> {
+    const host = this.#host;
+    const dataFrames = item.frames.filter((f) => !isControlOpcode(f.header.opcode));
+    let data: Buffer;
+    let length: number;
+    if (item.compressed) {
+      const parts = await Promise.all(item.parts);
+      length = parts.reduce((n, p) => n + p.length, 0);
+      if (parts.some((p) => p.error !== null) || length > host.limits.maxMessage) {
+        // Cannot be decided on (it does not inflate, or inflates past the bound): relay as it came.
+        if (this.#recompress) return this.#host.violation(violation('message-too-big', 'cannot re-compress after a rewrite'), null);
+        for (const f of item.frames) this.#writeOriginal(f);
+        if (item.wanted) this.#notifyStreamed(item);
+        return this.#emitHeldRecord(item, parts.map((p) => p.data), length, 'streamed', null);
+      }
+      data = concat(parts.map((p) => p.data));
+    } else {
+      data = concat(dataFrames.flatMap((f) => f.chunks));
+      length = data.length;
+    }
+    const held: HeldMessage = { id: item.id, session: host.session, from: this.from, kind: item.kind, data, frames: dataFrames.length, compressed: item.compressed };
+    const result = item.wanted
+      ? await runChain(host.interceptors(), held, host.signal, (name, e) => host.chainError(name, e))
+      : { messages: [{ kind: item.kind, data }], changedBy: null, dropped: false };
+    if (this.#stopped) return;
+    if (result.changedBy === null && !(item.compressed && this.#recompress)) {
+      for (const f of item.frames) this.#writeOriginal(f);
+      return this.#emitHeldRecord(item, [data], length, 'forwarded', null);
+    }
+    // Control frames that arrived between the fragments go first: the new message is one frame.
+    for (const f of item.frames) if (isControlOpcode(f.header.opcode)) this.#writeOriginal(f);
+    if (item.compressed && result.changedBy !== null && this.#contextTakeover && !this.#recompress) {
+      // RFC 7692 §7.2.3: later messages reference what the peer compressed before. The receiver
+      // never sees the original of this one, so from now on the proxy compresses this direction.
+      this.#recompress = true;
+      this.#log(`${this.from}→ compression context diverged after a rewrite: re-compressing this direction from now on`);
+    }
+    const compressed = item.compressed ? await this.#compress(result.messages) : null;
+    this.#writeMessages(result.messages, result.changedBy === null ? 'peer' : 'modified', false, compressed);
+    const fate: MessageFate = result.changedBy === null ? 'forwarded' : result.dropped ? 'dropped' : 'modified';
+    this.#emitHeldRecord(item, [data], length, fate, result.changedBy);
+  }
+
+  async #compress(messages: readonly OutMessage[]): Promise<Buffer[]> {
+    this.#deflater ??= new Deflater(this.#compressionOptions(this.#deflate!));
+    const out: Buffer[] = [];
+    for (const m of messages) out.push(await this.#deflater.compress(m.data));
+    return out;
+  }
+
+  // ---- records ---------------------------------------------------------------------------
+
+  #emitFrame(cur: Current, payload: Uint8Array, truncated: boolean, close: FrameRecord['close'], origin: FrameOrigin, compressed = cur.message?.compressed ?? false): void {
+    const h = cur.header;
+    const record: FrameRecord = {
+      id: cur.id,
+      session: this.#host.session,
+      time: cur.time,
+      from: this.from,
+      fin: h.fin,
+      rsv1: h.rsv1,
+      rsv2: h.rsv2,
+      rsv3: h.rsv3,
+      opcode: h.opcode,
+      kind: frameKind(h.opcode),
+      masked: h.maskKey !== null,
+      maskKey: h.maskKey,
+      length: h.payloadLength,
+      header: cur.raw,
+      payload,
+      truncated,
+      compressed,
+      close,
+      violations: cur.violations,
+      origin,
+    };
+    this.#host.bus.emit('frame', record);
+    for (const v of cur.violations) this.#report(v, cur.id);
+  }
+
+  #emitMessage(msg: Message, fate: MessageFate, by: string | null): void {
+    const payload = msg.preview.length === 1 ? msg.preview[0]! : concat(msg.preview);
+    this.#emitMessageRecord({
+      id: msg.id,
+      kind: msg.kind === 'text' ? 'text' : 'binary',
+      length: msg.length,
+      payload,
+      truncated: msg.length > payload.length,
+      frames: msg.frames,
+      compressed: msg.compressed,
+      fate,
+      by,
+    });
+  }
+
+  #emitHeldRecord(item: MessageItem, parts: readonly Uint8Array[], length: number, fate: MessageFate, by: string | null): void {
+    const limit = this.#host.limits.maxPreview;
+    const whole = concat(parts);
+    const payload = whole.length > limit ? whole.subarray(0, limit) : whole;
+    const frames = item.frames.filter((f) => !isControlOpcode(f.header.opcode)).length;
+    this.#records.now(() =>
+      this.#emitMessageRecord({ id: item.id, kind: item.kind, length, payload: Buffer.from(payload), truncated: length > payload.length, frames, compressed: item.compressed, fate, by }),
+    );
+  }
+
+  #emitMessageRecord(fields: Omit<MessageRecord, 'session' | 'time' | 'from'>): void {
+    this.#host.bus.emit('message', { ...fields, session: this.#host.session, time: this.#host.now(), from: this.from });
+  }
+
+  #report(v: Violation, frame: number | null): void {
+    this.#host.violation(v, frame);
+  }
+
+  #log(text: string): void {
+    this.#host.bus.emit('log', { session: this.#host.session, time: this.#host.now(), source: 'proxy', level: 'info', text });
+  }
+}
+
+const OPCODES: { readonly [K in OutMessage['kind']]: number } = {
+  text: Opcode.Text,
+  binary: Opcode.Binary,
+  ping: Opcode.Ping,
+  pong: Opcode.Pong,
+  close: Opcode.Close,
+};
+
+function controlKind(opcode: number): ControlKind | null {
+  return opcode === Opcode.Ping ? 'ping' : opcode === Opcode.Pong ? 'pong' : opcode === Opcode.Close ? 'close' : null;
+}
+
+function size(frame: QueuedFrame): number {
+  let n = 0;
+  for (const c of frame.chunks) n += c.length;
+  return n;
+}
+
+function concat(parts: readonly Uint8Array[]): Buffer {
+  if (parts.length === 1) {
+    const p = parts[0]!;
+    return Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.length);
+  }
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,23 @@
+/**
+ * Keeps bus events of one direction in arrival order when some of them wait for zlib: an event
+ * that is ready while nothing waits goes out at once (the common, uncompressed case).
+ */
+export class Sequencer {
+  #slots: { fn: (() => void) | null }[] = [];
+
+  /** Runs `fn` now, or after everything reserved before it. */
+  now(fn: () => void): void {
+    if (this.#slots.length === 0) fn();
+    else this.#slots.push({ fn });
+  }
+
+  /** Reserves a place; call the returned function with the event once it is ready. */
+  reserve(): (fn: () => void) => void {
+    const slot: { fn: (() => void) | null } = { fn: null };
+    this.#slots.push(slot);
+    return (fn) => {
+      slot.fn = fn;
+      while (this.#slots.length > 0 && this.#slots[0]!.fn !== null) this.#slots.shift()!.fn!();
+    };
+  }
+}

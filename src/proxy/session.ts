@@ -1,0 +1,248 @@
+/**
+ * One client↔server pair after a 101: two DirectionPipes, their sockets, backpressure, close
+ * bookkeeping and the violation policy (report always; close where framing cannot continue, or
+ * on any violation with --strict).
+ */
+import type { Socket } from 'node:net';
+import { encodeClosePayload } from '../protocol/close-codes.js';
+import type { Violation } from '../protocol/violations.js';
+import type { MessageInterceptor, OutMessage } from '../intercept/verdict.js';
+import type { InjectRequest, SessionControl, SessionState } from './control.js';
+import { DirectionPipe, type PipeHost, type RelayLimits } from './direction-pipe.js';
+import type { ProxyBus, SessionInfo, Side } from './events.js';
+import type { MaskKeySource } from './mask-keys.js';
+
+export interface SessionDeps {
+  readonly bus: ProxyBus;
+  readonly limits: RelayLimits;
+  readonly strict: boolean;
+  readonly keys: MaskKeySource;
+  now(): number;
+  nextId(): number;
+  interceptors(): readonly MessageInterceptor[];
+}
+
+/** A peer that vanished gets this long before the other side is cut too. */
+const LINGER_MS = 1000;
+
+type PauseReason = 'drain' | 'queue';
+
+export class Session implements SessionControl {
+  readonly info: SessionInfo;
+  readonly #deps: SessionDeps;
+  readonly #sockets: { readonly [S in Side]: Socket };
+  readonly #pipes: { readonly [S in Side]: DirectionPipe };
+  readonly #paused: { readonly [S in Side]: Set<PauseReason> } = { client: new Set(), server: new Set() };
+  readonly #ended: { [S in Side]: boolean } = { client: false, server: false };
+  readonly #closedSockets = new Set<Side>();
+  readonly #abort = new AbortController();
+  #state: SessionState = 'open';
+  /** The first close frame, or the proxy's own close. */
+  #closeStart: { by: Side | 'proxy'; code: number | null; reason: string } | null = null;
+  #closeFrames = new Set<Side>();
+  #failed = false;
+  #lingerTimer: NodeJS.Timeout | null = null;
+  readonly #done: Promise<void>;
+  #resolveDone!: () => void;
+
+  constructor(info: SessionInfo, client: Socket, server: Socket, deps: SessionDeps) {
+    this.info = info;
+    this.#deps = deps;
+    this.#sockets = { client, server };
+    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+    this.#pipes = { client: new DirectionPipe('client', this.#host('client'), info.deflate), server: new DirectionPipe('server', this.#host('server'), info.deflate) };
+    for (const side of ['client', 'server'] as const) this.#wire(side);
+  }
+
+  get state(): SessionState {
+    return this.#state;
+  }
+
+  /** Resolves once both connections are closed. */
+  get done(): Promise<void> {
+    return this.#done;
+  }
+
+  /** Feeds bytes that arrived together with a handshake head (they must not be lost). */
+  feed(from: Side, bytes: Uint8Array): void {
+    if (bytes.length > 0) this.#pipes[from].push(bytes);
+  }
+
+  send(request: InjectRequest): void {
+    if (this.#state === 'closed') throw new Error(`session ${this.info.session} is closed`);
+    const message = toOutMessage(request);
+    // A frame to the server travels the client→server pipe, and the other way round.
+    this.#pipes[request.to === 'server' ? 'client' : 'server'].inject(message);
+  }
+
+  close(code = 1000, reason = ''): void {
+    this.#fail(code, reason);
+  }
+
+  #host(from: Side): PipeHost {
+    const deps = this.#deps;
+    const to: Side = from === 'client' ? 'server' : 'client';
+    return {
+      session: this.info.session,
+      bus: deps.bus,
+      limits: deps.limits,
+      keys: deps.keys,
+      signal: this.#abort.signal,
+      now: deps.now,
+      nextId: deps.nextId,
+      interceptors: deps.interceptors,
+      write: (segments) => this.#write(from, to, segments),
+      violation: (v, frame) => this.#violation(from, v, frame),
+      closeFrame: (code, reason) => this.#closeFrame(from, code, reason),
+      pressure: (over) => this.#pause(from, 'queue', over),
+      chainError: (interceptor, error) => this.#chainError(interceptor, error),
+      idle: () => {
+        if (this.#ended[from]) this.#endWhenDrained(from);
+      },
+    };
+  }
+
+  #wire(side: Side): void {
+    const socket = this.#sockets[side];
+    const pipe = this.#pipes[side];
+    const other: Side = side === 'client' ? 'server' : 'client';
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => pipe.push(chunk));
+    socket.on('drain', () => this.#pause(other, 'drain', false));
+    socket.on('end', () => {
+      this.#ended[side] = true;
+      pipe.end();
+      this.#endWhenDrained(side);
+    });
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      // A reset is how many peers go away; it is reported in the close record, not as a failure.
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.#deps.bus.emit('error', error, { session: this.info.session });
+    });
+    socket.on('close', () => this.#socketClosed(side));
+  }
+
+  #write(from: Side, to: Side, segments: readonly Uint8Array[]): void {
+    const socket = this.#sockets[to];
+    if (socket.destroyed || !socket.writable) return;
+    if (segments.length === 1) socket.write(segments[0]!);
+    else {
+      // Header and payload leave in one writev instead of one syscall each.
+      socket.cork();
+      for (const s of segments) socket.write(s);
+      socket.uncork();
+    }
+    if (socket.writableNeedDrain) this.#pause(from, 'drain', true);
+    if (this.#ended[from]) this.#endWhenDrained(from);
+  }
+
+  /** Pauses reading from `side` while its output is backed up or its hold queue is full. */
+  #pause(side: Side, reason: PauseReason, on: boolean): void {
+    const reasons = this.#paused[side];
+    const socket = this.#sockets[side];
+    if (on) {
+      reasons.add(reason);
+      socket.pause();
+    } else if (reasons.delete(reason) && reasons.size === 0 && !socket.destroyed) socket.resume();
+  }
+
+  /** The peer on `side` ended its stream: pass the end on once everything it sent is written. */
+  #endWhenDrained(side: Side): void {
+    if (!this.#pipes[side].drained) return;
+    const other = this.#sockets[side === 'client' ? 'server' : 'client'];
+    if (!other.destroyed && !other.writableEnded) other.end();
+  }
+
+  #socketClosed(side: Side): void {
+    this.#closedSockets.add(side);
+    if (this.#closeStart === null) this.#closeStart = { by: side, code: null, reason: '' };
+    if (this.#closedSockets.size === 2) return this.#finish();
+    if (this.#state === 'open') this.#state = 'closing';
+    // RFC 6455 §7.1.1: the underlying TCP connection goes; the other peer must learn of it soon.
+    const other = this.#sockets[side === 'client' ? 'server' : 'client'];
+    if (!other.writableEnded) other.end();
+    this.#lingerTimer ??= setTimeout(() => other.destroy(), LINGER_MS);
+    this.#lingerTimer.unref();
+  }
+
+  #finish(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
+    this.#abort.abort();
+    for (const pipe of Object.values(this.#pipes)) pipe.stop();
+    const start = this.#closeStart!;
+    this.#deps.bus.emit('session-close', {
+      session: this.info.session,
+      time: this.#deps.now(),
+      code: start.code,
+      reason: start.reason,
+      by: start.by,
+      clean: this.#closeFrames.size === 2,
+    });
+    this.#resolveDone();
+  }
+
+  #closeFrame(from: Side, code: number | null, reason: string): void {
+    this.#closeFrames.add(from);
+    if (this.#closeStart === null) this.#closeStart = { by: from, code, reason };
+    if (this.#state === 'open') this.#state = 'closing';
+  }
+
+  #violation(from: Side, v: Violation, frame: number | null): void {
+    const deps = this.#deps;
+    deps.bus.emit('violation', { session: this.info.session, time: deps.now(), from, violation: v, frame });
+    // A debugger forwards what it can still frame; it closes where framing cannot go on, or
+    // with --strict on anything, as a conforming endpoint would (§7.1.7 "Fail the WebSocket Connection").
+    if ((v.fatal || deps.strict) && v.closeCode !== null) this.#fail(v.closeCode, `${v.code} from ${from}`);
+  }
+
+  #chainError(interceptor: string, error: unknown): void {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    this.#deps.bus.emit('log', { session: this.info.session, time: this.#deps.now(), source: interceptor, level: 'error', text: `failed, message forwarded unchanged: ${text}` });
+  }
+
+  /** The proxy closes both sides itself: a close frame each way, then the connections. */
+  #fail(code: number, reason: string): void {
+    if (this.#failed || this.#state === 'closed') return;
+    this.#failed = true;
+    if (this.#state === 'open') this.#state = 'closing';
+    this.#closeStart ??= { by: 'proxy', code, reason };
+    const payload = encodeClosePayload(code, truncateUtf8(reason, 123));
+    for (const side of ['client', 'server'] as const) {
+      const pipe = this.#pipes[side];
+      pipe.stop();
+      // The client pipe writes to the server and the server pipe to the client: each peer gets one.
+      pipe.writeNow({ kind: 'close', data: payload });
+    }
+    for (const socket of Object.values(this.#sockets)) socket.end();
+    this.#lingerTimer ??= setTimeout(() => {
+      for (const socket of Object.values(this.#sockets)) socket.destroy();
+    }, LINGER_MS);
+    this.#lingerTimer.unref();
+  }
+}
+
+function toOutMessage(request: InjectRequest): OutMessage {
+  const data = request.data === undefined ? Buffer.alloc(0) : typeof request.data === 'string' ? Buffer.from(request.data, 'utf8') : request.data;
+  switch (request.kind) {
+    case 'close':
+      return { kind: 'close', data: encodeClosePayload(request.code, request.reason ?? '') };
+    case 'ping':
+    case 'pong':
+      // §5.5: control payloads are at most 125 bytes.
+      if (data.length > 125) throw new RangeError(`${request.kind} payload over 125 bytes`);
+      return { kind: request.kind, data };
+    case 'text':
+    case 'binary':
+      return { kind: request.kind, data };
+    default:
+      throw new TypeError(`unknown frame kind ${String((request as { kind: unknown }).kind)}`);
+  }
+}
+
+/** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
+function truncateUtf8(text: string, max: number): string {
+  let out = text;
+  while (Buffer.byteLength(out) > max) out = out.slice(0, -1);
+  return out;
+}
