@@ -138,3 +138,15 @@ export interface ProxyEvents {
 }
 
 export type ProxyBus = EventEmitter<ProxyEvents>;
+
+export type ProxyHandlers = { readonly [K in keyof ProxyEvents]?: (...args: ProxyEvents[K]) => void };
+
+/** Subscribes a set of handlers at once; returns the function that removes them all. */
+export function subscribe(bus: ProxyBus, handlers: ProxyHandlers): () => void {
+  // One loop over a mapped type: TypeScript cannot tie each key to its handler, hence the casts.
+  const entries = Object.entries(handlers) as [keyof ProxyEvents, (...args: never[]) => void][];
+  for (const [event, fn] of entries) bus.on(event, fn as never);
+  return () => {
+    for (const [event, fn] of entries) bus.off(event, fn as never);
+  };
+}

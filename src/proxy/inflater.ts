@@ -24,22 +24,36 @@ export interface InflaterOptions {
 // zlib refuses windowBits 8 for raw streams; a 9-bit window still decodes 8-bit input.
 const zlibWindow = (bits: number): number => Math.max(bits, 9);
 
-/** One zlib stream and what it has produced for the frame in progress. */
+/** The message being inflated: how much of it observers keep, and who sees every chunk. */
+interface MessageSink {
+  readonly cap: number;
+  kept: number;
+  readonly onChunk: ((chunk: Buffer) => void) | null;
+}
+
+/** One frame's share of the output. */
+interface FrameSink {
+  readonly message: MessageSink;
+  readonly chunks: Buffer[];
+  produced: number;
+  settle: (() => void) | null;
+}
+
+/**
+ * One zlib stream. Output is not tagged with the write it came from, so frames are queued in
+ * write order and each output chunk belongs to the oldest frame whose flush has not completed.
+ */
 interface Slot {
   readonly stream: zlib.InflateRaw;
-  chunks: Buffer[];
-  kept: number;
-  produced: number;
-  cap: number;
+  readonly frames: FrameSink[];
   error: Error | null;
-  onChunk: ((chunk: Buffer) => void) | null;
-  /** Frame ends waiting for a flush; a zlib error may mean their callbacks never come. */
-  readonly waiting: Set<() => void>;
 }
 
 export class Inflater {
   readonly #options: InflaterOptions;
   #slot: Slot;
+  #message: MessageSink = { cap: 0, kept: 0, onChunk: null };
+  #frame: FrameSink | null = null;
 
   constructor(options: InflaterOptions) {
     this.#options = options;
@@ -48,20 +62,24 @@ export class Inflater {
 
   #open(): Slot {
     const stream = zlib.createInflateRaw({ windowBits: zlibWindow(this.#options.windowBits) });
-    const slot: Slot = { stream, chunks: [], kept: 0, produced: 0, cap: 0, error: null, onChunk: null, waiting: new Set() };
+    const slot: Slot = { stream, frames: [], error: null };
     stream.on('data', (chunk: Buffer) => {
-      slot.produced += chunk.length;
-      slot.onChunk?.(chunk);
-      const room = slot.cap - slot.kept;
+      const frame = slot.frames[0];
+      if (frame === undefined) return;
+      frame.produced += chunk.length;
+      const message = frame.message;
+      message.onChunk?.(chunk);
+      const room = message.cap - message.kept;
       if (room > 0) {
         const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-        slot.chunks.push(part);
-        slot.kept += part.length;
+        frame.chunks.push(part);
+        message.kept += part.length;
       }
     });
     stream.on('error', (error: Error) => {
       slot.error = error;
-      for (const finish of [...slot.waiting]) finish();
+      // After an error zlib may never call the pending flush callbacks.
+      for (const frame of [...slot.frames]) frame.settle?.();
     });
     return slot;
   }
@@ -71,36 +89,41 @@ export class Inflater {
    * chunk as it is produced (UTF-8 validation runs over all of it without keeping it).
    */
   begin(cap: number, onChunk: ((chunk: Buffer) => void) | null): void {
-    this.#slot.cap = cap;
-    this.#slot.kept = 0;
-    this.#slot.onChunk = onChunk;
+    this.#message = { cap, kept: 0, onChunk };
+  }
+
+  #currentFrame(): FrameSink {
+    if (this.#frame === null) {
+      this.#frame = { message: this.#message, chunks: [], produced: 0, settle: null };
+      this.#slot.frames.push(this.#frame);
+    }
+    return this.#frame;
   }
 
   write(data: Uint8Array): void {
+    this.#currentFrame();
     if (this.#slot.error === null) this.#slot.stream.write(data);
   }
 
   /** Ends a frame: resolves with what it inflated to. At the last frame the RFC 7692 tail is added. */
   endFrame(last: boolean): Promise<InflatedPart> {
     const slot = this.#slot;
+    const frame = this.#currentFrame();
+    this.#frame = null;
     return new Promise((resolve) => {
-      let settled = false;
-      const done = (): void => {
-        if (settled) return;
-        settled = true;
-        slot.waiting.delete(done);
-        const data = slot.chunks.length === 1 ? slot.chunks[0]! : Buffer.concat(slot.chunks);
-        resolve({ data, length: slot.produced, error: slot.error });
-        slot.chunks = [];
-        slot.produced = 0;
+      frame.settle = () => {
+        frame.settle = null;
+        const i = slot.frames.indexOf(frame);
+        if (i !== -1) slot.frames.splice(i, 1);
+        const data = frame.chunks.length === 1 ? frame.chunks[0]! : Buffer.concat(frame.chunks);
+        resolve({ data, length: frame.produced, error: slot.error });
         // The context is lost after an error; start over so later messages without back-references decode.
         if (slot.error !== null && slot === this.#slot) this.#swap();
       };
-      if (slot.error !== null) return done();
-      slot.waiting.add(done);
+      if (slot.error !== null) return frame.settle();
       // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message".
       if (last) slot.stream.write(DEFLATE_TAIL);
-      slot.stream.flush(zlib.constants.Z_SYNC_FLUSH, done);
+      slot.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => frame.settle?.());
       // §7.1.1: with no_context_takeover the sender starts each message afresh; so does its reader.
       if (last && this.#options.noContextTakeover) this.#swap();
     });

@@ -1,0 +1,138 @@
+/**
+ * The `wsproxy` command: flags → proxy → observers (headless printer, JSONL log, TUI) and
+ * deciders (--replace rules, --script), then a clean shutdown on Ctrl-C.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { createProxy, type RunningProxy } from '../proxy/server.js';
+import { attachHeadless } from '../output/headless.js';
+import { attachJsonl } from '../output/jsonl.js';
+import { startDemoClient, startEchoTarget } from './demo.js';
+import { OptionError, toOptions, type Options, type RawOptions } from './options.js';
+import { startFrontEnds } from './front-ends.js';
+
+const EXAMPLES = `
+Examples:
+  $ wsproxy --listen 9000 --target localhost:12345
+      point your page at ws://localhost:9000/… and watch every frame
+  $ wsproxy -l 9000 -t ws://localhost:8080/socket --headless --log-file frames.jsonl
+      print one line per frame and keep a JSONL log
+  $ wsproxy -l 9000 -t localhost:12345 --script ./rewrite.ts
+      rewrite, drop or inject messages from a script (hot-reloaded)
+  $ wsproxy -l 9000 -t localhost:12345 --replace 'server:/"price":\\d+/"price":0/'
+      substitute text in every server message
+  $ wsproxy demo
+      a built-in echo target and client, to see it work at once`;
+
+function addProxyOptions(cmd: Command): Command {
+  return cmd
+    .option('-l, --listen <addr>', 'where to listen: PORT or HOST:PORT', '127.0.0.1:9000')
+    .option('--headless', 'print one line per frame instead of the terminal UI (automatic when stdout is not a terminal)')
+    .option('--log-file <path>', 'append every event to a JSONL file (see docs/log-format.md)')
+    .option('--max-preview <bytes>', 'payload bytes kept per frame for the log and UI', '64k')
+    .option('--max-message <bytes>', 'largest message held whole for a script or intercept; larger ones stream through', '16M')
+    .option('--history <n>', 'frames kept in the UI', '10000')
+    .option('--no-deflate', 'strip permessage-deflate from the client offer')
+    .option('--keep-host', "keep the client's Host header instead of naming the target")
+    .option('--strict', 'close on any protocol violation, like a conforming endpoint')
+    .option('--no-color', 'no colours (NO_COLOR is respected too)')
+    .option('--script <file>', 'a .ts/.js/.mjs script that may rewrite, drop or inject messages')
+    .option('--script-timeout <ms>', 'time a script hook may take before the message goes on unchanged', '5000')
+    .addOption(new Option('--script-fail <mode>', 'when a hook throws or times out: forward (open) or drop (closed)').choices(['open', 'closed']).default('open'))
+    .option('--replace <rule>', "text substitution '[client:|server:]/regex/replacement/[flags]' (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[]);
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  const program = addProxyOptions(new Command('wsproxy'))
+    .description('A transparent WebSocket debugging proxy: every frame in both directions, decoded, live.')
+    .option('-t, --target <addr>', 'the server to relay to: HOST:PORT or ws://HOST:PORT[/path]')
+    .addHelpText('after', EXAMPLES)
+    // Options after "demo" belong to demo, not to the proxy command.
+    .enablePositionalOptions()
+    .showHelpAfterError('(run wsproxy --help for usage)')
+    .exitOverride()
+    .action(async (raw: RawOptions) => run(toOptions(raw), null));
+  addProxyOptions(program.command('demo'))
+    .description('run against a built-in echo target with a client that sends every kind of frame')
+    .option('--rounds <n>', 'stop the demo client after this many rounds (default: until Ctrl-C)')
+    .action(async (raw: RawOptions & { readonly rounds?: string }) => {
+      const echo = await startEchoTarget();
+      const options = toOptions(raw, { target: { host: '127.0.0.1', port: echo.port, basePath: '' } });
+      const rounds = raw.rounds === undefined ? Infinity : Number(raw.rounds);
+      await run(options, { rounds, stopTarget: () => echo.close() });
+    });
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; commander has already printed the one-line error otherwise.
+      process.exitCode = error.exitCode;
+      return;
+    }
+    fail(error);
+  }
+}
+
+function fail(error: unknown): never {
+  const text = error instanceof OptionError ? error.message : describeStartError(error);
+  process.stderr.write(`wsproxy: ${text}\n`);
+  process.exit(error instanceof OptionError ? 2 : 1);
+}
+
+function describeStartError(error: unknown): string {
+  const e = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  if (e?.code === 'EADDRINUSE') return `cannot listen on ${e.address ?? ''}:${e.port ?? ''}: address already in use`;
+  if (e?.code === 'EACCES') return `cannot listen on ${e.address ?? ''}:${e.port ?? ''}: permission denied`;
+  if (e?.code === 'EADDRNOTAVAIL') return `cannot listen on ${e.address ?? ''}: address not available`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface Demo {
+  readonly rounds: number;
+  stopTarget(): Promise<void>;
+}
+
+async function run(options: Options, demo: Demo | null): Promise<void> {
+  let proxy: RunningProxy;
+  try {
+    proxy = await createProxy({
+      listen: options.listen,
+      target: options.target,
+      keepHost: options.keepHost,
+      deflate: options.deflate,
+      strict: options.strict,
+      limits: { maxPreview: options.maxPreview, maxMessage: options.maxMessage },
+    });
+  } catch (error) {
+    fail(error);
+  }
+  const jsonl = options.logFile === null ? null : await attachJsonl(proxy.bus, options.logFile).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
+  const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const headless = options.headless || !tty;
+  const printer = headless ? attachHeadless(proxy.bus, process.stdout, { color: options.color && process.stdout.isTTY === true }) : null;
+  let frontEnds: Awaited<ReturnType<typeof startFrontEnds>>;
+  try {
+    frontEnds = await startFrontEnds(proxy, options, headless);
+  } catch (error) {
+    await proxy.close();
+    fail(error);
+  }
+  if (headless) process.stderr.write(`wsproxy: listening on ${proxy.listening}, relaying to ${proxy.target}\n`);
+
+  let stopping = false;
+  const shutdown = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    client?.stop();
+    await frontEnds.close();
+    await proxy.close();
+    await demo?.stopTarget();
+    await printer?.close();
+    await jsonl?.close();
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+  const client = demo === null ? null : startDemoClient(`ws://${proxy.listening}/demo`, demo.rounds);
+  if (client !== null && Number.isFinite(demo!.rounds)) void client.finished.then(() => setTimeout(() => void shutdown(0), 200));
+  void frontEnds.quit.then(() => shutdown(0));
+}

@@ -1,0 +1,121 @@
+/**
+ * Command-line flags → a typed, frozen Options object. Every parse error is a one-line message
+ * (OptionError), never a stack trace.
+ */
+import type { Target } from '../proxy/upstream.js';
+
+export class OptionError extends Error {
+  override readonly name = 'OptionError';
+}
+
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface Options {
+  readonly listen: Address;
+  readonly target: Target;
+  readonly headless: boolean;
+  readonly logFile: string | null;
+  readonly maxPreview: number;
+  readonly maxMessage: number;
+  readonly history: number;
+  readonly deflate: boolean;
+  readonly keepHost: boolean;
+  readonly strict: boolean;
+  readonly color: boolean;
+  readonly script: string | null;
+  readonly scriptTimeout: number;
+  readonly scriptFail: 'open' | 'closed';
+  readonly replace: readonly string[];
+}
+
+/** What commander hands over (all strings, before validation). */
+export interface RawOptions {
+  readonly listen: string;
+  readonly target?: string;
+  readonly headless?: boolean;
+  readonly logFile?: string;
+  readonly maxPreview: string;
+  readonly maxMessage: string;
+  readonly history: string;
+  readonly deflate: boolean;
+  readonly keepHost?: boolean;
+  readonly strict?: boolean;
+  readonly color: boolean;
+  readonly script?: string;
+  readonly scriptTimeout: string;
+  readonly scriptFail: string;
+  readonly replace: readonly string[];
+}
+
+function port(text: string, flag: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 65535) throw new OptionError(`${flag}: invalid port "${text}"`);
+  return Number(text);
+}
+
+/** PORT, HOST:PORT or [IPv6]:PORT. */
+export function parseListen(text: string): Address {
+  if (/^\d+$/.test(text)) return { host: '127.0.0.1', port: port(text, '--listen') };
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(text);
+  if (m === null) throw new OptionError(`--listen: expected PORT or HOST:PORT, got "${text}"`);
+  return { host: m[1] ?? m[2]!, port: port(m[3]!, '--listen') };
+}
+
+/** HOST:PORT, ws://HOST[:PORT][/base] or http://… (wss/https are not spoken to the target). */
+export function parseTarget(text: string): Target {
+  if (/^[a-z]+:\/\//i.test(text)) {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new OptionError(`--target: invalid URL "${text}"`);
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'http:') throw new OptionError(`--target: only ws:// and http:// targets are supported, got ${url.protocol}//`);
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
+    return { host, port: url.port === '' ? 80 : Number(url.port), basePath };
+  }
+  const m = /^(?:\[([^\]]+)\]|([^:/]+)):(\d+)$/.exec(text);
+  if (m === null) throw new OptionError(`--target: expected HOST:PORT or ws://HOST:PORT[/path], got "${text}"`);
+  return { host: m[1] ?? m[2]!, port: port(m[3]!, '--target'), basePath: '' };
+}
+
+/** A byte count: 65536, 64k, 16M, 1G. */
+export function parseBytes(text: string, flag: string): number {
+  const m = /^(\d+)\s*([kmg]i?b?)?$/i.exec(text.trim());
+  if (m === null) throw new OptionError(`${flag}: expected a size like 65536, 64k or 16M, got "${text}"`);
+  const unit = (m[2] ?? '').toLowerCase()[0];
+  const scale = unit === 'k' ? 1024 : unit === 'm' ? 1024 ** 2 : unit === 'g' ? 1024 ** 3 : 1;
+  return Number(m[1]) * scale;
+}
+
+function positiveInt(text: string, flag: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) throw new OptionError(`${flag}: expected a positive whole number, got "${text}"`);
+  return Number(text);
+}
+
+export function toOptions(raw: RawOptions, defaults: { readonly target?: Target } = {}): Options {
+  const target = raw.target === undefined ? defaults.target : parseTarget(raw.target);
+  if (target === undefined) throw new OptionError('--target is required (e.g. --target localhost:12345); try "wsproxy demo" for a built-in one');
+  if (raw.scriptFail !== 'open' && raw.scriptFail !== 'closed') throw new OptionError(`--script-fail: expected "open" or "closed", got "${raw.scriptFail}"`);
+  return Object.freeze({
+    listen: parseListen(raw.listen),
+    target,
+    headless: raw.headless === true,
+    logFile: raw.logFile ?? null,
+    maxPreview: parseBytes(raw.maxPreview, '--max-preview'),
+    maxMessage: parseBytes(raw.maxMessage, '--max-message'),
+    history: positiveInt(raw.history, '--history'),
+    deflate: raw.deflate,
+    keepHost: raw.keepHost === true,
+    strict: raw.strict === true,
+    // https://no-color.org: any non-empty NO_COLOR disables colour.
+    color: raw.color && (process.env['NO_COLOR'] ?? '') === '',
+    script: raw.script ?? null,
+    scriptTimeout: positiveInt(raw.scriptTimeout, '--script-timeout'),
+    scriptFail: raw.scriptFail,
+    replace: [...raw.replace],
+  });
+}

@@ -1,0 +1,40 @@
+/** The headless printer: one readable line per frame, plus open, close, violation and log lines. */
+import type { Writable } from 'node:stream';
+import { subscribe, type ProxyBus } from '../proxy/events.js';
+import { formatCloseLine, formatFrameLine, formatLogLine, formatMessageLine, formatOpenLine, formatViolationLine, type Style } from './format.js';
+import { LineWriter } from './line-writer.js';
+
+export interface HeadlessOptions {
+  readonly color: boolean;
+  /** Characters of payload preview per line. */
+  readonly previewChars?: number;
+}
+
+export interface Printer {
+  /** Stops listening and flushes what is pending. */
+  close(): Promise<void>;
+}
+
+export function attachHeadless(bus: ProxyBus, out: Writable, options: HeadlessOptions): Printer {
+  const style: Style = { color: options.color };
+  const chars = options.previewChars ?? 80;
+  const writer = new LineWriter(out, { maxBuffered: 8 * 1024 * 1024, droppedNote: (n) => `… ${n} line(s) dropped: the terminal could not keep up` });
+  const unsubscribe = subscribe(bus, {
+    'session-open': (s) => writer.write(formatOpenLine(s, style)),
+    frame: (f) => writer.write(formatFrameLine(f, style, chars)),
+    // A message line adds something only when it was decided on or reassembled from fragments.
+    message: (m) => {
+      if (m.fate !== 'forwarded' || m.frames > 1) writer.write(formatMessageLine(m, style, chars));
+    },
+    violation: (v) => writer.write(formatViolationLine(v, style)),
+    'session-close': (c) => writer.write(formatCloseLine(c, style)),
+    log: (l) => writer.write(formatLogLine(l, style)),
+    error: (e, where) => writer.write(formatLogLine({ session: where.session, time: Date.now(), source: 'proxy', level: 'error', text: e.message }, style)),
+  });
+  return {
+    async close() {
+      unsubscribe();
+      await writer.end(false);
+    },
+  };
+}

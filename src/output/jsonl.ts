@@ -1,0 +1,141 @@
+/**
+ * The JSONL log (--log-file): one JSON object per event, appended. A public contract, documented
+ * in docs/log-format.md; fields are only ever added.
+ */
+import fs from 'node:fs';
+import { isUtf8 } from 'node:buffer';
+import type { HttpHead } from '../protocol/handshake.js';
+import { subscribe, type CloseRecord, type FrameRecord, type LogRecord, type MessageRecord, type ProxyBus, type SessionInfo, type ViolationRecord } from '../proxy/events.js';
+import { LineWriter } from './line-writer.js';
+
+type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
+
+/** Header lines as an object; a name sent more than once maps to an array of its values. */
+export function headersObject(head: HttpHead): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of head.headers) {
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+/** utf8 for text-like payloads that decode cleanly, base64 for everything else. */
+export function encodePayload(payload: Uint8Array, textLike: boolean): { payload: string; encoding: 'utf8' | 'base64' } {
+  const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.length);
+  if (textLike && isUtf8(buf)) return { payload: buf.toString('utf8'), encoding: 'utf8' };
+  return { payload: buf.toString('base64'), encoding: 'base64' };
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+const hex = (b: Uint8Array | null): string | null => (b === null ? null : Buffer.from(b).toString('hex'));
+
+export function openJson(s: SessionInfo): Json {
+  return {
+    type: 'open',
+    session: s.session,
+    time: iso(s.time),
+    client: s.client,
+    target: s.target,
+    path: s.path,
+    status: s.status,
+    requestHeaders: headersObject(s.request),
+    responseHeaders: headersObject(s.response),
+    protocol: s.protocol,
+    extensions: s.extensions,
+    acceptValid: s.acceptValid,
+  };
+}
+
+export function frameJson(f: FrameRecord): Json {
+  const textLike = f.kind === 'text' || f.kind === 'continuation' || f.kind === 'ping' || f.kind === 'pong';
+  return {
+    type: 'frame',
+    id: f.id,
+    session: f.session,
+    time: iso(f.time),
+    from: f.from,
+    fin: f.fin,
+    rsv1: f.rsv1,
+    rsv2: f.rsv2,
+    rsv3: f.rsv3,
+    opcode: f.opcode,
+    kind: f.kind,
+    masked: f.masked,
+    maskKey: hex(f.maskKey),
+    length: f.length,
+    ...encodePayload(f.payload, textLike),
+    truncated: f.truncated,
+    compressed: f.compressed,
+    ...(f.close === null ? {} : { closeCode: f.close.code, closeReason: f.close.reason }),
+    modified: f.origin === 'modified',
+    injected: f.origin === 'injected',
+    violations: f.violations.map((v) => ({ code: v.code, message: v.message })),
+  };
+}
+
+export function messageJson(m: MessageRecord): Json {
+  return {
+    type: 'message',
+    id: m.id,
+    session: m.session,
+    time: iso(m.time),
+    from: m.from,
+    kind: m.kind,
+    length: m.length,
+    ...encodePayload(m.payload, m.kind === 'text'),
+    truncated: m.truncated,
+    frames: m.frames,
+    compressed: m.compressed,
+    fate: m.fate,
+    modified: m.fate === 'modified',
+    dropped: m.fate === 'dropped',
+    injected: m.fate === 'injected',
+    by: m.by,
+  };
+}
+
+export function closeJson(c: CloseRecord): Json {
+  return { type: 'close', session: c.session, time: iso(c.time), code: c.code, reason: c.reason, by: c.by, clean: c.clean };
+}
+
+export function violationJson(v: ViolationRecord): Json {
+  return { type: 'violation', session: v.session, time: iso(v.time), from: v.from, code: v.violation.code, closeCode: v.violation.closeCode, fatal: v.violation.fatal, rfc: v.violation.rfc, message: v.violation.message };
+}
+
+export function logJson(l: LogRecord): Json {
+  return { type: 'log', session: l.session, time: iso(l.time), source: l.source, level: l.level, text: l.text };
+}
+
+export interface JsonlLog {
+  close(): Promise<void>;
+}
+
+/** Opens (appends to) the file and writes every event; throws if the file cannot be opened. */
+export async function attachJsonl(bus: ProxyBus, path: string): Promise<JsonlLog> {
+  const stream = fs.createWriteStream(path, { flags: 'a' });
+  await new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  const writer = new LineWriter(stream, { maxBuffered: 64 * 1024 * 1024, droppedNote: (n) => JSON.stringify({ type: 'dropped', time: iso(Date.now()), count: n }) });
+  const line = (value: Json): void => writer.write(JSON.stringify(value));
+  const unsubscribe = subscribe(bus, {
+    'session-open': (s) => line(openJson(s)),
+    frame: (f) => line(frameJson(f)),
+    message: (m) => line(messageJson(m)),
+    // Violations tied to a frame are in that frame's line.
+    violation: (v) => {
+      if (v.frame === null) line(violationJson(v));
+    },
+    'session-close': (c) => line(closeJson(c)),
+    log: (l) => line(logJson(l)),
+    error: (e, where) => line({ type: 'error', session: where.session, time: iso(Date.now()), message: e.message }),
+  });
+  return {
+    async close() {
+      unsubscribe();
+      await writer.end(true);
+    },
+  };
+}
