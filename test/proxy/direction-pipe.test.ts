@@ -1,0 +1,218 @@
+/**
+ * Playbook-style tests of one DirectionPipe with no sockets: bytes in, then assert exactly what
+ * the other peer would receive and what the bus saw.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'eventemitter3';
+import { DirectionPipe, type PipeHost } from '../../src/proxy/direction-pipe.js';
+import type { FrameRecord, MessageRecord, ProxyEvents, Side } from '../../src/proxy/events.js';
+import type { MessageInterceptor, Verdict } from '../../src/intercept/verdict.js';
+import type { Violation } from '../../src/protocol/violations.js';
+import { Opcode } from '../../src/protocol/constants.js';
+import { KEY_A, KEY_B, maskedFrame, parseChunks, patternBytes, unmaskedFrame } from '../helpers/frames.js';
+
+interface Harness {
+  readonly pipe: DirectionPipe;
+  readonly written: Uint8Array[];
+  readonly frames: FrameRecord[];
+  readonly messages: MessageRecord[];
+  readonly violations: Violation[];
+  readonly pressure: boolean[];
+  out(): Buffer;
+}
+
+function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = { maxPreview: 1024, maxMessage: 1 << 20 }): Harness {
+  const bus = new EventEmitter<ProxyEvents>();
+  const written: Uint8Array[] = [];
+  const frames: FrameRecord[] = [];
+  const messages: MessageRecord[] = [];
+  const violations: Violation[] = [];
+  const pressure: boolean[] = [];
+  bus.on('frame', (f) => frames.push(f));
+  bus.on('message', (m) => messages.push(m));
+  let id = 1;
+  const host: PipeHost = {
+    session: 1,
+    bus,
+    limits,
+    keys: () => KEY_B,
+    signal: new AbortController().signal,
+    now: () => 0,
+    nextId: () => id++,
+    interceptors: () => interceptors,
+    write: (segments) => written.push(...segments.map((s) => Buffer.from(s))),
+    violation: (v) => violations.push(v),
+    closeFrame: () => undefined,
+    pressure: (over) => pressure.push(over),
+    chainError: (name, error) => {
+      throw new Error(`${name}: ${String(error)}`);
+    },
+    idle: () => undefined,
+  };
+  const pipe = new DirectionPipe(from, host, null);
+  return { pipe, written, frames, messages, violations, pressure, out: () => Buffer.concat(written) };
+}
+
+/** A decider that answers from a function, optionally after a delay. */
+function decider(decide: (data: string) => Verdict, wants: (kind: string) => boolean = (k) => k === 'text', delayMs = 0): MessageInterceptor {
+  return {
+    name: 'test',
+    wants: (meta) => wants(meta.kind),
+    decide: async (m) => {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      return decide(Buffer.from(m.data).toString());
+    },
+  };
+}
+
+const settle = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('DirectionPipe, nothing deciding', () => {
+  test('forwards server frames as the very bytes received', () => {
+    const h = harness('server');
+    const input = Buffer.concat([unmaskedFrame(Opcode.Text, 'hi'), unmaskedFrame(Opcode.Binary, patternBytes(300)), unmaskedFrame(Opcode.Ping, 'p')]);
+    h.pipe.push(input);
+    assert.deepEqual(h.out(), input);
+    assert.equal(h.written.length, 1, 'one write per chunk');
+    assert.deepEqual(h.frames.map((f) => f.kind), ['text', 'binary', 'ping']);
+  });
+
+  test('re-masks client frames with a fresh key and keeps every other bit', () => {
+    const h = harness('client');
+    const payload = patternBytes(70000);
+    h.pipe.push(Buffer.concat([maskedFrame(Opcode.Binary, payload, KEY_A, false), maskedFrame(Opcode.Continuation, 'tail', KEY_A)]));
+    const parsed = parseChunks([h.out()], { from: 'client' });
+    assert.equal(parsed.frames.length, 2);
+    assert.equal(parsed.frames[0]!.maskKey, Buffer.from(KEY_B).toString('hex'));
+    assert.equal(parsed.frames[0]!.fin, false);
+    assert.deepEqual(parsed.frames[0]!.payload, payload);
+    assert.deepEqual(parsed.frames[1]!.payload, Buffer.from('tail'));
+    assert.equal(h.frames[0]!.maskKey !== null && Buffer.from(h.frames[0]!.maskKey).equals(Buffer.from(KEY_A)), true, 'record keeps the peer key');
+  });
+
+  test('a payload split across many chunks is re-masked at the right key offset', () => {
+    const h = harness('client');
+    const payload = patternBytes(1000);
+    const frame = maskedFrame(Opcode.Binary, payload, KEY_A);
+    for (let i = 0; i < frame.length; i += 7) h.pipe.push(frame.subarray(i, i + 7));
+    assert.deepEqual(parseChunks([h.out()], { from: 'client' }).frames[0]!.payload, payload);
+  });
+
+  test('caps the preview at maxPreview and marks it truncated', () => {
+    const h = harness('server', [], { maxPreview: 16, maxMessage: 1 << 20 });
+    h.pipe.push(unmaskedFrame(Opcode.Text, 'x'.repeat(100)));
+    assert.equal(h.frames[0]!.payload.length, 16);
+    assert.equal(h.frames[0]!.truncated, true);
+    assert.equal(h.messages[0]!.length, 100);
+  });
+
+  test('reports invalid UTF-8 split across fragments only at the end', () => {
+    const h = harness('server');
+    const euro = Buffer.from('€');
+    h.pipe.push(Buffer.concat([unmaskedFrame(Opcode.Text, euro.subarray(0, 1), false), unmaskedFrame(Opcode.Continuation, euro.subarray(1))]));
+    assert.deepEqual(h.violations, []);
+    h.pipe.push(unmaskedFrame(Opcode.Text, Buffer.from([0xc3, 0x28])));
+    assert.deepEqual(h.violations.map((v) => v.code), ['invalid-utf8']);
+  });
+});
+
+describe('DirectionPipe, with a decider', () => {
+  test('holds a wanted message and forwards it unchanged with its original fragmentation', async () => {
+    const h = harness('client', [decider(() => ({ action: 'forward' }))]);
+    h.pipe.push(Buffer.concat([maskedFrame(Opcode.Text, 'frag', KEY_A, false), maskedFrame(Opcode.Ping, 'p', KEY_A), maskedFrame(Opcode.Continuation, 'ment', KEY_A)]));
+    await settle();
+    const parsed = parseChunks([h.out()], { from: 'client' });
+    assert.deepEqual(parsed.frames.map((f) => [f.opcode, f.fin, f.payload.toString()]), [
+      [Opcode.Text, false, 'frag'],
+      [Opcode.Ping, true, 'p'],
+      [Opcode.Continuation, true, 'ment'],
+    ]);
+    assert.equal(h.messages[0]!.fate, 'forwarded');
+  });
+
+  test('replaces a message with one frame and records it as modified', async () => {
+    const h = harness('client', [decider((t) => ({ action: 'replace', messages: [{ kind: 'text', data: Buffer.from(t.toUpperCase()) }] }))]);
+    h.pipe.push(Buffer.concat([maskedFrame(Opcode.Text, 'ab', KEY_A, false), maskedFrame(Opcode.Continuation, 'cd', KEY_A)]));
+    await settle();
+    const parsed = parseChunks([h.out()], { from: 'client' });
+    assert.deepEqual(parsed.frames.map((f) => [f.opcode, f.fin, f.payload.toString(), f.maskKey !== null]), [[Opcode.Text, true, 'ABCD', true]]);
+    assert.equal(h.messages.at(-1)!.fate, 'modified');
+    assert.equal(h.messages.at(-1)!.by, 'test');
+    assert.ok(h.frames.some((f) => f.origin === 'modified'));
+  });
+
+  test('drops a message and records it as dropped', async () => {
+    const h = harness('server', [decider((t) => (t === 'drop me' ? { action: 'drop' } : { action: 'forward' }))]);
+    h.pipe.push(Buffer.concat([unmaskedFrame(Opcode.Text, 'drop me'), unmaskedFrame(Opcode.Text, 'keep')]));
+    await settle();
+    assert.deepEqual(parseChunks([h.out()]).frames.map((f) => f.payload.toString()), ['keep']);
+    assert.deepEqual(h.messages.map((m) => m.fate), ['dropped', 'forwarded']);
+  });
+
+  test('keeps arrival order when decisions take different times', async () => {
+    let n = 0;
+    const slowFirst: MessageInterceptor = {
+      name: 'slow',
+      wants: (m) => m.kind === 'text',
+      decide: async () => {
+        await settle(++n === 1 ? 50 : 1);
+        return { action: 'forward' };
+      },
+    };
+    const h = harness('server', [slowFirst]);
+    h.pipe.push(Buffer.concat([unmaskedFrame(Opcode.Text, 'one'), unmaskedFrame(Opcode.Binary, 'two'), unmaskedFrame(Opcode.Text, 'three')]));
+    await settle(100);
+    assert.deepEqual(parseChunks([h.out()]).frames.map((f) => f.payload.toString()), ['one', 'two', 'three']);
+  });
+
+  test('queues an injected message behind a held one, and after an open fragmented message', async () => {
+    const h = harness('server', [decider(() => ({ action: 'forward' }), (k) => k === 'text', 30)]);
+    h.pipe.push(unmaskedFrame(Opcode.Text, 'held'));
+    h.pipe.inject({ kind: 'text', data: Buffer.from('injected') });
+    h.pipe.push(unmaskedFrame(Opcode.Binary, 'open', false));
+    h.pipe.inject({ kind: 'binary', data: Buffer.from('after') });
+    h.pipe.push(unmaskedFrame(Opcode.Continuation, 'end'));
+    await settle(80);
+    assert.deepEqual(parseChunks([h.out()]).frames.map((f) => f.payload.toString()), ['held', 'injected', 'open', 'end', 'after']);
+    assert.ok(h.messages.some((m) => m.fate === 'injected'));
+  });
+
+  test('streams a held message that outgrows maxMessage, and tells the decider', async () => {
+    const streamed: number[] = [];
+    const d: MessageInterceptor = { ...decider(() => ({ action: 'drop' }), (k) => k === 'binary'), streamed: (_m, len) => streamed.push(len) };
+    const h = harness('server', [d], { maxPreview: 64, maxMessage: 1000 });
+    const big = patternBytes(5000);
+    const frame = unmaskedFrame(Opcode.Binary, big);
+    for (let i = 0; i < frame.length; i += 512) h.pipe.push(frame.subarray(i, i + 512));
+    await settle();
+    const parsed = parseChunks([h.out()]);
+    assert.deepEqual(parsed.frames[0]!.payload, big, 'delivered whole, not dropped');
+    assert.equal(streamed.length, 1);
+    assert.equal(h.messages[0]!.fate, 'streamed');
+  });
+
+  test('a decider that throws lets the message through (fail open)', async () => {
+    const errors: string[] = [];
+    const bus = new EventEmitter<ProxyEvents>();
+    const written: Uint8Array[] = [];
+    const pipe = new DirectionPipe('server', {
+      session: 1, bus, limits: { maxPreview: 64, maxMessage: 1 << 20 }, keys: () => KEY_B, signal: new AbortController().signal,
+      now: () => 0, nextId: (() => { let i = 0; return () => ++i; })(),
+      interceptors: () => [{ name: 'broken', wants: () => true, decide: () => { throw new Error('boom'); } }],
+      write: (s) => written.push(...s), violation: () => undefined, closeFrame: () => undefined, pressure: () => undefined,
+      chainError: (name, e) => errors.push(`${name}: ${(e as Error).message}`), idle: () => undefined,
+    }, null);
+    pipe.push(unmaskedFrame(Opcode.Text, 'still here'));
+    await settle();
+    assert.deepEqual(parseChunks([Buffer.concat(written)]).frames.map((f) => f.payload.toString()), ['still here']);
+    assert.deepEqual(errors, ['broken: boom']);
+  });
+
+  test('decides on control frames when asked, e.g. dropping pings', async () => {
+    const h = harness('client', [decider(() => ({ action: 'drop' }), (k) => k === 'ping')]);
+    h.pipe.push(Buffer.concat([maskedFrame(Opcode.Ping, 'p', KEY_A), maskedFrame(Opcode.Text, 't', KEY_A), maskedFrame(Opcode.Pong, 'q', KEY_A)]));
+    await settle();
+    assert.deepEqual(parseChunks([h.out()], { from: 'client' }).frames.map((f) => f.opcode), [Opcode.Text, Opcode.Pong]);
+  });
+});
