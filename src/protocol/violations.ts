@@ -158,7 +158,8 @@ export const VIOLATIONS: { readonly [K in ViolationCode]: Rule } = {
   },
   'message-too-big': {
     closeCode: 1009,
-    fatal: false,
+    // The proxy cannot go on relaying this direction (it would have to hold the message whole).
+    fatal: true,
     rfc: 'RFC 6455 §7.4.1',
     message: 'message too big for the proxy to process ("a message that is too big for it to process")',
   },

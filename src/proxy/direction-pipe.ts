@@ -199,7 +199,31 @@ export class DirectionPipe {
   /** The peer closed its side. */
   end(): void {
     for (const event of this.#parser.finish()) this.#handle(event);
+    this.#abandonOpen();
     this.#flush();
+    void this.#pump();
+  }
+
+  /**
+   * The open message will never finish (end of stream, or a new message began, §5.4): decide on
+   * what arrived whole, and forget a frame cut short, which cannot be written.
+   */
+  #abandonOpen(): void {
+    const cur = this.#cur;
+    if (cur?.queued != null) {
+      for (const item of this.#queue) {
+        if (item.type === 'message') {
+          const i = item.frames.indexOf(cur.queued);
+          if (i !== -1) item.frames.splice(i, 1);
+        }
+      }
+      const i = this.#queue.findIndex((item) => item.type === 'frame' && item.frame === cur.queued);
+      if (i !== -1) this.#queue.splice(i, 1);
+      this.#queuedBytes -= size(cur.queued);
+      cur.queued = null;
+    }
+    if (this.#msg?.held != null) this.#msg.held.complete = true;
+    this.#msg = null;
   }
 
   /** Injects a message (text/binary/control) behind everything pending in this direction. */
@@ -287,6 +311,8 @@ export class DirectionPipe {
 
   #startMessage(message: MessageContext): void {
     const limits = this.#host.limits;
+    // A message still open here was cut off by a new one (expected-continuation): it ends as it is.
+    if (this.#msg?.held != null) this.#msg.held.complete = true;
     const kind: DataKind | 'continuation' = message.opcode === Opcode.Text ? 'text' : message.opcode === Opcode.Binary ? 'binary' : 'continuation';
     const dataKind: DataKind = kind === 'text' ? 'text' : 'binary';
     const wanted = kind !== 'continuation' && this.#wants(dataKind);

@@ -68,6 +68,16 @@ function decider(decide: (data: string) => Verdict, wants: (kind: string) => boo
 
 const settle = (ms = 20): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Waits (bounded) until the pipe has written `n` whole frames; robust on a loaded machine. */
+async function framesOut(bytes: () => Buffer, n: number, from: Side = 'server', limitMs = 5000): Promise<ReturnType<typeof parseChunks>['frames']> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const frames = parseChunks([bytes()], { from }).frames.filter((f) => f.complete);
+    if (frames.length >= n || Date.now() > deadline) return frames;
+    await settle(5);
+  }
+}
+
 describe('DirectionPipe, nothing deciding', () => {
   test('forwards server frames as the very bytes received', () => {
     const h = harness('server');
@@ -121,9 +131,8 @@ describe('DirectionPipe, with a decider', () => {
   test('holds a wanted message and forwards it unchanged with its original fragmentation', async () => {
     const h = harness('client', [decider(() => ({ action: 'forward' }))]);
     h.pipe.push(Buffer.concat([maskedFrame(Opcode.Text, 'frag', KEY_A, false), maskedFrame(Opcode.Ping, 'p', KEY_A), maskedFrame(Opcode.Continuation, 'ment', KEY_A)]));
-    await settle();
-    const parsed = parseChunks([h.out()], { from: 'client' });
-    assert.deepEqual(parsed.frames.map((f) => [f.opcode, f.fin, f.payload.toString()]), [
+    const frames = await framesOut(h.out, 3, 'client');
+    assert.deepEqual(frames.map((f) => [f.opcode, f.fin, f.payload.toString()]), [
       [Opcode.Text, false, 'frag'],
       [Opcode.Ping, true, 'p'],
       [Opcode.Continuation, true, 'ment'],
@@ -134,9 +143,8 @@ describe('DirectionPipe, with a decider', () => {
   test('replaces a message with one frame and records it as modified', async () => {
     const h = harness('client', [decider((t) => ({ action: 'replace', messages: [{ kind: 'text', data: Buffer.from(t.toUpperCase()) }] }))]);
     h.pipe.push(Buffer.concat([maskedFrame(Opcode.Text, 'ab', KEY_A, false), maskedFrame(Opcode.Continuation, 'cd', KEY_A)]));
-    await settle();
-    const parsed = parseChunks([h.out()], { from: 'client' });
-    assert.deepEqual(parsed.frames.map((f) => [f.opcode, f.fin, f.payload.toString(), f.maskKey !== null]), [[Opcode.Text, true, 'ABCD', true]]);
+    const frames = await framesOut(h.out, 1, 'client');
+    assert.deepEqual(frames.map((f) => [f.opcode, f.fin, f.payload.toString(), f.maskKey !== null]), [[Opcode.Text, true, 'ABCD', true]]);
     assert.equal(h.messages.at(-1)!.fate, 'modified');
     assert.equal(h.messages.at(-1)!.by, 'test');
     assert.ok(h.frames.some((f) => f.origin === 'modified'));
@@ -145,8 +153,7 @@ describe('DirectionPipe, with a decider', () => {
   test('drops a message and records it as dropped', async () => {
     const h = harness('server', [decider((t) => (t === 'drop me' ? { action: 'drop' } : { action: 'forward' }))]);
     h.pipe.push(Buffer.concat([unmaskedFrame(Opcode.Text, 'drop me'), unmaskedFrame(Opcode.Text, 'keep')]));
-    await settle();
-    assert.deepEqual(parseChunks([h.out()]).frames.map((f) => f.payload.toString()), ['keep']);
+    assert.deepEqual((await framesOut(h.out, 1)).map((f) => f.payload.toString()), ['keep']);
     assert.deepEqual(h.messages.map((m) => m.fate), ['dropped', 'forwarded']);
   });
 
@@ -162,8 +169,7 @@ describe('DirectionPipe, with a decider', () => {
     };
     const h = harness('server', [slowFirst]);
     h.pipe.push(Buffer.concat([unmaskedFrame(Opcode.Text, 'one'), unmaskedFrame(Opcode.Binary, 'two'), unmaskedFrame(Opcode.Text, 'three')]));
-    await settle(100);
-    assert.deepEqual(parseChunks([h.out()]).frames.map((f) => f.payload.toString()), ['one', 'two', 'three']);
+    assert.deepEqual((await framesOut(h.out, 3)).map((f) => f.payload.toString()), ['one', 'two', 'three']);
   });
 
   test('queues an injected message behind a held one, and after an open fragmented message', async () => {
@@ -173,8 +179,7 @@ describe('DirectionPipe, with a decider', () => {
     h.pipe.push(unmaskedFrame(Opcode.Binary, 'open', false));
     h.pipe.inject({ kind: 'binary', data: Buffer.from('after') });
     h.pipe.push(unmaskedFrame(Opcode.Continuation, 'end'));
-    await settle(80);
-    assert.deepEqual(parseChunks([h.out()]).frames.map((f) => f.payload.toString()), ['held', 'injected', 'open', 'end', 'after']);
+    assert.deepEqual((await framesOut(h.out, 5)).map((f) => f.payload.toString()), ['held', 'injected', 'open', 'end', 'after']);
     assert.ok(h.messages.some((m) => m.fate === 'injected'));
   });
 
@@ -185,9 +190,8 @@ describe('DirectionPipe, with a decider', () => {
     const big = patternBytes(5000);
     const frame = unmaskedFrame(Opcode.Binary, big);
     for (let i = 0; i < frame.length; i += 512) h.pipe.push(frame.subarray(i, i + 512));
-    await settle();
-    const parsed = parseChunks([h.out()]);
-    assert.deepEqual(parsed.frames[0]!.payload, big, 'delivered whole, not dropped');
+    const frames = await framesOut(h.out, 1);
+    assert.deepEqual(frames[0]!.payload, big, 'delivered whole, not dropped');
     assert.equal(streamed.length, 1);
     assert.equal(h.messages[0]!.fate, 'streamed');
   });
@@ -204,15 +208,13 @@ describe('DirectionPipe, with a decider', () => {
       chainError: (name, e) => errors.push(`${name}: ${(e as Error).message}`), idle: () => undefined,
     }, null);
     pipe.push(unmaskedFrame(Opcode.Text, 'still here'));
-    await settle();
-    assert.deepEqual(parseChunks([Buffer.concat(written)]).frames.map((f) => f.payload.toString()), ['still here']);
+    assert.deepEqual((await framesOut(() => Buffer.concat(written), 1)).map((f) => f.payload.toString()), ['still here']);
     assert.deepEqual(errors, ['broken: boom']);
   });
 
   test('decides on control frames when asked, e.g. dropping pings', async () => {
     const h = harness('client', [decider(() => ({ action: 'drop' }), (k) => k === 'ping')]);
     h.pipe.push(Buffer.concat([maskedFrame(Opcode.Ping, 'p', KEY_A), maskedFrame(Opcode.Text, 't', KEY_A), maskedFrame(Opcode.Pong, 'q', KEY_A)]));
-    await settle();
-    assert.deepEqual(parseChunks([h.out()], { from: 'client' }).frames.map((f) => f.opcode), [Opcode.Text, Opcode.Pong]);
+    assert.deepEqual((await framesOut(h.out, 2, 'client')).map((f) => f.opcode), [Opcode.Text, Opcode.Pong]);
   });
 });
