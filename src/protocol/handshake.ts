@@ -49,7 +49,9 @@ export function parseHead(raw: Uint8Array): HeadParse {
     if (colon <= 0) return { ok: false, reason: `malformed header line ${JSON.stringify(line.slice(0, 60))}` };
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) return { ok: false, reason: `invalid header name ${JSON.stringify(name.slice(0, 60))}` };
-    headers.push([name, line.slice(colon + 1).trim()]);
+    // RFC 9110 §5.5: only OWS (SP / HTAB) surrounds a field value. String#trim would also strip
+    // obs-text 0xA0 (NBSP once decoded as latin1) and control bytes the peer really sent.
+    headers.push([name, line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')]);
   }
   return { ok: true, head: { raw, startLine, headers } };
 }
@@ -215,9 +217,18 @@ export function parseExtensions(value: string): ExtensionOffer[] | null {
   return out;
 }
 
+/**
+ * §9.1: a value is `token | quoted-string`. A value read from a quoted-string may hold characters
+ * a token cannot (space, comma, semicolon, empty), so write it quoted again or it would change the
+ * offer's meaning (or make it malformed) when forwarded.
+ */
+function formatParamValue(value: string): string {
+  return TOKEN.test(value) ? value : `"${value.replace(/["\\]/g, '\\$&')}"`;
+}
+
 export function formatExtensions(offers: readonly ExtensionOffer[]): string {
   return offers
-    .map((o) => [o.name, ...o.params.map(([k, v]) => (v === true ? k : `${k}=${v}`))].join('; '))
+    .map((o) => [o.name, ...o.params.map(([k, v]) => (v === true ? k : `${k}=${formatParamValue(v)}`))].join('; '))
     .join(', ');
 }
 
