@@ -8,7 +8,8 @@ import { attachHeadless } from '../output/headless.js';
 import { attachJsonl } from '../output/jsonl.js';
 import { startDemoClient, startEchoTarget } from './demo.js';
 import { OptionError, toOptions, type Options, type RawOptions } from './options.js';
-import { startFrontEnds } from './front-ends.js';
+import { ReplaceRuleError } from '../script/index.js';
+import { prepareFrontEnds, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
 
 const EXAMPLES = `
 Examples:
@@ -73,9 +74,10 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 function fail(error: unknown): never {
-  const text = error instanceof OptionError ? error.message : describeStartError(error);
+  const usage = error instanceof OptionError || error instanceof ReplaceRuleError;
+  const text = usage ? (error as Error).message : describeStartError(error);
   process.stderr.write(`wsproxy: ${text}\n`);
-  process.exit(error instanceof OptionError ? 2 : 1);
+  process.exit(usage ? 2 : 1);
 }
 
 function describeStartError(error: unknown): string {
@@ -92,6 +94,12 @@ interface Demo {
 }
 
 async function run(options: Options, demo: Demo | null): Promise<void> {
+  let prepared: PreparedFrontEnds;
+  try {
+    prepared = await prepareFrontEnds(options);
+  } catch (error) {
+    fail(error);
+  }
   let proxy: RunningProxy;
   try {
     proxy = await createProxy({
@@ -109,13 +117,7 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
   const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
   const headless = options.headless || !tty;
   const printer = headless ? attachHeadless(proxy.bus, process.stdout, { color: options.color && process.stdout.isTTY === true }) : null;
-  let frontEnds: Awaited<ReturnType<typeof startFrontEnds>>;
-  try {
-    frontEnds = await startFrontEnds(proxy, options, headless);
-  } catch (error) {
-    await proxy.close();
-    fail(error);
-  }
+  const frontEnds: FrontEnds = prepared.start(proxy, headless);
   if (headless) process.stderr.write(`wsproxy: listening on ${proxy.listening}, relaying to ${proxy.target}\n`);
 
   let stopping = false;

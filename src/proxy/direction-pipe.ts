@@ -140,6 +140,8 @@ export class DirectionPipe {
   /** Data injects wait for the peer's open message to end (fragments must not interleave, §5.4). */
   #pendingInjects: OutMessage[] = [];
   #pumping = false;
+  /** Frames whose inflated output (and so whose record) is still to come. */
+  readonly #inflating = new Set<Promise<InflatedPart>>();
   #out: Uint8Array[] = [];
   #stopped = false;
 
@@ -233,6 +235,15 @@ export class DirectionPipe {
     if (isData && this.#msg !== null) this.#pendingInjects.push(message);
     else this.#enqueue({ type: 'inject', messages: [message] });
     void this.#pump();
+  }
+
+  /**
+   * Resolves once every frame still inflating has had its record emitted (the session's close
+   * record must come after them). Call after stop(): nothing new starts inflating then.
+   */
+  settled(): Promise<void> {
+    // Each part's own .then (the record) was attached first, so it runs before this resolves.
+    return Promise.all(this.#inflating).then(() => undefined);
   }
 
   /** Stops relaying: nothing more is written (the session is closing the connection). */
@@ -413,7 +424,9 @@ export class DirectionPipe {
       const part = this.#inflater.endFrame(last);
       msg.held?.parts.push(part);
       const emit = this.#records.reserve();
+      this.#inflating.add(part);
       void part.then((p) => {
+        this.#inflating.delete(part);
         if (p.error !== null) cur.violations.push(violation('invalid-deflate', p.error.message));
         if (last && msg.utf8 !== null && (msg.textBad || !msg.utf8.end())) cur.violations.push(violation('invalid-utf8'));
         const limit = this.#host.limits.maxPreview;
@@ -478,7 +491,8 @@ export class DirectionPipe {
   }
 
   /** Frames the proxy writes itself: one frame per message, masked toward the server. */
-  #writeMessages(messages: readonly OutMessage[], origin: FrameOrigin, now = false, compressed: readonly Buffer[] | null = null): void {
+  /** `origin` null: write without a frame record. */
+  #writeMessages(messages: readonly OutMessage[], origin: FrameOrigin | null, now = false, compressed: readonly Buffer[] | null = null): void {
     const toServer = this.from === 'client';
     messages.forEach((m, i) => {
       const opcode = OPCODES[m.kind];
@@ -487,6 +501,7 @@ export class DirectionPipe {
       const maskKey = toServer ? this.#host.keys() : null;
       const [header, payload] = encodeFrame({ fin: true, rsv1, opcode, maskKey, payload: body });
       this.#out.push(header, payload);
+      if (origin === null) return;
       const record = (): void => {
         const limit = this.#host.limits.maxPreview;
         const preview = m.data.length > limit ? m.data.subarray(0, limit) : m.data;
@@ -675,7 +690,9 @@ export class DirectionPipe {
       this.#log(`${this.from}→ compression context diverged after a rewrite: re-compressing this direction from now on`);
     }
     const compressed = item.compressed ? await this.#compress(result.messages) : null;
-    this.#writeMessages(result.messages, result.changedBy === null ? 'peer' : 'modified', false, compressed);
+    // An unchanged message re-compressed by the proxy was already logged as received: its new
+    // frames get no second record (the switch to re-compression was logged once).
+    this.#writeMessages(result.messages, result.changedBy === null ? null : 'modified', false, compressed);
     const fate: MessageFate = result.changedBy === null ? 'forwarded' : result.dropped ? 'dropped' : 'modified';
     this.#emitHeldRecord(item, [data], length, fate, result.changedBy);
   }

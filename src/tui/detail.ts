@@ -1,0 +1,331 @@
+/**
+ * What the detail pane says about the selected thing: a frame decoded bit by bit (Wireshark
+ * style) with its payload as text, pretty JSON or a hex dump; a session's handshake with the
+ * Sec-WebSocket-Accept check; a held message. Pure: lines of styled segments.
+ */
+import { describeHeaderBits, type FrameHeader } from '../protocol/frame-header.js';
+import { computeAccept, header, verifyAccept, type HttpHead } from '../protocol/handshake.js';
+import { arrow, describeClose, formatBytes, formatTime, hexdump, looksLikeText, prettyJson } from '../output/format.js';
+import type { FrameRecord, MessageRecord } from '../proxy/events.js';
+import type { HeldEntry } from './intercept-queue.js';
+import { safeText, seg, strWidth, type Seg, type Style } from './line.js';
+import { dirColor } from './rows.js';
+import { decodeText, type FrameRow, type Row, type SessionEntry } from './store.js';
+
+export type PayloadView = 'auto' | 'hex' | 'text';
+
+/** Payload bytes shown as hex at most (the dump says how many more there are). */
+export const HEX_LIMIT = 16 * 1024;
+
+export type DetailLine = readonly Seg[];
+
+function title(text: string): DetailLine {
+  return [seg(text, { bold: true, underline: true })];
+}
+
+function blank(): DetailLine {
+  return [seg('')];
+}
+
+function kv(key: string, value: string, style: Style = {}): DetailLine {
+  return [seg(`${key}: `, { fg: 'gray' }), seg(value, style)];
+}
+
+/**
+ * Wraps a line of plain text to `width` columns, at a space when there is one in the second
+ * half of the line, else hard (long tokens, hex, base64).
+ */
+export function wrap(text: string, width: number): string[] {
+  if (width <= 0 || strWidth(text) <= width) return [text];
+  const out: string[] = [];
+  let rest = text;
+  while (strWidth(rest) > width) {
+    let cut = 0;
+    let w = 0;
+    const chars = [...rest];
+    while (cut < chars.length && w + strWidth(chars[cut]!) <= width) w += strWidth(chars[cut++]!);
+    // Always make progress, even when a wide character does not fit at all.
+    const head = chars.slice(0, Math.max(1, cut)).join('');
+    const space = head.lastIndexOf(' ');
+    const at = space >= Math.floor(head.length / 2) ? space + 1 : head.length;
+    out.push(rest.slice(0, at));
+    rest = rest.slice(at);
+  }
+  if (rest !== '' || out.length === 0) out.push(rest);
+  return out;
+}
+
+/** Expands tabs and escapes what a terminal must not see, keeping line structure. */
+function textLines(text: string, width: number, style: Style = {}): DetailLine[] {
+  const lines: DetailLine[] = [];
+  const all = text.split('\n');
+  const max = 5000;
+  for (const raw of all.slice(0, max)) {
+    const safe = safeText(raw.replace(/\t/g, '    ').replace(/\r$/, ''));
+    for (const part of wrap(safe, width)) lines.push([seg(part, style)]);
+  }
+  if (all.length > max) lines.push([seg(`… ${all.length - max} more lines`, { fg: 'gray' })]);
+  return lines;
+}
+
+const JSON_TOKEN = /("(?:[^"\\]|\\.)*")(\s*:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(true|false|null)|([{}[\],])|(\s+)/g;
+
+/** One line of pretty-printed JSON with keys, strings, numbers and literals coloured. */
+function jsonLine(line: string): Seg[] {
+  const segs: Seg[] = [];
+  let last = 0;
+  for (const m of line.matchAll(JSON_TOKEN)) {
+    if (m.index > last) segs.push(seg(safeText(line.slice(last, m.index))));
+    if (m[1] !== undefined) {
+      segs.push(seg(safeText(m[1]), m[2] !== undefined ? { fg: 'cyan' } : { fg: 'green' }));
+      if (m[2] !== undefined) segs.push(seg(m[2]));
+    } else if (m[3] !== undefined) segs.push(seg(m[3], { fg: 'yellow' }));
+    else if (m[4] !== undefined) segs.push(seg(m[4], { fg: 'magenta' }));
+    else segs.push(seg(m[0]));
+    last = m.index + m[0].length;
+  }
+  if (last < line.length) segs.push(seg(safeText(line.slice(last))));
+  return segs;
+}
+
+export function wrapSegs(segs: readonly Seg[], width: number): DetailLine[] {
+  const total = segs.reduce((n, s) => n + strWidth(s.text), 0);
+  if (total <= width || width <= 0) return [segs];
+  const out: Seg[][] = [[]];
+  let w = 0;
+  const newline = (): void => {
+    out.push([]);
+    w = 0;
+  };
+  for (const s of segs) {
+    let text = s.text;
+    while (text !== '') {
+      const room = width - w;
+      if (strWidth(text) <= room) {
+        out[out.length - 1]!.push({ ...s, text });
+        w += strWidth(text);
+        break;
+      }
+      const piece = wrap(text, room)[0]!;
+      // Rather than split a word that fits on a line of its own, start that line.
+      const firstWord = /^\S*/.exec(text)![0];
+      if (w > 0 && !piece.endsWith(' ') && strWidth(firstWord) <= width && piece.length <= firstWord.length) {
+        newline();
+        continue;
+      }
+      out[out.length - 1]!.push({ ...s, text: piece });
+      text = text.slice(piece.length);
+      newline();
+    }
+  }
+  return out.filter((l) => l.length > 0);
+}
+
+/** A payload as text, pretty JSON or hex dump, with a heading that says which. */
+export function payloadLines(data: Uint8Array, kind: string, truncated: boolean, total: number, view: PayloadView, width: number): DetailLine[] {
+  const lines: DetailLine[] = [];
+  const known = total > data.length;
+  const of = truncated ? `first ${formatBytes(data.length)}${known ? ` of ${formatBytes(total)}` : ''}` : formatBytes(data.length);
+  if (data.length === 0) {
+    lines.push([seg('Payload: ', { bold: true }), seg('(empty)', { fg: 'gray' })]);
+    return lines;
+  }
+  const textual = kind === 'text' || looksLikeText(data);
+  if (view === 'hex' || (view === 'auto' && !textual)) {
+    lines.push([seg(`Payload (${of}, hex dump)`, { bold: true })]);
+    for (const l of hexdump(data, HEX_LIMIT)) lines.push([seg(l)]);
+    return lines;
+  }
+  const text = decodeText(data);
+  const pretty = view === 'auto' ? prettyJson(text) : null;
+  if (pretty !== null) {
+    lines.push([seg(`Payload (${of}, JSON, pretty-printed)`, { bold: true })]);
+    for (const l of pretty.split('\n')) lines.push(...wrapSegs(jsonLine(l), width));
+    return lines;
+  }
+  lines.push([seg(`Payload (${of}, text)`, { bold: true })]);
+  lines.push(...textLines(text, width));
+  if (truncated) lines.push([seg(`… ${known ? `${formatBytes(total - data.length)} ` : ''}more not kept (--max-preview)`, { fg: 'gray' })]);
+  return lines;
+}
+
+function headerOf(f: FrameRecord): FrameHeader {
+  return { fin: f.fin, rsv1: f.rsv1, rsv2: f.rsv2, rsv3: f.rsv3, opcode: f.opcode, maskKey: f.maskKey, payloadLength: f.length, headerLength: f.header.length };
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex').replace(/(..)(?!$)/g, '$1 ');
+}
+
+function direction(from: 'client' | 'server'): Seg {
+  return seg(`${arrow(from)} ${from === 'client' ? 'client → server' : 'server → client'}`, { fg: dirColor(from), bold: true });
+}
+
+/**
+ * `compact` puts the header on one line (for a small, unfocused detail pane, so the payload is in
+ * view at a glance); otherwise it is decoded bit by bit.
+ */
+export function frameDetail(row: FrameRow, view: PayloadView, width: number, compact = false): DetailLine[] {
+  const f = row.record;
+  const lines: DetailLine[] = [];
+  lines.push([seg(`Frame ${f.id}`, { bold: true }), seg(` · session #${f.session} · `), direction(f.from), seg(` · ${formatTime(f.time)}`)]);
+  const origin = f.origin === 'injected' ? 'injected by the proxy' : f.origin === 'modified' ? 'written by the proxy in place of the original (modified)' : null;
+  if (origin !== null) lines.push([seg(`[${f.origin === 'injected' ? 'inj' : 'mod'}] ${origin}`, { fg: 'yellow', bold: true })]);
+  if (f.compressed) {
+    lines.push([seg('[z] compressed (permessage-deflate): ', { fg: 'lightblue', bold: true }), seg(`shown inflated; ${f.length} B on the wire`)]);
+  }
+  if (compact) {
+    const bit = (v: boolean): string => (v ? '1' : '0');
+    const header = [
+      seg('Header ', { bold: true }),
+      seg(`${hex(f.header)} · FIN ${bit(f.fin)} · RSV ${bit(f.rsv1)}${bit(f.rsv2)}${bit(f.rsv3)} · opcode ${f.opcode} · MASK ${bit(f.masked)}${f.maskKey === null ? '' : ` key ${hex(f.maskKey).replace(/ /g, '')}`} · length ${f.length}`),
+    ];
+    const hint = seg('  (Enter: bit by bit)', { fg: 'gray' });
+    lines.push(header.reduce((n, x) => n + strWidth(x.text), 0) + strWidth(hint.text) <= width ? [...header, hint] : header);
+  } else {
+    lines.push(blank());
+    lines.push(title(`Header (${f.header.length} bytes: ${hex(f.header)})`));
+    for (const l of describeHeaderBits(f.header, headerOf(f))) lines.push([seg(`  ${l}`)]);
+    if (f.maskKey === null) lines.push([seg('  Masking-Key: none (unmasked)', { fg: 'gray' })]);
+  }
+  if (f.violations.length > 0) {
+    lines.push(blank());
+    lines.push([seg('Violations', { fg: 'red', bold: true, underline: true })]);
+    for (const v of f.violations) {
+      for (const part of wrap(`  ⚠ ${v.code} (${v.rfc}): ${v.message}`, width)) lines.push([seg(part, { fg: 'red' })]);
+    }
+  }
+  if (f.close !== null) {
+    lines.push(blank());
+    lines.push(kv('Close', safeText(describeClose(f.close.code, f.close.reason)), { fg: 'yellow', bold: true }));
+  }
+  const m = row.message;
+  if (m !== null && m.frames > 1) {
+    lines.push(blank());
+    lines.push([seg(`Part of a ${m.frames}-frame ${m.kind} message of ${formatBytes(m.length)}`, { fg: 'gray' }), seg(' (r resends the whole message)', { fg: 'gray' })]);
+  }
+  if (!compact) lines.push(blank());
+  const kind = f.kind === 'continuation' ? (row.messageKind ?? 'binary') : f.kind;
+  if (f.kind === 'close' && f.payload.length >= 2) lines.push(...payloadLines(f.payload, 'binary', f.truncated, f.length, view === 'auto' ? 'hex' : view, width));
+  else lines.push(...payloadLines(f.payload, kind, f.truncated, f.compressed ? -1 : f.length, view, width));
+  return lines;
+}
+
+export function messageDetail(m: MessageRecord, view: PayloadView, width: number): DetailLine[] {
+  const lines: DetailLine[] = [];
+  const fate = m.fate === 'dropped' ? `dropped${m.by === null ? '' : ` by ${m.by}`}: not delivered` : `${m.fate}${m.by === null ? '' : ` by ${m.by}`}`;
+  lines.push([seg(`Message ${m.id}`, { bold: true }), seg(` · session #${m.session} · `), direction(m.from), seg(` · ${formatTime(m.time)}`)]);
+  lines.push([seg(fate, { fg: m.fate === 'dropped' ? 'red' : 'yellow', bold: true })]);
+  lines.push(kv('Original', `${m.kind}, ${formatBytes(m.length)} in ${m.frames} frame${m.frames === 1 ? '' : 's'}${m.compressed ? ', compressed (shown inflated)' : ''}`));
+  lines.push(blank());
+  lines.push(...payloadLines(m.payload, m.kind, m.truncated, m.length, view, width));
+  return lines;
+}
+
+export function heldDetail(entry: HeldEntry, view: PayloadView, width: number, now: number): DetailLine[] {
+  const m = entry.message;
+  const lines: DetailLine[] = [];
+  lines.push([seg('⏸ Held ', { fg: 'yellow', bold: true }), seg(`message ${m.id} · session #${m.session} · `), direction(m.from), seg(` · waiting ${Math.floor((now - entry.since) / 1000)}s`)]);
+  lines.push([seg('a', { bold: true }), seg(' forward · '), seg('e', { bold: true }), seg(' edit · '), seg('d', { bold: true }), seg(' drop · '), seg('A', { bold: true }), seg(' forward all')]);
+  lines.push(kv('Kind', `${m.kind}, ${formatBytes(m.data.length)} in ${m.frames} frame${m.frames === 1 ? '' : 's'}${m.compressed ? ', compressed (shown inflated)' : ''}`));
+  lines.push(blank());
+  lines.push(...payloadLines(m.data, m.kind === 'close' ? 'binary' : m.kind, false, m.data.length, view, width));
+  return lines;
+}
+
+function headLines(head: HttpHead, width: number): DetailLine[] {
+  const lines: DetailLine[] = [];
+  for (const part of wrap(safeText(head.startLine), width)) lines.push([seg(part, { bold: true })]);
+  for (const [name, value] of head.headers) {
+    const text = `${safeText(name)}: ${safeText(value)}`;
+    const parts = wrap(text, width);
+    parts.forEach((p, i) => {
+      if (i === 0 && p.length > name.length) lines.push([seg(p.slice(0, name.length + 1), { fg: 'cyan' }), seg(p.slice(name.length + 1))]);
+      else lines.push([seg(p)]);
+    });
+  }
+  return lines;
+}
+
+export function sessionDetail(s: SessionEntry, width: number): DetailLine[] {
+  const lines: DetailLine[] = [];
+  const state = s.state === 'open' ? 'open' : s.state === 'closing' ? `closing (${s.closeCode ?? 'no status'})` : `closed (${s.closeCode ?? 'no status'})`;
+  lines.push([seg(`Session #${s.id}`, { bold: true }), seg(' · '), seg(state, { fg: s.state === 'open' ? 'green' : 'yellow', bold: true })]);
+  const info = s.info;
+  if (info === null) {
+    lines.push([seg('The handshake did not complete; no WebSocket session was opened.', { fg: 'yellow' })]);
+    if (s.closeReason !== '') lines.push(kv('Reason', safeText(s.closeReason)));
+    return lines;
+  }
+  lines.push(kv('Client', safeText(info.client)));
+  lines.push(kv('Target', `${safeText(info.target)}  path ${safeText(info.path)}`));
+  lines.push(kv('Opened', `${formatTime(info.time)} · HTTP ${info.status}`));
+  lines.push(kv('Subprotocol', info.protocol === null ? '(none)' : safeText(info.protocol)));
+  lines.push(kv('Extensions', info.extensions === null ? '(none)' : safeText(info.extensions)));
+  if (info.deflate !== null) {
+    const d = info.deflate;
+    lines.push(
+      kv(
+        'permessage-deflate',
+        `server window ${d.serverMaxWindowBits} bits${d.serverNoContextTakeover ? ', no context takeover' : ''}; client window ${d.clientMaxWindowBits} bits${d.clientNoContextTakeover ? ', no context takeover' : ''}`,
+        { fg: 'lightblue' },
+      ),
+    );
+  }
+  const valid = verifyAccept(info.request, info.response);
+  if (valid) lines.push([seg('Sec-WebSocket-Accept: ', { fg: 'gray' }), seg('valid ✓', { fg: 'green', bold: true })]);
+  else {
+    const key = header(info.request, 'sec-websocket-key');
+    const expected = key === null ? 'no Sec-WebSocket-Key in the request' : `expected ${computeAccept(key)}`;
+    lines.push([seg('Sec-WebSocket-Accept: ', { fg: 'gray' }), seg('invalid ✗', { fg: 'red', bold: true }), seg(` (${expected})`, { fg: 'red' })]);
+  }
+  lines.push([seg('Traffic: ', { fg: 'gray' }), seg(`C→S ${s.frames.client} frames, ${formatBytes(s.bytes.client)}`, { fg: 'cyan' }), seg(' · '), seg(`S→C ${s.frames.server} frames, ${formatBytes(s.bytes.server)}`, { fg: 'magenta' })]);
+  if (s.state !== 'open') {
+    const how = s.clean === null ? '' : s.clean ? ', clean' : ', unclean';
+    lines.push(kv('Close', `${safeText(describeClose(s.closeCode, s.closeReason))}${s.closedBy === null ? '' : ` by ${s.closedBy}`}${how}`, { fg: 'yellow' }));
+  }
+  lines.push(blank());
+  lines.push(title('Request'));
+  lines.push(...headLines(info.request, width));
+  lines.push(blank());
+  lines.push(title('Response'));
+  lines.push(...headLines(info.response, width));
+  return lines;
+}
+
+/** Wraps every line that is wider than the pane. */
+export function wrapAll(lines: readonly DetailLine[], width: number): DetailLine[] {
+  return lines.flatMap((l) => wrapSegs(l, width));
+}
+
+/** Detail for any frame-log row; session rows show their session. */
+export function rowDetail(row: Row, session: SessionEntry | undefined, view: PayloadView, width: number, compact = false): DetailLine[] {
+  switch (row.type) {
+    case 'frame':
+      return frameDetail(row, view, width, compact);
+    case 'message':
+      return messageDetail(row.record, view, width);
+    case 'open':
+    case 'close':
+      return session === undefined ? [[seg(`Session #${row.type === 'open' ? row.info.session : row.record.session} is no longer listed.`, { fg: 'gray' })]] : sessionDetail(session, width);
+    case 'log': {
+      const l = row.record;
+      return [
+        [seg(`Log · ${l.source} · ${l.level}`, { bold: true }), seg(` · ${formatTime(l.time)}${l.session === null ? '' : ` · session #${l.session}`}`)],
+        blank(),
+        ...textLines(l.text, width, l.level === 'error' ? { fg: 'red' } : {}),
+      ];
+    }
+    case 'violation': {
+      const v = row.record;
+      return [
+        [seg(`Violation ${v.violation.code}`, { fg: 'red', bold: true }), seg(` · session #${v.session} · `), direction(v.from), seg(` · ${formatTime(v.time)}`)],
+        kv('Rule', v.violation.rfc),
+        kv('Close code a conforming peer sends', v.violation.closeCode === null ? '(none)' : String(v.violation.closeCode)),
+        kv('Fatal (framing cannot go on)', v.violation.fatal ? 'yes' : 'no'),
+        blank(),
+        ...textLines(v.violation.message, width),
+      ];
+    }
+  }
+}

@@ -1,0 +1,452 @@
+/**
+ * What the TUI knows, fed from the bus: a bounded ring of recent rows (frames, decided messages,
+ * session and log lines), per-session statistics, rates, and the filtered view of the ring.
+ * Pure and synchronous: no blessed, no timers, so it is tested directly.
+ */
+import { closeCodeName } from '../protocol/close-codes.js';
+import type { SessionState } from '../proxy/control.js';
+import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord } from '../proxy/events.js';
+import { Deque } from './deque.js';
+import { MATCH_ALL, matches, type Filter, type FilterSubject, type Mark } from './filter.js';
+import { RateMeter } from './rates.js';
+
+export interface FrameRow {
+  readonly type: 'frame';
+  readonly seq: number;
+  readonly record: FrameRecord;
+  /** For continuation frames: the kind of the message they belong to (from its first frame). */
+  readonly messageKind: 'text' | 'binary' | null;
+  /** The whole message this data frame belongs to, once its record arrived (for resend). */
+  message: MessageRecord | null;
+}
+
+/** A message the decision path changed or dropped: shown because its frames alone do not say so. */
+export interface MessageRow {
+  readonly type: 'message';
+  readonly seq: number;
+  readonly record: MessageRecord;
+}
+
+export interface OpenRow {
+  readonly type: 'open';
+  readonly seq: number;
+  readonly info: SessionInfo;
+}
+
+export interface CloseRow {
+  readonly type: 'close';
+  readonly seq: number;
+  readonly record: CloseRecord;
+}
+
+export interface LogRow {
+  readonly type: 'log';
+  readonly seq: number;
+  readonly record: LogRecord;
+}
+
+export interface ViolationRow {
+  readonly type: 'violation';
+  readonly seq: number;
+  readonly record: ViolationRecord;
+}
+
+export type Row = FrameRow | MessageRow | OpenRow | CloseRow | LogRow | ViolationRow;
+
+export interface SessionEntry {
+  readonly id: number;
+  /** null for a connection whose handshake never completed (only its close was seen). */
+  readonly info: SessionInfo | null;
+  state: SessionState;
+  /** Close code of the first close frame, then of the close record. */
+  closeCode: number | null;
+  closeReason: string;
+  closedBy: Side | 'proxy' | null;
+  clean: boolean | null;
+  readonly frames: { client: number; server: number };
+  readonly bytes: { client: number; server: number };
+  /** Time of the last frame either way. */
+  lastActivity: number;
+}
+
+interface Lane {
+  kind: 'text' | 'binary' | null;
+  readonly pending: FrameRow[];
+}
+
+export interface StoreOptions {
+  /** Rows kept (frames and the lines between them). */
+  readonly history: number;
+  /** Payload bytes kept per row. */
+  readonly maxPreview: number;
+  /** Closed sessions kept in the sessions list. */
+  readonly maxClosedSessions?: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A copy when the view would pin a much larger buffer (a socket chunk, a pool slab), or when it
+ * is over the cap; otherwise the record's own bytes.
+ */
+function keep(bytes: Uint8Array, cap = Infinity): Uint8Array {
+  if (bytes.length === 0) return EMPTY;
+  const n = Math.min(bytes.length, cap);
+  if (n === bytes.length && bytes.buffer.byteLength <= bytes.length * 2 + 64) return bytes;
+  // Buffer.from copies small views into the shared pool: cheaper than a fresh ArrayBuffer each.
+  return Buffer.from(bytes.subarray(0, n));
+}
+
+function compactFrame(record: FrameRecord, cap: number): FrameRecord {
+  const over = record.payload.length > cap;
+  const header = keep(record.header);
+  // The mask key is the header's last four bytes: share the copy.
+  const key = record.maskKey;
+  const maskKey = key === null ? null : header.length >= 6 && Buffer.compare(header.subarray(header.length - 4), key) === 0 ? header.subarray(header.length - 4) : keep(key);
+  return {
+    ...record,
+    header,
+    maskKey,
+    payload: keep(record.payload, cap),
+    truncated: record.truncated || over,
+  };
+}
+
+function compactMessage(record: MessageRecord, cap: number): MessageRecord {
+  const over = record.payload.length > cap;
+  return { ...record, payload: keep(record.payload, cap), truncated: record.truncated || over };
+}
+
+export function decodeText(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+}
+
+function payloadText(bytes: Uint8Array, kind: string): string {
+  const text = decodeText(bytes);
+  if (kind === 'text') return text;
+  // Binary payloads are searchable as text and as hex digits.
+  return `${text}\n${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')}`;
+}
+
+export function frameMarks(record: FrameRecord): Mark[] {
+  const marks: Mark[] = [];
+  if (record.violations.length > 0) marks.push('violation');
+  if (record.origin === 'injected') marks.push('injected');
+  if (record.origin === 'modified') marks.push('modified');
+  if (record.compressed) marks.push('compressed');
+  return marks;
+}
+
+export function subjectOf(row: Row): FilterSubject {
+  switch (row.type) {
+    case 'frame': {
+      const r = row.record;
+      return {
+        session: r.session,
+        from: r.from,
+        kind: r.kind,
+        messageKind: row.messageKind,
+        marks: frameMarks(r),
+        text: () => (r.close !== null ? `${r.close.code ?? ''} ${r.close.code === null ? '' : closeCodeName(r.close.code)} ${r.close.reason}` : payloadText(r.payload, r.kind)),
+      };
+    }
+    case 'message': {
+      const r = row.record;
+      const marks: Mark[] = [];
+      if (r.fate === 'dropped') marks.push('dropped');
+      if (r.fate === 'modified') marks.push('modified');
+      if (r.compressed) marks.push('compressed');
+      return { session: r.session, from: r.from, kind: r.kind, messageKind: null, marks, text: () => payloadText(r.payload, r.kind) };
+    }
+    case 'open': {
+      const i = row.info;
+      return { session: i.session, from: null, kind: null, messageKind: null, marks: [], text: () => `${i.client} ${i.path} ${i.protocol ?? ''} ${i.extensions ?? ''}` };
+    }
+    case 'close': {
+      const r = row.record;
+      return { session: r.session, from: null, kind: null, messageKind: null, marks: [], text: () => `${r.code ?? ''} ${r.reason} ${r.by}` };
+    }
+    case 'log': {
+      const r = row.record;
+      return { session: r.session, from: null, kind: null, messageKind: null, marks: [], text: () => `${r.source} ${r.text}` };
+    }
+    case 'violation': {
+      const r = row.record;
+      return { session: r.session, from: r.from, kind: null, messageKind: null, marks: ['violation'], text: () => `${r.violation.code} ${r.violation.message}` };
+    }
+  }
+}
+
+export function rowSession(row: Row): number | null {
+  switch (row.type) {
+    case 'frame':
+    case 'message':
+    case 'close':
+    case 'log':
+    case 'violation':
+      return row.record.session;
+    case 'open':
+      return row.info.session;
+  }
+}
+
+export class TuiStore {
+  readonly history: number;
+  readonly maxPreview: number;
+  readonly #maxClosed: number;
+  #seq = 0;
+  readonly #rows = new Deque<Row>();
+  #view = new Deque<Row>();
+  #filter: Filter = MATCH_ALL;
+  /** Bumped when the view is rebuilt (filter change, clear): positions restart. */
+  #viewGeneration = 0;
+  readonly #frames = new Map<number, FrameRow>();
+  readonly #sessions = new Map<number, SessionEntry>();
+  /** Per session and direction: the data message in progress and its frames without a record yet. */
+  readonly #lanes = new Map<number, { readonly client: Lane; readonly server: Lane }>();
+  readonly #rates = new RateMeter();
+  #framesSeen = 0;
+  #evicted = 0;
+  /** Bumped on every change, so a renderer can tell whether anything happened. */
+  version = 0;
+  sessionsVersion = 0;
+
+  constructor(options: StoreOptions) {
+    if (!Number.isInteger(options.history) || options.history < 1) throw new RangeError('history must be a positive integer');
+    this.history = options.history;
+    this.maxPreview = Math.max(0, options.maxPreview);
+    this.#maxClosed = options.maxClosedSessions ?? 1000;
+  }
+
+  get filter(): Filter {
+    return this.#filter;
+  }
+
+  /** The rows that pass the filter, oldest first, at absolute positions. */
+  get view(): Deque<Row> {
+    return this.#view;
+  }
+
+  get viewGeneration(): number {
+    return this.#viewGeneration;
+  }
+
+  /** Rows held in the ring (before filtering). */
+  get size(): number {
+    return this.#rows.length;
+  }
+
+  /** Frames seen since start (not reset by clear). */
+  get framesSeen(): number {
+    return this.#framesSeen;
+  }
+
+  /** Rows dropped from the ring because it was full. */
+  get evicted(): number {
+    return this.#evicted;
+  }
+
+  frame(id: number): FrameRow | undefined {
+    return this.#frames.get(id);
+  }
+
+  session(id: number): SessionEntry | undefined {
+    return this.#sessions.get(id);
+  }
+
+  /** Sessions by id, oldest first. */
+  sessions(): SessionEntry[] {
+    return [...this.#sessions.values()].sort((a, b) => a.id - b.id);
+  }
+
+  openSessions(): number {
+    let n = 0;
+    for (const s of this.#sessions.values()) if (s.state !== 'closed') n++;
+    return n;
+  }
+
+  rates(now: number): { readonly frames: number; readonly bytes: number } {
+    return this.#rates.read(now);
+  }
+
+  setFilter(filter: Filter): void {
+    this.#filter = filter;
+    this.#rebuildView();
+  }
+
+  /** Empties the log. Sessions and their statistics stay. */
+  clear(): void {
+    while (this.#rows.length > 0) this.#rows.shift();
+    this.#frames.clear();
+    for (const lanes of this.#lanes.values()) {
+      lanes.client.pending.length = 0;
+      lanes.server.pending.length = 0;
+    }
+    this.#rebuildView();
+  }
+
+  addSession(info: SessionInfo): void {
+    const entry: SessionEntry = {
+      id: info.session,
+      info,
+      state: 'open',
+      closeCode: null,
+      closeReason: '',
+      closedBy: null,
+      clean: null,
+      frames: { client: 0, server: 0 },
+      bytes: { client: 0, server: 0 },
+      lastActivity: info.time,
+    };
+    this.#sessions.set(info.session, entry);
+    this.#touchSessions();
+    this.#push({ type: 'open', seq: ++this.#seq, info });
+  }
+
+  addFrame(input: FrameRecord): FrameRow {
+    const record = compactFrame(input, this.maxPreview);
+    const lane = this.#lane(record.session, record.from);
+    let messageKind: 'text' | 'binary' | null = null;
+    if (record.kind === 'text' || record.kind === 'binary') {
+      messageKind = record.kind;
+      lane.kind = record.fin ? null : record.kind;
+    } else if (record.kind === 'continuation') {
+      messageKind = lane.kind;
+      if (record.fin) lane.kind = null;
+    }
+    const row: FrameRow = { type: 'frame', seq: ++this.#seq, record, messageKind, message: null };
+    this.#frames.set(record.id, row);
+    if (record.origin === 'peer' && (record.kind === 'text' || record.kind === 'binary' || record.kind === 'continuation')) {
+      if (lane.pending.length < 10_000) lane.pending.push(row);
+    }
+    this.#framesSeen++;
+    const wire = record.header.length + record.length;
+    this.#rates.add(record.time, wire);
+    const s = this.#sessions.get(record.session);
+    if (s !== undefined) {
+      s.frames[record.from]++;
+      s.bytes[record.from] += wire;
+      s.lastActivity = record.time;
+      if (record.kind === 'close' && s.state === 'open') {
+        s.state = 'closing';
+        s.closeCode = record.close?.code ?? null;
+        s.closeReason = record.close?.reason ?? '';
+        s.closedBy = record.origin === 'injected' ? 'proxy' : record.from;
+      }
+      this.#touchSessions();
+    }
+    this.#push(row);
+    return row;
+  }
+
+  addMessage(input: MessageRecord): void {
+    const shown = input.fate === 'modified' || input.fate === 'dropped';
+    // A one-frame message says nothing its frame does not: keep it only when it is shown.
+    const record = shown || input.frames > 1 ? compactMessage(input, this.maxPreview) : null;
+    if (input.fate !== 'injected') {
+      const pending = this.#lane(input.session, input.from).pending;
+      // Messages of one direction complete in order, and later messages' frames may already be
+      // here (queued behind a held one): this message owns the first `frames` of them.
+      const n = Math.min(input.frames, pending.length);
+      if (record !== null) for (let i = 0; i < n; i++) pending[i]!.message = record;
+      if (n === pending.length) pending.length = 0;
+      else pending.splice(0, n);
+    }
+    if (shown) this.#push({ type: 'message', seq: ++this.#seq, record: record! });
+    else this.version++;
+  }
+
+  addViolation(record: ViolationRecord): void {
+    // A violation about a frame is shown on the frame's row.
+    if (record.frame !== null && this.#frames.has(record.frame)) return;
+    this.#push({ type: 'violation', seq: ++this.#seq, record });
+  }
+
+  closeSession(record: CloseRecord): void {
+    let s = this.#sessions.get(record.session);
+    if (s === undefined) {
+      s = {
+        id: record.session,
+        info: null,
+        state: 'closed',
+        closeCode: null,
+        closeReason: '',
+        closedBy: null,
+        clean: null,
+        frames: { client: 0, server: 0 },
+        bytes: { client: 0, server: 0 },
+        lastActivity: record.time,
+      };
+      this.#sessions.set(record.session, s);
+    }
+    s.state = 'closed';
+    s.closeCode = record.code;
+    s.closeReason = record.reason;
+    s.closedBy = record.by;
+    s.clean = record.clean;
+    this.#lanes.delete(record.session);
+    this.#pruneSessions();
+    this.#touchSessions();
+    this.#push({ type: 'close', seq: ++this.#seq, record });
+  }
+
+  addLog(record: LogRecord): void {
+    this.#push({ type: 'log', seq: ++this.#seq, record });
+  }
+
+  /** Position in the view of the first row at or after `seq` (view.end when there is none). */
+  positionOfSeq(seq: number): number {
+    return this.#view.lowerBound((row) => row.seq >= seq);
+  }
+
+  #lane(session: number, from: Side): Lane {
+    let lanes = this.#lanes.get(session);
+    if (lanes === undefined) {
+      lanes = { client: { kind: null, pending: [] }, server: { kind: null, pending: [] } };
+      this.#lanes.set(session, lanes);
+    }
+    return lanes[from];
+  }
+
+  #touchSessions(): void {
+    this.sessionsVersion++;
+    this.version++;
+  }
+
+  #pruneSessions(): void {
+    let closed = 0;
+    for (const s of this.#sessions.values()) if (s.state === 'closed') closed++;
+    if (closed <= this.#maxClosed) return;
+    // Map iteration is insertion order: the oldest closed sessions go first.
+    for (const [id, s] of this.#sessions) {
+      if (closed <= this.#maxClosed) break;
+      if (s.state === 'closed') {
+        this.#sessions.delete(id);
+        closed--;
+      }
+    }
+  }
+
+  #push(row: Row): void {
+    this.version++;
+    this.#rows.push(row);
+    if (this.#filter.terms.length === 0 || matches(this.#filter, subjectOf(row))) this.#view.push(row);
+    while (this.#rows.length > this.history) {
+      const old = this.#rows.shift()!;
+      this.#evicted++;
+      if (this.#view.first() === old) this.#view.shift();
+      if (old.type === 'frame') {
+        if (this.#frames.get(old.record.id) === old) this.#frames.delete(old.record.id);
+      }
+    }
+  }
+
+  #rebuildView(): void {
+    const view = new Deque<Row>();
+    const all = this.#filter.terms.length === 0;
+    for (const row of this.#rows) if (all || matches(this.#filter, subjectOf(row))) view.push(row);
+    this.#view = view;
+    this.#viewGeneration++;
+    this.version++;
+  }
+}
