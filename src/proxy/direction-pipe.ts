@@ -621,6 +621,7 @@ export class DirectionPipe {
     const frames = item.frames;
     const open = frames[frames.length - 1];
     for (const f of frames) {
+      this.#queuedBytes -= size(f);
       if (f === open && !f.complete) this.#promote(f);
       else this.#writeOriginal(f);
     }
@@ -638,6 +639,13 @@ export class DirectionPipe {
   #notifyStreamed(item: MessageItem): void {
     const meta = { session: this.#host.session, from: this.from, kind: item.kind };
     for (const i of this.#host.interceptors()) if (i.wants(meta)) i.streamed?.(meta, item.size);
+  }
+
+  /** A data frame of a held message as received; a control frame among them decided on if wanted. */
+  async #writeControlOrOriginal(frame: QueuedFrame): Promise<void> {
+    const kind = controlKind(frame.header.opcode);
+    if (kind !== null && this.#wants(kind)) await this.#decideControl(frame);
+    else this.#writeOriginal(frame);
   }
 
   async #decideControl(frame: QueuedFrame): Promise<void> {
@@ -669,8 +677,14 @@ export class DirectionPipe {
       }
       data = concat(parts.map((p) => p.data));
     } else {
+      length = item.size;
+      if (length > host.limits.maxMessage) {
+        // Arrived whole within one read, yet too large to decide on: it streams like any other.
+        for (const f of item.frames) await this.#writeControlOrOriginal(f);
+        if (item.wanted) this.#notifyStreamed(item);
+        return this.#emitHeldRecord(item, dataFrames.flatMap((f) => f.chunks), length, 'streamed', null);
+      }
       data = concat(dataFrames.flatMap((f) => f.chunks));
-      length = data.length;
     }
     const held: HeldMessage = { id: item.id, session: host.session, from: this.from, kind: item.kind, data, frames: dataFrames.length, compressed: item.compressed };
     const result = item.wanted
@@ -678,11 +692,11 @@ export class DirectionPipe {
       : { messages: [{ kind: item.kind, data }], changedBy: null, dropped: false };
     if (this.#stopped) return;
     if (result.changedBy === null && !(item.compressed && this.#recompress)) {
-      for (const f of item.frames) this.#writeOriginal(f);
+      for (const f of item.frames) await this.#writeControlOrOriginal(f);
       return this.#emitHeldRecord(item, [data], length, 'forwarded', null);
     }
     // Control frames that arrived between the fragments go first: the new message is one frame.
-    for (const f of item.frames) if (isControlOpcode(f.header.opcode)) this.#writeOriginal(f);
+    for (const f of item.frames) if (isControlOpcode(f.header.opcode)) await this.#writeControlOrOriginal(f);
     if (item.compressed && result.changedBy !== null && this.#contextTakeover && !this.#recompress) {
       // RFC 7692 §7.2.3: later messages reference what the peer compressed before. The receiver
       // never sees the original of this one, so from now on the proxy compresses this direction.
@@ -751,8 +765,14 @@ export class DirectionPipe {
 
   #emitHeldRecord(item: MessageItem, parts: readonly Uint8Array[], length: number, fate: MessageFate, by: string | null): void {
     const limit = this.#host.limits.maxPreview;
-    const whole = concat(parts);
-    const payload = whole.length > limit ? whole.subarray(0, limit) : whole;
+    const head: Uint8Array[] = [];
+    let kept = 0;
+    for (const p of parts) {
+      if (kept >= limit) break;
+      head.push(p.length > limit - kept ? p.subarray(0, limit - kept) : p);
+      kept += head[head.length - 1]!.length;
+    }
+    const payload = concat(head);
     const frames = item.frames.filter((f) => !isControlOpcode(f.header.opcode)).length;
     this.#records.now(() =>
       this.#emitMessageRecord({ id: item.id, kind: item.kind, length, payload: Buffer.from(payload), truncated: length > payload.length, frames, compressed: item.compressed, fate, by }),

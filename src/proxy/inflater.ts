@@ -54,6 +54,7 @@ export class Inflater {
   #slot: Slot;
   #message: MessageSink = { cap: 0, kept: 0, onChunk: null };
   #frame: FrameSink | null = null;
+  #closed = false;
 
   constructor(options: InflaterOptions) {
     this.#options = options;
@@ -101,6 +102,7 @@ export class Inflater {
   }
 
   write(data: Uint8Array): void {
+    if (this.#closed) return;
     this.#currentFrame();
     if (this.#slot.error === null) this.#slot.stream.write(data);
   }
@@ -119,8 +121,10 @@ export class Inflater {
         resolve({ data, length: frame.produced, error: slot.error });
         // The context is lost after an error; start over so later messages without back-references decode.
         if (slot.error !== null && slot === this.#slot) this.#swap();
+        // A retired or closed stream is freed once nothing is waiting on it.
+        if (slot !== this.#slot || this.#closed) this.#release(slot);
       };
-      if (slot.error !== null) return frame.settle();
+      if (slot.error !== null || this.#closed) return frame.settle();
       // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message".
       if (last) slot.stream.write(DEFLATE_TAIL);
       slot.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => frame.settle?.());
@@ -129,15 +133,34 @@ export class Inflater {
     });
   }
 
+  /**
+   * Not old.end(): that asks zlib to finish a stream that has no final block, which fails with
+   * "unexpected end of file" and used to mark the last message as not inflating. The old stream
+   * is closed by #release once its last flush is out.
+   */
   #swap(): void {
-    const old = this.#slot.stream;
+    const old = this.#slot;
     this.#slot = this.#open();
-    // Let the old stream finish what it has queued, then free its zlib memory.
-    old.end();
+    this.#release(old);
   }
 
+  #release(slot: Slot): void {
+    if (slot.frames.length === 0) slot.stream.close();
+  }
+
+  /**
+   * Frees the zlib memory, but only after the frames already ended have inflated: closing a
+   * stream mid-inflation cuts its output short, so a large message just before the session's
+   * close used to be recorded truncated, with a wrong length. A frame not ended is abandoned.
+   */
   close(): void {
-    this.#slot.stream.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    const slot = this.#slot;
+    const open = this.#frame;
+    this.#frame = null;
+    if (open !== null) slot.frames.splice(slot.frames.indexOf(open), 1);
+    this.#release(slot);
   }
 }
 

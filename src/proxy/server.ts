@@ -187,8 +187,10 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
       deflate,
       acceptValid: verifyAccept(request, upstream.response),
     };
-    bus.emit('session-open', info);
-    if (upstream.status !== 101) return relayRefusal(id, client, server, rest, upstream.rest);
+    if (upstream.status !== 101) {
+      bus.emit('session-open', info);
+      return relayRefusal(id, client, server, rest, upstream.rest);
+    }
     const session = new Session(info, client, server, {
       bus,
       limits: options.limits,
@@ -200,6 +202,8 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     });
     sessions.set(id, session);
     void session.done.then(() => sessions.delete(id));
+    // Observers may reach for proxy.session(id) from this event, so the session exists first.
+    bus.emit('session-open', info);
     session.feed('server', upstream.rest);
     session.feed('client', rest);
     client.resume();

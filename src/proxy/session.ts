@@ -111,6 +111,9 @@ export class Session implements SessionControl {
     socket.on('drain', () => this.#pause(other, 'drain', false));
     socket.on('end', () => {
       this.#ended[side] = true;
+      // A TCP end starts the close as much as a close frame does; the 'close' events that follow
+      // come in no useful order (the proxy may cut both sockets at once).
+      this.#closeStart ??= { by: side, code: null, reason: '' };
       pipe.end();
       this.#endWhenDrained(side);
     });
@@ -149,7 +152,21 @@ export class Session implements SessionControl {
   #endWhenDrained(side: Side): void {
     if (!this.#pipes[side].drained) return;
     const other = this.#sockets[side === 'client' ? 'server' : 'client'];
-    if (!other.destroyed && !other.writableEnded) other.end();
+    if (!other.destroyed && !other.writableEnded) {
+      other.end();
+      // Both sockets allow half-open, so a peer that keeps its side open after the other's EOF
+      // would keep the session (and both sockets) forever: once the end is flushed it gets
+      // LINGER_MS to close, then both are cut.
+      other.once('finish', () => this.#linger());
+    }
+  }
+
+  #linger(): void {
+    if (this.#state === 'closed') return;
+    this.#lingerTimer ??= setTimeout(() => {
+      for (const socket of Object.values(this.#sockets)) socket.destroy();
+    }, LINGER_MS);
+    this.#lingerTimer.unref();
   }
 
   #socketClosed(side: Side): void {
@@ -171,15 +188,20 @@ export class Session implements SessionControl {
     this.#abort.abort();
     for (const pipe of Object.values(this.#pipes)) pipe.stop();
     const start = this.#closeStart!;
-    this.#deps.bus.emit('session-close', {
+    const record = {
       session: this.info.session,
       time: this.#deps.now(),
       code: start.code,
       reason: start.reason,
       by: start.by,
       clean: this.#closeFrames.size === 2,
+    };
+    // A compressed message just before the close may still be inflating: its records come first,
+    // so observers see the close last.
+    void Promise.all(Object.values(this.#pipes).map((pipe) => pipe.settled())).then(() => {
+      this.#deps.bus.emit('session-close', record);
+      this.#resolveDone();
     });
-    this.#resolveDone();
   }
 
   #closeFrame(from: Side, code: number | null, reason: string): void {
