@@ -1,0 +1,135 @@
+/**
+ * A real browser through the proxy: headless Chromium opens a WebSocket to the proxy, which
+ * relays to a `ws` echo server with permessage-deflate. Skipped, with a message, when
+ * /usr/bin/chromium is not installed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import { chromium, type Browser } from 'playwright-core';
+import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+/**
+ * The page's script, plain JavaScript served with the page (a function from this file would carry
+ * the TypeScript loader's helpers into the browser). talk(url) sends a few messages through the
+ * proxy and returns what came back.
+ */
+const SCRIPT = `
+async function talk(url) {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const inbox = [];
+  let wake = null;
+  ws.onmessage = (e) => { inbox.push(e.data); if (wake) wake(); };
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('websocket error')); });
+  const next = () => new Promise((resolve) => {
+    if (inbox.length > 0) resolve(inbox.shift());
+    else wake = () => { wake = null; resolve(inbox.shift()); };
+  });
+  ws.send('hello from chromium \u2713');
+  const text = await next();
+  ws.send(new Uint8Array(256).map((_, i) => 255 - i));
+  const binary = Array.from(new Uint8Array(await next()));
+  let big = '';
+  for (let i = 0; big.length < 1024 * 1024; i++) big += '{"seq":' + i + ',"value":' + ((i * 7919) % 10007) + '},';
+  big = big.slice(0, 1024 * 1024);
+  ws.send(big);
+  const back = await next();
+  const closeCode = await new Promise((resolve) => { ws.onclose = (e) => resolve(e.code); ws.close(1000, 'done'); });
+  return { text, binary, bigLength: back.length, bigSame: back === big, closeCode };
+}`;
+
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>wsproxy e2e</title><script>${SCRIPT}</script></head><body>e2e</body></html>`;
+
+interface TalkResult {
+  readonly text: string;
+  readonly binary: number[];
+  readonly bigLength: number;
+  readonly bigSame: boolean;
+  readonly closeCode: number;
+}
+
+test('Chromium through the proxy with permessage-deflate', { timeout: 60_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`chromium not installed at ${CHROMIUM}`);
+    return;
+  }
+  const page = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(PAGE);
+  });
+  await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+  const pagePort = (page.address() as net.AddressInfo).port;
+  const target = await startWsEcho({ threshold: 0 });
+  const origins: (string | undefined)[] = [];
+  target.wss.on('connection', (_ws, req) => origins.push(req.headers.origin));
+  const h = await startProxy(target.port);
+  let browser: Browser | null = null;
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      timeout: 30_000,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    });
+    const tab = await browser.newPage();
+    await tab.goto(`http://127.0.0.1:${pagePort}/`, { timeout: 10_000 });
+    const result = (await tab.evaluate(`talk(${JSON.stringify(`ws://127.0.0.1:${h.port}/browser`)})`)) as TalkResult;
+
+    assert.equal(result.text, 'hello from chromium ✓');
+    assert.deepEqual(result.binary, Array.from({ length: 256 }, (_, i) => 255 - i));
+    assert.equal(result.bigLength, 1024 * 1024);
+    assert.ok(result.bigSame, 'the 1 MiB message came back intact');
+    assert.equal(result.closeCode, 1000);
+    assert.deepEqual(origins, [`http://127.0.0.1:${pagePort}`], 'Origin reached the server unchanged');
+
+    const open = h.opens.find((s) => s.path === '/browser');
+    assert.ok(open, 'the session was recorded');
+    assert.match(open.extensions ?? '', /permessage-deflate/);
+    assert.notEqual(open.deflate, null);
+    assert.equal(open.acceptValid, true);
+    assert.match(open.request.headers.find(([n]) => n.toLowerCase() === 'user-agent')?.[1] ?? '', /Chrome/);
+
+    await h.waitClose(open.session, 5000);
+    const frames = h.frames.filter((f) => f.session === open.session);
+    // The server compresses everything (threshold 0); the bus shows it inflated.
+    const serverText = frames.find((f) => f.from === 'server' && f.kind === 'text');
+    assert.ok(serverText);
+    assert.equal(serverText.compressed, true);
+    assert.equal(serverText.rsv1, true);
+    assert.equal(Buffer.from(serverText.payload).toString(), 'hello from chromium ✓');
+    // Chromium compresses its messages too.
+    const clientText = frames.find((f) => f.from === 'client' && f.kind === 'text');
+    assert.ok(clientText);
+    assert.equal(clientText.masked, true);
+    assert.equal(clientText.compressed, true);
+    assert.equal(Buffer.from(clientText.payload).toString(), 'hello from chromium ✓');
+    const session = open.session;
+    console.error("DBG", JSON.stringify(h.frames.filter((f) => f.session === session).map((f) => [f.id, f.from, f.kind, f.fin, f.rsv1, f.length, f.payload.length, f.truncated])));
+    console.error("DBG", JSON.stringify(h.messages.filter((m) => m.session === session).map((m) => [m.id, m.from, m.kind, m.length, m.frames])));
+    for (const from of ['client', 'server'] as const) {
+      const messages = h.messages.filter((m) => m.session === session && m.from === from);
+      assert.deepEqual(messages.map((m) => [m.kind, m.length, m.compressed]), [
+        ['text', Buffer.byteLength('hello from chromium ✓'), true],
+        ['binary', 256, true],
+        ['text', 1024 * 1024, true],
+      ]);
+      assert.equal(messages[2]!.payload.length, 64 * 1024, 'preview capped');
+      assert.equal(messages[2]!.truncated, true);
+      assert.match(Buffer.from(messages[2]!.payload).toString(), /^\{"seq":0,"value":0\},\{"seq":1,"value":7919\},/);
+    }
+    const close = h.closes.find((c) => c.session === open.session)!;
+    assert.deepEqual([close.by, close.code, close.clean], ['client', 1000, true]);
+    assert.deepEqual(h.violations, []);
+    assert.deepEqual(h.errors, []);
+  } finally {
+    await browser?.close();
+    await h.close();
+    await target.close();
+    page.closeAllConnections();
+    await new Promise<void>((resolve) => page.close(() => resolve()));
+  }
+});
