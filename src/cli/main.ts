@@ -49,7 +49,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     .addHelpText('after', EXAMPLES)
     // Options after "demo" belong to demo, not to the proxy command.
     .enablePositionalOptions()
-    .showHelpAfterError('(run wsproxy --help for usage)')
+    // One line for a bad flag: commander's message, with where to look.
+    .configureOutput({ outputError: (text, write) => write(`wsproxy: ${text.trim().replace(/^error: /, '')} (see wsproxy --help)\n`) })
     .exitOverride()
     .action(async (raw: RawOptions) => run(toOptions(raw), null));
   addProxyOptions(program.command('demo'))

@@ -96,7 +96,15 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     (error) => log(null, 'warn', `http pass-through: ${error.message}`),
   );
 
+  /** Connections not (or no longer) owned by a session: mid-handshake, or relaying a refusal. */
+  const loose = new Set<net.Socket>();
+  const track = (socket: net.Socket): void => {
+    loose.add(socket);
+    socket.once('close', () => loose.delete(socket));
+  };
+
   const onConnection = (client: net.Socket): void => {
+    track(client);
     let buffered: Buffer = Buffer.alloc(0);
     const peer = `${client.remoteAddress}:${client.remotePort}`;
     client.on('error', () => client.destroy());
@@ -163,6 +171,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
       return;
     }
     const server = upstream.socket;
+    track(server);
     // The response head goes back exactly as the target wrote it.
     client.write(upstream.response.raw);
     const extensions = header(upstream.response, 'sec-websocket-extensions');
@@ -200,6 +209,8 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
       nextId: () => nextId++,
       interceptors: () => interceptors,
     });
+    loose.delete(client);
+    loose.delete(server);
     sessions.set(id, session);
     void session.done.then(() => sessions.delete(id));
     // Observers may reach for proxy.session(id) from this event, so the session exists first.
@@ -270,6 +281,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
       // RFC 6455 §7.4.1: 1001 "going away", as a server does when it shuts down.
       for (const s of open) s.close(1001, 'proxy shutting down');
       await Promise.race([Promise.all(open.map((s) => s.done)), delay(2000)]);
+      for (const socket of loose) socket.destroy();
     },
   };
   return control;

@@ -436,7 +436,8 @@ describe('TUI screen', () => {
     h.proxy.frame({ payload: 'keep' });
     h.proxy.frame({ from: 'server', payload: 'skip' });
     await h.keys('/', 'keep', KEY.enter, 'w', KEY.backspace.repeat(40), 'out.jsonl', KEY.enter);
-    await wait(50);
+    // The file is written asynchronously: wait (bounded) for the status line that says it is done.
+    for (let i = 0; i < 200 && h.find('wrote 1 rows') === null; i++) await wait(10);
     const lines = fs.readFileSync(path.join(dir, 'out.jsonl'), 'utf8').trim().split('\n');
     assert.equal(lines.length, 1);
     const record = JSON.parse(lines[0]!);
