@@ -1,0 +1,66 @@
+/** One measurement: a fresh peer, warm-up, RSS baseline, the workload under a time limit, the peak. */
+import { pinToOneCpu, procCpuSeconds, procMemory, resetPeak } from './children.js';
+import type { Options } from './config.js';
+import { destroyAllClients } from './load.js';
+import { startPeer, type Peer, type VariantId } from './peers.js';
+import { binaryEcho } from './workloads/bandwidth.js';
+import { pipelinedEcho } from './workloads/messages.js';
+import type { Metrics, Workload } from './workloads/types.js';
+
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms / 1000} s`)), ms);
+  });
+  try {
+    return await Promise.race([p, t]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+let peerSeq = 0;
+/** CPU seconds used by the proxies started so far (to tell our load from the machine's). */
+export let proxyCpuSeconds = 0;
+
+export interface Echo {
+  port: number;
+  pid: number;
+}
+
+/** One measurement on a freshly started peer: warm up, reset the peak RSS, run, read the peak. */
+export async function measure(w: Workload, v: VariantId, echo: Echo, opts: Options, tmp: string): Promise<Metrics> {
+  let peer: Peer | null = null;
+  let unpin: (() => void) | null = null;
+  try {
+    peer = await startPeer(v, echo.port, tmp, peerSeq++);
+    // JIT warm-up on the fresh process so the first workload is not charged for it.
+    try {
+      await withTimeout(Promise.all([pipelinedEcho(peer.port, 2000, 100), binaryEcho(peer.port, 64 * 1024, 16, 4)]), 30_000, 'warm-up');
+      await withTimeout(w.warmup?.({ port: peer.port, scale: opts.scale }) ?? Promise.resolve(), 30_000, 'warm-up');
+    } catch (err) {
+      if (err instanceof Error) err.message = `warm-up: ${err.message}`;
+      throw err;
+    }
+    if (w.pinned && opts.pin) {
+      unpin = pinToOneCpu([process.pid, echo.pid, ...(peer.pid ? [peer.pid] : [])]);
+      if (!unpin) throw new Error('taskset failed: run with --no-pin');
+    }
+    const before = peer.pid ? procMemory(peer.pid) : null;
+    const reset = peer.pid ? resetPeak(peer.pid) : false;
+    const metrics = await withTimeout(w.run({ port: peer.port, scale: opts.scale }), opts.scale.timeoutMs, w.id);
+    const after = peer.pid ? procMemory(peer.pid) : null;
+    if (before && after) {
+      metrics.peakRssMiB = after.hwmKiB / 1024;
+      metrics.rssGrowthMiB = (after.hwmKiB - before.rssKiB) / 1024;
+      metrics.rssBeforeMiB = before.rssKiB / 1024;
+      metrics.peakWasReset = reset;
+    }
+    return metrics;
+  } finally {
+    unpin?.();
+    destroyAllClients();
+    if (peer?.pid) proxyCpuSeconds += procCpuSeconds(peer.pid);
+    await peer?.stop();
+  }
+}
