@@ -33,10 +33,17 @@ export function sideColor(from: Side): Color {
 
 /** Local wall-clock time with milliseconds: 14:03:07.123. */
 export function formatTime(ms: number): string {
-  const d = new Date(ms);
-  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
-  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+  // One Date per second of traffic, not per frame: the printer formats every frame.
+  const second = Math.floor(ms / 1000);
+  if (second !== timeCache.second) {
+    const d = new Date(second * 1000);
+    const p = (n: number): string => String(n).padStart(2, '0');
+    timeCache.second = second;
+    timeCache.prefix = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.`;
+  }
+  return timeCache.prefix + String(ms - second * 1000).padStart(3, '0');
 }
+const timeCache = { second: Number.NaN, prefix: '' };
 
 /** client→server is "→", server→client is "←", both read from the client's point of view. */
 export function arrow(from: Side): string {

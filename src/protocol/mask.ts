@@ -9,30 +9,42 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 /** Writes src XOR key into dst (which may be src itself); `offset` is src[0]'s position in the payload. */
 export function maskInto(src: Uint8Array, key: Uint8Array, offset: number, dst: Uint8Array): void {
   const n = src.length;
-  const k0 = key[offset & 3]!;
-  const k1 = key[(offset + 1) & 3]!;
-  const k2 = key[(offset + 2) & 3]!;
-  const k3 = key[(offset + 3) & 3]!;
-  let i = 0;
-  // Four bytes per step on 32-bit words when both views are aligned: about 4x the byte loop.
-  if (n >= 32 && LITTLE_ENDIAN && (src.byteOffset & 3) === 0 && (dst.byteOffset & 3) === 0) {
-    const words = n >>> 2;
-    const s32 = new Uint32Array(src.buffer, src.byteOffset, words);
-    const d32 = new Uint32Array(dst.buffer, dst.byteOffset, words);
-    // On a little-endian machine the key bytes k0..k3 in memory read as this word.
-    const k32 = (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) >>> 0;
-    for (let w = 0; w < words; w++) d32[w] = s32[w]! ^ k32;
-    i = words << 2;
+  if (n < 32 || !LITTLE_ENDIAN) return maskBytes(src, key, offset, dst, 0, n);
+  // 32-bit words need src and dst at the same alignment. A payload usually starts at an odd place in
+  // its socket chunk (after a 2-14 byte header): then copy first and mask the copy in place.
+  if (((src.byteOffset ^ dst.byteOffset) & 3) !== 0) {
+    dst.set(src);
+    src = dst;
   }
-  for (; i < n; i++) {
-    const k = (i & 3) === 0 ? k0 : (i & 3) === 1 ? k1 : (i & 3) === 2 ? k2 : k3;
-    dst[i] = src[i]! ^ k;
-  }
+  const lead = (4 - (src.byteOffset & 3)) & 3;
+  maskBytes(src, key, offset, dst, 0, lead);
+  const words = (n - lead) >>> 2;
+  const s32 = new Uint32Array(src.buffer, src.byteOffset + lead, words);
+  const d32 = new Uint32Array(dst.buffer, dst.byteOffset + lead, words);
+  // On a little-endian machine the key bytes, from the one at position `lead`, read as this word.
+  const at = offset + lead;
+  const k32 = (key[at & 3]! | (key[(at + 1) & 3]! << 8) | (key[(at + 2) & 3]! << 16) | (key[(at + 3) & 3]! << 24)) >>> 0;
+  for (let w = 0; w < words; w++) d32[w] = s32[w]! ^ k32;
+  const done = lead + (words << 2);
+  maskBytes(src, key, offset, dst, done, n);
+}
+
+function maskBytes(src: Uint8Array, key: Uint8Array, offset: number, dst: Uint8Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) dst[i] = src[i]! ^ key[(offset + i) & 3]!;
 }
 
 /** A new buffer holding src XOR key. */
 export function masked(src: Uint8Array, key: Uint8Array, offset = 0): Buffer {
-  const out = Buffer.allocUnsafe(src.length); // every byte is written by maskInto
+  const n = src.length;
+  if (n < 32) {
+    const out = Buffer.allocUnsafe(n); // every byte is written by maskInto
+    maskInto(src, key, offset, out);
+    return out;
+  }
+  // Give the copy the same alignment as the source, so the word loop applies without a second pass.
+  const base = Buffer.allocUnsafe(n + 3);
+  const shift = ((src.byteOffset & 3) - (base.byteOffset & 3) + 4) & 3;
+  const out = base.subarray(shift, shift + n);
   maskInto(src, key, offset, out);
   return out;
 }

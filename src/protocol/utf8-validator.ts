@@ -24,8 +24,10 @@ function incompleteTail(bytes: Uint8Array): number {
   return n;
 }
 
+const EMPTY = new Uint8Array(0);
+
 export class Utf8Validator {
-  #carry: Uint8Array = new Uint8Array(0);
+  #carry: Uint8Array = EMPTY;
   #valid = true;
 
   get valid(): boolean {
@@ -44,7 +46,7 @@ export class Utf8Validator {
     const cut = incompleteTail(bytes);
     if (!isUtf8(bytes.subarray(0, cut))) this.#valid = false;
     // Copy: the tail is at most 3 bytes and the chunk may be reused by the caller.
-    this.#carry = bytes.slice(cut);
+    this.#carry = cut === bytes.length ? EMPTY : bytes.slice(cut);
     return this.#valid;
   }
 
@@ -55,8 +57,10 @@ export class Utf8Validator {
     return ok;
   }
 
-  reset(): void {
-    this.#carry = new Uint8Array(0);
+  /** Ready for a new message; returns itself. */
+  reset(): this {
+    if (this.#carry.length > 0) this.#carry = EMPTY;
     this.#valid = true;
+    return this;
   }
 }

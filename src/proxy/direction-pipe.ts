@@ -95,8 +95,9 @@ interface Current {
   previewLen: number;
   /** Where its bytes go: written through, or into a queued frame. */
   queued: QueuedFrame | null;
-  /** For a masked frame written through: old key XOR new key. */
+  /** For a masked frame written through: old key XOR new key, and the new key. */
   rekey: Uint8Array | null;
+  outKey: Uint8Array | null;
   /** Compute the unmasked payload (validation, inflation, queueing). */
   readonly unmask: boolean;
 }
@@ -132,6 +133,7 @@ export class DirectionPipe {
   /** After a compressed message was changed, later ones must be re-compressed by the proxy. */
   #recompress = false;
   readonly #records = new Sequencer();
+  readonly #utf8 = new Utf8Validator();
   #cur: Current | null = null;
   #msg: Message | null = null;
   readonly #queue: Item[] = [];
@@ -314,6 +316,7 @@ export class DirectionPipe {
       previewLen: 0,
       queued,
       rekey: null,
+      outKey: null,
       unmask: queued !== null || control || compressed || text,
     };
     if (queued === null) this.#writeHeaderThrough(this.#cur);
@@ -335,7 +338,9 @@ export class DirectionPipe {
       held = { type: 'message', id: this.#host.nextId(), kind: dataKind, compressed: message.compressed, wanted, frames: [], parts: [], size: 0, complete: false };
       this.#enqueue(held);
     }
-    const utf8 = kind === 'text' ? new Utf8Validator() : null;
+    // Plain text is validated as it streams, so one validator per direction serves every message;
+    // a compressed message is validated when zlib gets to it, possibly after the next one began.
+    const utf8 = kind !== 'text' ? null : message.compressed ? new Utf8Validator() : this.#utf8.reset();
     this.#msg = {
       id: held?.id ?? this.#host.nextId(),
       time: this.#host.now(),
@@ -362,14 +367,15 @@ export class DirectionPipe {
   #onPayload(data: Uint8Array, offset: number): boolean {
     const cur = this.#cur!;
     const key = cur.header.maskKey;
-    const plain = cur.unmask && key !== null ? masked(data, key, offset) : cur.unmask ? data : null;
+    // Our own copy when unmasking, so it may be masked again in place below.
+    const plain = !cur.unmask ? null : key !== null ? masked(data, key, offset) : data;
     // Preview: only the first maxPreview bytes are unmasked for observers.
-    if (cur.previewLen < cur.preview.length) {
-      const n = Math.min(cur.preview.length - cur.previewLen, data.length);
-      const dst = cur.preview.subarray(cur.previewLen, cur.previewLen + n);
-      if (plain !== null) dst.set(plain.subarray(0, n));
-      else if (key === null) dst.set(data.subarray(0, n));
-      else maskInto(data.subarray(0, n), key, offset, dst);
+    const room = cur.preview.length - cur.previewLen;
+    if (room > 0) {
+      const n = Math.min(room, data.length);
+      if (plain !== null) cur.preview.set(n === plain.length ? plain : plain.subarray(0, n), cur.previewLen);
+      else if (key === null) cur.preview.set(n === data.length ? data : data.subarray(0, n), cur.previewLen);
+      else maskInto(data.subarray(0, n), key, offset, cur.preview.subarray(cur.previewLen, cur.previewLen + n));
       cur.previewLen += n;
     }
     const msg = cur.message !== null ? this.#msg : null;
@@ -389,10 +395,17 @@ export class DirectionPipe {
       this.#out.push(data);
       return true;
     }
+    if (plain !== null && !(msg?.compressed ?? false)) {
+      // Already unmasked into our own buffer (and zlib does not hold it): mask it again in place.
+      maskInto(plain, cur.outKey!, offset, plain);
+      this.#out.push(plain);
+      return false;
+    }
     // One pass from the wire bytes to the new mask: (data ^ old) ^ new = wire ^ (old ^ new).
     this.#out.push(masked(data, cur.rekey!, offset));
     return false;
   }
+
 
   #onFrameEnd(): void {
     const cur = this.#cur!;
@@ -472,6 +485,7 @@ export class DirectionPipe {
     }
     const key = this.#host.keys();
     cur.rekey = rekey(cur.header.maskKey, key);
+    cur.outKey = key;
     this.#out.push(rewriteMaskKey(cur.raw, key));
   }
 
@@ -511,7 +525,7 @@ export class DirectionPipe {
           close = { code: parsed.code, reason: parsed.reason };
         }
         const fields = { fin: true, rsv1, rsv2: false, rsv3: false, opcode, maskKey, payloadLength: body.length, headerLength: header.length };
-        const cur: Current = { id: this.#host.nextId(), time: this.#host.now(), header: fields, raw: header, message: null, violations: [], preview: Buffer.from(preview), previewLen: preview.length, queued: null, rekey: null, unmask: false };
+        const cur: Current = { id: this.#host.nextId(), time: this.#host.now(), header: fields, raw: header, message: null, violations: [], preview: Buffer.from(preview), previewLen: preview.length, queued: null, rekey: null, outKey: null, unmask: false };
         this.#emitFrame(cur, cur.preview, m.data.length > preview.length, close, origin, rsv1);
         if (origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
           this.#emitMessageRecord({ id: cur.id, kind: m.kind, length: m.data.length, payload: cur.preview, truncated: m.data.length > preview.length, frames: 1, compressed: rsv1, fate: 'injected', by: null });
@@ -604,6 +618,7 @@ export class DirectionPipe {
     }
     const key = this.#host.keys();
     cur.rekey = rekey(frame.header.maskKey, key);
+    cur.outKey = key;
     this.#out.push(rewriteMaskKey(frame.raw, key));
     let offset = 0;
     for (const chunk of frame.chunks) {

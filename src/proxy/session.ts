@@ -27,6 +27,9 @@ const LINGER_MS = 1000;
 
 type PauseReason = 'drain' | 'queue';
 
+/** Below this, a batch of segments is joined before writing. */
+const COALESCE_BYTES = 16 * 1024;
+
 export class Session implements SessionControl {
   readonly info: SessionInfo;
   readonly #deps: SessionDeps;
@@ -127,9 +130,14 @@ export class Session implements SessionControl {
   #write(from: Side, to: Side, segments: readonly Uint8Array[]): void {
     const socket = this.#sockets[to];
     if (socket.destroyed || !socket.writable) return;
+    let total = 0;
+    for (const s of segments) total += s.length;
     if (segments.length === 1) socket.write(segments[0]!);
-    else {
-      // Header and payload leave in one writev instead of one syscall each.
+    else if (total <= COALESCE_BYTES) {
+      // Many small frames from one read: one copy into one buffer beats a writev of hundreds of pieces.
+      socket.write(Buffer.concat(segments, total));
+    } else {
+      // Large payloads are not copied: header and payload leave corked, in one writev.
       socket.cork();
       for (const s of segments) socket.write(s);
       socket.uncork();
