@@ -33,7 +33,7 @@ export const bigFrame: Workload = {
   run: (ctx) => sendFrame(ctx.port, ctx.scale.bigFrameMiB * MIB),
 };
 
-async function sendFrame(port: number, size: number): Promise<Metrics> {
+export async function sendFrame(port: number, size: number): Promise<Metrics> {
   const client = await WsClient.connect(port, `/sink/${STREAM_ID}`);
   const ack = new Promise<string>((resolve, reject) => {
     client.onFail = reject;

@@ -95,9 +95,8 @@ interface Current {
   previewLen: number;
   /** Where its bytes go: written through, or into a queued frame. */
   queued: QueuedFrame | null;
-  /** For a masked frame written through: old key XOR new key, and the new key. */
+  /** For a masked frame written through: old key XOR new key. */
   rekey: Uint8Array | null;
-  outKey: Uint8Array | null;
   /** Compute the unmasked payload (validation, inflation, queueing). */
   readonly unmask: boolean;
 }
@@ -316,7 +315,6 @@ export class DirectionPipe {
       previewLen: 0,
       queued,
       rekey: null,
-      outKey: null,
       unmask: queued !== null || control || compressed || text,
     };
     if (queued === null) this.#writeHeaderThrough(this.#cur);
@@ -367,7 +365,7 @@ export class DirectionPipe {
   #onPayload(data: Uint8Array, offset: number): boolean {
     const cur = this.#cur!;
     const key = cur.header.maskKey;
-    // Our own copy when unmasking, so it may be masked again in place below.
+    // A copy when unmasking: the wire bytes are re-masked in place below.
     const plain = !cur.unmask ? null : key !== null ? masked(data, key, offset) : data;
     // Preview: only the first maxPreview bytes are unmasked for observers.
     const room = cur.preview.length - cur.previewLen;
@@ -395,14 +393,10 @@ export class DirectionPipe {
       this.#out.push(data);
       return true;
     }
-    if (plain !== null && !(msg?.compressed ?? false)) {
-      // Already unmasked into our own buffer (and zlib does not hold it): mask it again in place.
-      maskInto(plain, cur.outKey!, offset, plain);
-      this.#out.push(plain);
-      return false;
-    }
-    // One pass from the wire bytes to the new mask: (data ^ old) ^ new = wire ^ (old ^ new).
-    this.#out.push(masked(data, cur.rekey!, offset));
+    // One pass from the wire bytes to the new mask, (data ^ old) ^ new = wire ^ (old ^ new), in
+    // place: a socket's 'data' chunk is ours alone, the preview is taken, and `plain` is a copy.
+    maskInto(data, cur.rekey!, offset, data);
+    this.#out.push(data);
     return false;
   }
 
@@ -485,7 +479,6 @@ export class DirectionPipe {
     }
     const key = this.#host.keys();
     cur.rekey = rekey(cur.header.maskKey, key);
-    cur.outKey = key;
     this.#out.push(rewriteMaskKey(cur.raw, key));
   }
 
@@ -525,7 +518,7 @@ export class DirectionPipe {
           close = { code: parsed.code, reason: parsed.reason };
         }
         const fields = { fin: true, rsv1, rsv2: false, rsv3: false, opcode, maskKey, payloadLength: body.length, headerLength: header.length };
-        const cur: Current = { id: this.#host.nextId(), time: this.#host.now(), header: fields, raw: header, message: null, violations: [], preview: Buffer.from(preview), previewLen: preview.length, queued: null, rekey: null, outKey: null, unmask: false };
+        const cur: Current = { id: this.#host.nextId(), time: this.#host.now(), header: fields, raw: header, message: null, violations: [], preview: Buffer.from(preview), previewLen: preview.length, queued: null, rekey: null, unmask: false };
         this.#emitFrame(cur, cur.preview, m.data.length > preview.length, close, origin, rsv1);
         if (origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
           this.#emitMessageRecord({ id: cur.id, kind: m.kind, length: m.data.length, payload: cur.preview, truncated: m.data.length > preview.length, frames: 1, compressed: rsv1, fate: 'injected', by: null });
@@ -618,7 +611,6 @@ export class DirectionPipe {
     }
     const key = this.#host.keys();
     cur.rekey = rekey(frame.header.maskKey, key);
-    cur.outKey = key;
     this.#out.push(rewriteMaskKey(frame.raw, key));
     let offset = 0;
     for (const chunk of frame.chunks) {
