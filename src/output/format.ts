@@ -102,6 +102,20 @@ export function preview(payload: Uint8Array, kind: FrameRecord['kind'] | Message
   if (payload.length === 0) return '';
   const asText = kind === 'text' || ((kind === 'continuation' || kind === 'ping' || kind === 'pong') && looksLikeText(payload));
   if (asText) {
+    // Fast path, the common case: printable ASCII needs no decoding and no escaping.
+    const n = Math.min(payload.length, maxChars);
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      const b = payload[i]!;
+      if (b < 0x20 || b > 0x7e || b === 0x5c) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      const text = Buffer.from(payload.buffer, payload.byteOffset, n).toString('latin1');
+      return n < payload.length || truncated ? `"${text}"…` : `"${text}"`;
+    }
     // Decode a bounded prefix: a 64 KiB preview must not cost a 64 KiB string per line.
     const head = payload.subarray(0, maxChars * 4);
     let text = escapeText(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));

@@ -4,6 +4,9 @@
  */
 import type { Writable } from 'node:stream';
 
+const FLUSH_MS = 10;
+const MAX_BATCH = 512;
+
 export interface LineWriterOptions {
   /** Bytes the stream may hold unwritten before lines are dropped. */
   readonly maxBuffered: number;
@@ -15,7 +18,7 @@ export class LineWriter {
   readonly #stream: Writable;
   readonly #options: LineWriterOptions;
   #batch: string[] = [];
-  #scheduled = false;
+  #timer: NodeJS.Timeout | null = null;
   #dropped = 0;
 
   constructor(stream: Writable, options: LineWriterOptions) {
@@ -29,14 +32,17 @@ export class LineWriter {
       return;
     }
     this.#batch.push(line);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    // Lines leave every few milliseconds, or at once when many are waiting: a write per frame
+    // would cost a system call per frame on the relay's own thread.
+    if (this.#batch.length >= MAX_BATCH) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   flush(): void {
-    this.#scheduled = false;
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
     if (this.#dropped > 0 && this.#stream.writableLength <= this.#options.maxBuffered) {
       this.#batch.unshift(this.#options.droppedNote(this.#dropped));
       this.#dropped = 0;
