@@ -91,7 +91,10 @@ interface Current {
   readonly raw: Uint8Array;
   readonly message: MessageContext | null;
   readonly violations: Violation[];
-  readonly preview: Buffer;
+  /** Allocated on first payload, or a view of the wire bytes when that costs no extra memory. */
+  preview: Uint8Array | null;
+  /** How many payload bytes observers get: min(payload length, maxPreview). */
+  readonly previewCap: number;
   previewLen: number;
   /** Where its bytes go: written through, or into a queued frame. */
   queued: QueuedFrame | null;
@@ -119,6 +122,7 @@ interface Message {
 }
 
 const QUEUE_PRESSURE_FACTOR = 2;
+const EMPTY = new Uint8Array(0);
 
 export class DirectionPipe {
   readonly from: Side;
@@ -311,7 +315,8 @@ export class DirectionPipe {
       raw,
       message,
       violations: [...violations],
-      preview: Buffer.allocUnsafe(Math.min(header.payloadLength, limits.maxPreview)),
+      preview: null,
+      previewCap: Math.min(header.payloadLength, limits.maxPreview),
       previewLen: 0,
       queued,
       rekey: null,
@@ -368,12 +373,20 @@ export class DirectionPipe {
     // A copy when unmasking: the wire bytes are re-masked in place below.
     const plain = !cur.unmask ? null : key !== null ? masked(data, key, offset) : data;
     // Preview: only the first maxPreview bytes are unmasked for observers.
-    const room = cur.preview.length - cur.previewLen;
+    const room = cur.previewCap - cur.previewLen;
     if (room > 0) {
       const n = Math.min(room, data.length);
-      if (plain !== null) cur.preview.set(n === plain.length ? plain : plain.subarray(0, n), cur.previewLen);
-      else if (key === null) cur.preview.set(n === data.length ? data : data.subarray(0, n), cur.previewLen);
-      else maskInto(data.subarray(0, n), key, offset, cur.preview.subarray(cur.previewLen, cur.previewLen + n));
+      const view = plain ?? (key === null ? data : null);
+      if (cur.previewLen === 0 && n === room && view !== null && n * 2 >= view.buffer.byteLength) {
+        // The whole preview is in this piece and is most of the memory behind it: keep a view
+        // instead of a copy (a copy would hold as much, and cost a pass). The wire bytes of an
+        // unmasked frame are never changed in place, and `plain` is ours.
+        cur.preview = n === view.length ? view : view.subarray(0, n);
+      } else {
+        cur.preview ??= Buffer.allocUnsafe(cur.previewCap);
+        if (view !== null) cur.preview.set(n === view.length ? view : view.subarray(0, n), cur.previewLen);
+        else maskInto(data.subarray(0, n), key!, offset, cur.preview.subarray(cur.previewLen, cur.previewLen + n));
+      }
       cur.previewLen += n;
     }
     const msg = cur.message !== null ? this.#msg : null;
@@ -405,7 +418,7 @@ export class DirectionPipe {
     const cur = this.#cur!;
     this.#cur = null;
     const header = cur.header;
-    const preview = cur.preview.subarray(0, cur.previewLen);
+    const preview = cur.preview === null ? EMPTY : cur.previewLen === cur.preview.length ? cur.preview : cur.preview.subarray(0, cur.previewLen);
     let close: FrameRecord['close'] = null;
     if (header.opcode === Opcode.Close) {
       const parsed = parseClosePayload(preview);
@@ -518,10 +531,10 @@ export class DirectionPipe {
           close = { code: parsed.code, reason: parsed.reason };
         }
         const fields = { fin: true, rsv1, rsv2: false, rsv3: false, opcode, maskKey, payloadLength: body.length, headerLength: header.length };
-        const cur: Current = { id: this.#host.nextId(), time: this.#host.now(), header: fields, raw: header, message: null, violations: [], preview: Buffer.from(preview), previewLen: preview.length, queued: null, rekey: null, unmask: false };
-        this.#emitFrame(cur, cur.preview, m.data.length > preview.length, close, origin, rsv1);
+        const cur: Current = { id: this.#host.nextId(), time: this.#host.now(), header: fields, raw: header, message: null, violations: [], preview: Buffer.from(preview), previewCap: preview.length, previewLen: preview.length, queued: null, rekey: null, unmask: false };
+        this.#emitFrame(cur, cur.preview!, m.data.length > preview.length, close, origin, rsv1);
         if (origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
-          this.#emitMessageRecord({ id: cur.id, kind: m.kind, length: m.data.length, payload: cur.preview, truncated: m.data.length > preview.length, frames: 1, compressed: rsv1, fate: 'injected', by: null });
+          this.#emitMessageRecord({ id: cur.id, kind: m.kind, length: m.data.length, payload: cur.preview!, truncated: m.data.length > preview.length, frames: 1, compressed: rsv1, fate: 'injected', by: null });
         }
       };
       if (now) record();
