@@ -128,8 +128,9 @@ export interface HeadEdit {
 }
 
 /**
- * Applies edits (and optionally a new start line) to a head, leaving every other byte as it was. Replacing keeps the original name
- * spelling and position of the first occurrence; later occurrences are removed.
+ * Applies edits (and optionally a new start line) to a head, leaving every other byte as it was.
+ * Replacing keeps the original name spelling and position of the first occurrence; later
+ * occurrences are removed.
  */
 export function rewriteHead(head: HttpHead, edits: readonly HeadEdit[], startLine?: string): Buffer {
   if (edits.length === 0 && startLine === undefined) return Buffer.from(head.raw);
@@ -146,6 +147,10 @@ export function rewriteHead(head: HttpHead, edits: readonly HeadEdit[], startLin
       done.add(edit.name.toLowerCase());
       out.push(`${name}: ${edit.value}`);
     }
+  }
+  // A value for a header the head lacks (say, Host in an HTTP/1.0 request) is added at the end.
+  for (const edit of edits) {
+    if (edit.value !== null && !done.has(edit.name.toLowerCase())) out.push(`${edit.name}: ${edit.value}`);
   }
   return Buffer.from(`${out.join('\r\n')}\r\n\r\n`, 'latin1');
 }

@@ -259,6 +259,12 @@ describe('rewriteHead', () => {
     );
   });
 
+  test('a value for a header the head lacks is added at the end', () => {
+    const out = rewrite([{ name: 'Host', value: 'proxy.example' }, { name: 'X-Added', value: '1' }]);
+    assert.equal(out, ORIGINAL.replace('Host:server.example.com', 'Host: proxy.example').replace(/\r\n\r\n$/, '\r\nX-Added: 1\r\n\r\n'));
+    assert.equal(rewrite([{ name: 'X-Absent', value: null }]), ORIGINAL);
+  });
+
   test('a new start line replaces only the first line', () => {
     const out = rewriteHead(head(ORIGINAL), [], 'GET /other?x=1 HTTP/1.1').toString('latin1');
     assert.equal(out, ORIGINAL.replace('GET /chat HTTP/1.1', 'GET /other?x=1 HTTP/1.1'));
