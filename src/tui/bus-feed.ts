@@ -1,0 +1,37 @@
+/** Feeds the proxy's bus into the store, asking for a render after each event. */
+import { subscribe, type ProxyBus } from '../proxy/events.js';
+import type { TuiStore } from './store.js';
+
+/** Returns the unsubscriber. */
+export function feedStore(bus: ProxyBus, store: TuiStore, now: () => number, changed: () => void): () => void {
+  return subscribe(bus, {
+    'session-open': (info) => {
+      store.addSession(info);
+      changed();
+    },
+    frame: (frame) => {
+      store.addFrame(frame);
+      changed();
+    },
+    message: (message) => {
+      store.addMessage(message);
+      changed();
+    },
+    violation: (violation) => {
+      store.addViolation(violation);
+      changed();
+    },
+    'session-close': (close) => {
+      store.closeSession(close);
+      changed();
+    },
+    log: (log) => {
+      store.addLog(log);
+      changed();
+    },
+    error: (error, where) => {
+      store.addLog({ session: where.session, time: now(), source: 'error', level: 'error', text: error.message });
+      changed();
+    },
+  });
+}
