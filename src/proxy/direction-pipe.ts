@@ -8,7 +8,7 @@
  * it and everything behind it in this direction wait in an ordered queue. The queue is bounded:
  * over its limit the source is paused, and a held message larger than --max-message is streamed.
  */
-import { Opcode, frameKind, isControlOpcode } from '../protocol/constants.js';
+import { Opcode, isControlOpcode } from '../protocol/constants.js';
 import { parseClosePayload } from '../protocol/close-codes.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
 import { rewriteMaskKey, type FrameHeader } from '../protocol/frame-header.js';
@@ -18,9 +18,12 @@ import { maskInto, masked, rekey } from '../protocol/mask.js';
 import { Utf8Validator } from '../protocol/utf8-validator.js';
 import { violation, type Violation } from '../protocol/violations.js';
 import { runChain, type HeldMessage, type MessageInterceptor, type OutMessage } from '../intercept/verdict.js';
-import type { FrameOrigin, FrameRecord, MessageFate, MessageRecord, ProxyBus, Side } from './events.js';
-import { Deflater, Inflater, type InflatedPart } from './inflater.js';
+import type { FrameOrigin, FrameRecord, MessageFate, ProxyBus, Side } from './events.js';
+import { DirectionCompression } from './direction-compression.js';
+import type { InflatedPart } from './inflater.js';
 import type { MaskKeySource } from './mask-keys.js';
+import { concat, emitFrame, emitMessage, firstBytes } from './pipe-records.js';
+import { OPCODES, controlKind, size, type ControlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { Sequencer } from './sequencer.js';
 
 export interface RelayLimits {
@@ -53,74 +56,6 @@ export interface PipeHost {
   idle(): void;
 }
 
-type DataKind = 'text' | 'binary';
-type ControlKind = 'ping' | 'pong' | 'close';
-
-/** A frame waiting in the queue: unmasked payload, original header. */
-interface QueuedFrame {
-  readonly id: number;
-  readonly header: FrameHeader;
-  readonly raw: Uint8Array;
-  readonly chunks: Uint8Array[];
-  complete: boolean;
-}
-
-type Item =
-  | { readonly type: 'frame'; readonly frame: QueuedFrame; readonly decide: boolean }
-  | {
-      readonly type: 'message';
-      readonly id: number;
-      readonly kind: DataKind;
-      readonly compressed: boolean;
-      /** Some decider wants it (otherwise it is held only to be re-compressed). */
-      readonly wanted: boolean;
-      readonly frames: QueuedFrame[];
-      readonly parts: Promise<InflatedPart>[];
-      size: number;
-      complete: boolean;
-    }
-  | { readonly type: 'inject'; readonly messages: readonly OutMessage[] };
-
-type MessageItem = Extract<Item, { type: 'message' }>;
-
-/** Observation state of the frame being parsed. */
-interface Current {
-  readonly id: number;
-  readonly time: number;
-  readonly header: FrameHeader;
-  readonly raw: Uint8Array;
-  readonly message: MessageContext | null;
-  readonly violations: Violation[];
-  /** Allocated on first payload, or a view of the wire bytes when that costs no extra memory. */
-  preview: Uint8Array | null;
-  /** How many payload bytes observers get: min(payload length, maxPreview). */
-  readonly previewCap: number;
-  previewLen: number;
-  /** Where its bytes go: written through, or into a queued frame. */
-  queued: QueuedFrame | null;
-  /** For a masked frame written through: old key XOR new key. */
-  rekey: Uint8Array | null;
-  /** Compute the unmasked payload (validation, inflation, queueing). */
-  readonly unmask: boolean;
-}
-
-/** Observation state of the data message in progress. */
-interface Message {
-  readonly id: number;
-  readonly time: number;
-  readonly kind: DataKind | 'continuation';
-  readonly compressed: boolean;
-  readonly utf8: Utf8Validator | null;
-  /** The queue item while it is held; null once it streams through. */
-  held: MessageItem | null;
-  fate: MessageFate;
-  frames: number;
-  length: number;
-  preview: Uint8Array[];
-  previewLen: number;
-  textBad: boolean;
-}
-
 const QUEUE_PRESSURE_FACTOR = 2;
 const EMPTY = new Uint8Array(0);
 
@@ -128,13 +63,8 @@ export class DirectionPipe {
   readonly from: Side;
   readonly #host: PipeHost;
   readonly #parser: FrameParser;
-  readonly #deflate: DeflateParams | null;
-  readonly #inflater: Inflater | null;
-  #deflater: Deflater | null = null;
-  /** The sender's compression context is shared across messages (no *_no_context_takeover). */
-  readonly #contextTakeover: boolean;
-  /** After a compressed message was changed, later ones must be re-compressed by the proxy. */
-  #recompress = false;
+  /** null when permessage-deflate was not negotiated. */
+  readonly #compression: DirectionCompression | null;
   readonly #records = new Sequencer();
   readonly #utf8 = new Utf8Validator();
   #cur: Current | null = null;
@@ -153,22 +83,13 @@ export class DirectionPipe {
   constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
     this.from = from;
     this.#host = host;
-    this.#deflate = deflate;
     this.#parser = new FrameParser({ from, rsv1Allowed: deflate !== null });
-    if (deflate === null) {
-      this.#inflater = null;
-      this.#contextTakeover = false;
-    } else {
-      const options = this.#compressionOptions(deflate);
-      this.#inflater = new Inflater(options);
-      this.#contextTakeover = !options.noContextTakeover;
-    }
+    this.#compression = deflate === null ? null : new DirectionCompression(from, deflate);
   }
 
-  #compressionOptions(d: DeflateParams): { windowBits: number; noContextTakeover: boolean } {
-    return this.from === 'client'
-      ? { windowBits: d.clientMaxWindowBits, noContextTakeover: d.clientNoContextTakeover }
-      : { windowBits: d.serverMaxWindowBits, noContextTakeover: d.serverNoContextTakeover };
+  /** This direction's compressed messages are re-compressed by the proxy (after a rewrite). */
+  get #recompressing(): boolean {
+    return this.#compression?.recompress ?? false;
   }
 
   get failed(): boolean {
@@ -256,8 +177,7 @@ export class DirectionPipe {
     this.#stopped = true;
     this.#queue.length = 0;
     this.#pendingInjects = [];
-    this.#inflater?.close();
-    this.#deflater?.close();
+    this.#compression?.close();
   }
 
   /** Writes a frame now, ahead of anything queued (the proxy's own close on failure or shutdown). */
@@ -335,7 +255,8 @@ export class DirectionPipe {
     const wanted = kind !== 'continuation' && this.#wants(dataKind);
     // A compressed message that cannot go straight through is held whole, in case it has to be
     // re-compressed once an earlier message is changed.
-    const mustHold = message.compressed && this.#contextTakeover && (this.#recompress || this.#queue.length > 0);
+    const c = this.#compression;
+    const mustHold = message.compressed && c !== null && c.contextTakeover && (c.recompress || this.#queue.length > 0);
     let held: MessageItem | null = null;
     if (wanted || mustHold) {
       held = { type: 'message', id: this.#host.nextId(), kind: dataKind, compressed: message.compressed, wanted, frames: [], parts: [], size: 0, complete: false };
@@ -358,10 +279,10 @@ export class DirectionPipe {
       previewLen: 0,
       textBad: false,
     };
-    if (message.compressed && this.#inflater !== null) {
+    if (message.compressed && this.#compression !== null) {
       const cap = held !== null ? limits.maxMessage + 1 : limits.maxPreview;
       const msg = this.#msg;
-      this.#inflater.begin(cap, utf8 === null ? null : (chunk) => {
+      this.#compression.inflater.begin(cap, utf8 === null ? null : (chunk) => {
         if (!utf8.push(chunk)) msg.textBad = true;
       });
     }
@@ -391,7 +312,7 @@ export class DirectionPipe {
     }
     const msg = cur.message !== null ? this.#msg : null;
     if (msg !== null && plain !== null) {
-      if (msg.compressed) this.#inflater?.write(plain);
+      if (msg.compressed) this.#compression?.inflater.write(plain);
       else if (msg.utf8 !== null && !msg.utf8.push(plain)) msg.textBad = true;
     }
     if (cur.queued !== null) {
@@ -440,8 +361,8 @@ export class DirectionPipe {
         }
       }
     }
-    if (msg?.compressed && this.#inflater !== null) {
-      const part = this.#inflater.endFrame(last);
+    if (msg?.compressed && this.#compression !== null) {
+      const part = this.#compression.inflater.endFrame(last);
       msg.held?.parts.push(part);
       const emit = this.#records.reserve();
       this.#inflating.add(part);
@@ -495,11 +416,14 @@ export class DirectionPipe {
     this.#out.push(rewriteMaskKey(cur.raw, key));
   }
 
-  /** A queued frame as received: same header bits and length encoding, fresh mask key. */
-  #writeOriginal(frame: QueuedFrame): void {
+  /**
+   * A queued frame as received: same header bits and length encoding, fresh mask key. Returns
+   * old key XOR new key, for the rest of a frame that goes on through (null when unmasked).
+   */
+  #writeOriginal(frame: QueuedFrame): Uint8Array | null {
     if (frame.header.maskKey === null) {
       this.#out.push(frame.raw, ...frame.chunks);
-      return;
+      return null;
     }
     const key = this.#host.keys();
     this.#out.push(rewriteMaskKey(frame.raw, key));
@@ -508,6 +432,7 @@ export class DirectionPipe {
       this.#out.push(masked(chunk, key, offset));
       offset += chunk.length;
     }
+    return rekey(frame.header.maskKey, key);
   }
 
   /** Frames the proxy writes itself: one frame per message, masked toward the server. */
@@ -534,7 +459,7 @@ export class DirectionPipe {
         const cur: Current = { id: this.#host.nextId(), time: this.#host.now(), header: fields, raw: header, message: null, violations: [], preview: Buffer.from(preview), previewCap: preview.length, previewLen: preview.length, queued: null, rekey: null, unmask: false };
         this.#emitFrame(cur, cur.preview!, m.data.length > preview.length, close, origin, rsv1);
         if (origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
-          this.#emitMessageRecord({ id: cur.id, kind: m.kind, length: m.data.length, payload: cur.preview!, truncated: m.data.length > preview.length, frames: 1, compressed: rsv1, fate: 'injected', by: null });
+          emitMessage(this.#host, this.from, { id: cur.id, kind: m.kind, length: m.data.length, payload: cur.preview!, truncated: m.data.length > preview.length, frames: 1, compressed: rsv1, fate: 'injected', by: null });
         }
       };
       if (now) record();
@@ -610,31 +535,14 @@ export class DirectionPipe {
 
   /** The head frame needs no decision: write what has arrived and let the rest go through. */
   #promote(frame: QueuedFrame): void {
-    this.#writeOriginalHead(frame);
-    const cur = this.#cur;
-    if (cur !== null && cur.queued === frame) cur.queued = null;
-  }
-
-  /** Writes a partial queued frame and sets the current frame up to continue through. */
-  #writeOriginalHead(frame: QueuedFrame): void {
     const cur = this.#cur!;
-    if (frame.header.maskKey === null) {
-      this.#out.push(frame.raw, ...frame.chunks);
-      return;
-    }
-    const key = this.#host.keys();
-    cur.rekey = rekey(frame.header.maskKey, key);
-    this.#out.push(rewriteMaskKey(frame.raw, key));
-    let offset = 0;
-    for (const chunk of frame.chunks) {
-      this.#out.push(masked(chunk, key, offset));
-      offset += chunk.length;
-    }
+    cur.rekey = this.#writeOriginal(frame);
+    if (cur.queued === frame) cur.queued = null;
   }
 
   /** A held message outgrew --max-message: stream it on undecided, telling the deciders. */
   #streamHeld(item: MessageItem): void {
-    if (this.#recompress && item.compressed) {
+    if (this.#recompressing && item.compressed) {
       this.#host.violation(violation('message-too-big', `compressed message over ${this.#host.limits.maxMessage} bytes after a rewrite`), null);
       return;
     }
@@ -690,7 +598,7 @@ export class DirectionPipe {
       length = parts.reduce((n, p) => n + p.length, 0);
       if (parts.some((p) => p.error !== null) || length > host.limits.maxMessage) {
         // Cannot be decided on (it does not inflate, or inflates past the bound): relay as it came.
-        if (this.#recompress) return this.#host.violation(violation('message-too-big', 'cannot re-compress after a rewrite'), null);
+        if (this.#recompressing) return this.#host.violation(violation('message-too-big', 'cannot re-compress after a rewrite'), null);
         for (const f of item.frames) this.#writeOriginal(f);
         if (item.wanted) this.#notifyStreamed(item);
         return this.#emitHeldRecord(item, parts.map((p) => p.data), length, 'streamed', null);
@@ -711,19 +619,20 @@ export class DirectionPipe {
       ? await runChain(host.interceptors(), held, host.signal, (name, e) => host.chainError(name, e))
       : { messages: [{ kind: item.kind, data }], changedBy: null, dropped: false };
     if (this.#stopped) return;
-    if (result.changedBy === null && !(item.compressed && this.#recompress)) {
+    if (result.changedBy === null && !(item.compressed && this.#recompressing)) {
       for (const f of item.frames) await this.#writeControlOrOriginal(f);
       return this.#emitHeldRecord(item, [data], length, 'forwarded', null);
     }
     // Control frames that arrived between the fragments go first: the new message is one frame.
     for (const f of item.frames) if (isControlOpcode(f.header.opcode)) await this.#writeControlOrOriginal(f);
-    if (item.compressed && result.changedBy !== null && this.#contextTakeover && !this.#recompress) {
+    const compression = this.#compression;
+    if (item.compressed && compression !== null && result.changedBy !== null && compression.contextTakeover && !compression.recompress) {
       // RFC 7692 §7.2.3: later messages reference what the peer compressed before. The receiver
       // never sees the original of this one, so from now on the proxy compresses this direction.
-      this.#recompress = true;
+      compression.recompress = true;
       this.#log(`${this.from}→ compression context diverged after a rewrite: re-compressing this direction from now on`);
     }
-    const compressed = item.compressed ? await this.#compress(result.messages) : null;
+    const compressed = item.compressed && compression !== null ? await compression.compress(result.messages) : null;
     // An unchanged message re-compressed by the proxy was already logged as received: its new
     // frames get no second record (the switch to re-compression was logged once).
     this.#writeMessages(result.messages, result.changedBy === null ? null : 'modified', false, compressed);
@@ -731,93 +640,24 @@ export class DirectionPipe {
     this.#emitHeldRecord(item, [data], length, fate, result.changedBy);
   }
 
-  async #compress(messages: readonly OutMessage[]): Promise<Buffer[]> {
-    this.#deflater ??= new Deflater(this.#compressionOptions(this.#deflate!));
-    const out: Buffer[] = [];
-    for (const m of messages) out.push(await this.#deflater.compress(m.data));
-    return out;
-  }
-
   // ---- records ---------------------------------------------------------------------------
 
   #emitFrame(cur: Current, payload: Uint8Array, truncated: boolean, close: FrameRecord['close'], origin: FrameOrigin, compressed = cur.message?.compressed ?? false): void {
-    const h = cur.header;
-    const record: FrameRecord = {
-      id: cur.id,
-      session: this.#host.session,
-      time: cur.time,
-      from: this.from,
-      fin: h.fin,
-      rsv1: h.rsv1,
-      rsv2: h.rsv2,
-      rsv3: h.rsv3,
-      opcode: h.opcode,
-      kind: frameKind(h.opcode),
-      masked: h.maskKey !== null,
-      maskKey: h.maskKey,
-      length: h.payloadLength,
-      header: cur.raw,
-      payload,
-      truncated,
-      compressed,
-      close,
-      violations: cur.violations,
-      origin,
-    };
-    this.#host.bus.emit('frame', record);
+    emitFrame(this.#host, this.from, cur, payload, truncated, close, origin, compressed);
     for (const v of cur.violations) this.#report(v, cur.id);
   }
 
   #emitMessage(msg: Message, fate: MessageFate, by: string | null): void {
-    const payload = msg.preview.length === 1 ? msg.preview[0]! : concat(msg.preview);
-    this.#emitMessageRecord({
-      id: msg.id,
-      kind: msg.kind === 'text' ? 'text' : 'binary',
-      length: msg.length,
-      payload,
-      truncated: msg.length > payload.length,
-      frames: msg.frames,
-      compressed: msg.compressed,
-      fate,
-      by,
-    });
+    const payload = concat(msg.preview);
+    const kind = msg.kind === 'text' ? 'text' : 'binary';
+    emitMessage(this.#host, this.from, { id: msg.id, kind, length: msg.length, payload, truncated: msg.length > payload.length, frames: msg.frames, compressed: msg.compressed, fate, by });
   }
 
   #emitHeldRecord(item: MessageItem, parts: readonly Uint8Array[], length: number, fate: MessageFate, by: string | null): void {
-    const limit = this.#host.limits.maxPreview;
-    const head: Uint8Array[] = [];
-    let kept = 0;
-    for (const p of parts) {
-      if (kept >= limit) break;
-      head.push(p.length > limit - kept ? p.subarray(0, limit - kept) : p);
-      kept += head[head.length - 1]!.length;
-    }
-    const payload = concat(head);
+    const payload = Buffer.from(firstBytes(parts, this.#host.limits.maxPreview));
     const frames = item.frames.filter((f) => !isControlOpcode(f.header.opcode)).length;
-    this.#records.now(() =>
-      this.#emitMessageRecord({ id: item.id, kind: item.kind, length, payload: Buffer.from(payload), truncated: length > payload.length, frames, compressed: item.compressed, fate, by }),
-    );
+    this.#records.now(() => emitMessage(this.#host, this.from, { id: item.id, kind: item.kind, length, payload, truncated: length > payload.length, frames, compressed: item.compressed, fate, by }));
   }
-
-  #emitMessageRecord(f: Omit<MessageRecord, 'session' | 'time' | 'from'>): void {
-    // Spelled out rather than spread: this runs once per message on the hot path.
-    const record: MessageRecord = {
-      id: f.id,
-      session: this.#host.session,
-      time: this.#host.now(),
-      from: this.from,
-      kind: f.kind,
-      length: f.length,
-      payload: f.payload,
-      truncated: f.truncated,
-      frames: f.frames,
-      compressed: f.compressed,
-      fate: f.fate,
-      by: f.by,
-    };
-    this.#host.bus.emit('message', record);
-  }
-
 
   #report(v: Violation, frame: number | null): void {
     this.#host.violation(v, frame);
@@ -826,30 +666,4 @@ export class DirectionPipe {
   #log(text: string): void {
     this.#host.bus.emit('log', { session: this.#host.session, time: this.#host.now(), source: 'proxy', level: 'info', text });
   }
-}
-
-const OPCODES: { readonly [K in OutMessage['kind']]: number } = {
-  text: Opcode.Text,
-  binary: Opcode.Binary,
-  ping: Opcode.Ping,
-  pong: Opcode.Pong,
-  close: Opcode.Close,
-};
-
-function controlKind(opcode: number): ControlKind | null {
-  return opcode === Opcode.Ping ? 'ping' : opcode === Opcode.Pong ? 'pong' : opcode === Opcode.Close ? 'close' : null;
-}
-
-function size(frame: QueuedFrame): number {
-  let n = 0;
-  for (const c of frame.chunks) n += c.length;
-  return n;
-}
-
-function concat(parts: readonly Uint8Array[]): Buffer {
-  if (parts.length === 1) {
-    const p = parts[0]!;
-    return Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.length);
-  }
-  return Buffer.concat(parts);
 }

@@ -1,0 +1,99 @@
+/**
+ * The state a DirectionPipe keeps: what it observes of the frame and message being parsed, and
+ * the items waiting in its ordered queue for a decision or for their turn.
+ */
+import { Opcode } from '../protocol/constants.js';
+import type { FrameHeader } from '../protocol/frame-header.js';
+import type { MessageContext } from '../protocol/frame-parser.js';
+import type { Utf8Validator } from '../protocol/utf8-validator.js';
+import type { Violation } from '../protocol/violations.js';
+import type { OutMessage } from '../intercept/verdict.js';
+import type { MessageFate } from './events.js';
+import type { InflatedPart } from './inflater.js';
+
+export type DataKind = 'text' | 'binary';
+export type ControlKind = 'ping' | 'pong' | 'close';
+
+/** A frame waiting in the queue: unmasked payload, original header. */
+export interface QueuedFrame {
+  readonly id: number;
+  readonly header: FrameHeader;
+  readonly raw: Uint8Array;
+  readonly chunks: Uint8Array[];
+  complete: boolean;
+}
+
+export type Item =
+  | { readonly type: 'frame'; readonly frame: QueuedFrame; readonly decide: boolean }
+  | {
+      readonly type: 'message';
+      readonly id: number;
+      readonly kind: DataKind;
+      readonly compressed: boolean;
+      /** Some decider wants it (otherwise it is held only to be re-compressed). */
+      readonly wanted: boolean;
+      readonly frames: QueuedFrame[];
+      readonly parts: Promise<InflatedPart>[];
+      size: number;
+      complete: boolean;
+    }
+  | { readonly type: 'inject'; readonly messages: readonly OutMessage[] };
+
+export type MessageItem = Extract<Item, { type: 'message' }>;
+
+/** Observation state of the frame being parsed. */
+export interface Current {
+  readonly id: number;
+  readonly time: number;
+  readonly header: FrameHeader;
+  readonly raw: Uint8Array;
+  readonly message: MessageContext | null;
+  readonly violations: Violation[];
+  /** Allocated on first payload, or a view of the wire bytes when that costs no extra memory. */
+  preview: Uint8Array | null;
+  /** How many payload bytes observers get: min(payload length, maxPreview). */
+  readonly previewCap: number;
+  previewLen: number;
+  /** Where its bytes go: written through, or into a queued frame. */
+  queued: QueuedFrame | null;
+  /** For a masked frame written through: old key XOR new key. */
+  rekey: Uint8Array | null;
+  /** Compute the unmasked payload (validation, inflation, queueing). */
+  readonly unmask: boolean;
+}
+
+/** Observation state of the data message in progress. */
+export interface Message {
+  readonly id: number;
+  readonly time: number;
+  readonly kind: DataKind | 'continuation';
+  readonly compressed: boolean;
+  readonly utf8: Utf8Validator | null;
+  /** The queue item while it is held; null once it streams through. */
+  held: MessageItem | null;
+  fate: MessageFate;
+  frames: number;
+  length: number;
+  preview: Uint8Array[];
+  previewLen: number;
+  textBad: boolean;
+}
+
+export const OPCODES: { readonly [K in OutMessage['kind']]: number } = {
+  text: Opcode.Text,
+  binary: Opcode.Binary,
+  ping: Opcode.Ping,
+  pong: Opcode.Pong,
+  close: Opcode.Close,
+};
+
+export function controlKind(opcode: number): ControlKind | null {
+  return opcode === Opcode.Ping ? 'ping' : opcode === Opcode.Pong ? 'pong' : opcode === Opcode.Close ? 'close' : null;
+}
+
+/** Payload bytes a queued frame holds. */
+export function size(frame: QueuedFrame): number {
+  let n = 0;
+  for (const c of frame.chunks) n += c.length;
+  return n;
+}
