@@ -69,6 +69,10 @@ export interface SessionEntry {
   lastActivity: number;
 }
 
+function newSession(id: number, info: SessionInfo | null, state: SessionState, time: number): SessionEntry {
+  return { id, info, state, closeCode: null, closeReason: '', closedBy: null, clean: null, frames: { client: 0, server: 0 }, bytes: { client: 0, server: 0 }, lastActivity: time };
+}
+
 interface Lane {
   kind: 'text' | 'binary' | null;
   readonly pending: FrameRow[];
@@ -286,18 +290,7 @@ export class TuiStore {
   }
 
   addSession(info: SessionInfo): void {
-    const entry: SessionEntry = {
-      id: info.session,
-      info,
-      state: 'open',
-      closeCode: null,
-      closeReason: '',
-      closedBy: null,
-      clean: null,
-      frames: { client: 0, server: 0 },
-      bytes: { client: 0, server: 0 },
-      lastActivity: info.time,
-    };
+    const entry = newSession(info.session, info, 'open', info.time);
     this.#sessions.set(info.session, entry);
     this.#touchSessions();
     this.#push({ type: 'open', seq: ++this.#seq, info });
@@ -365,18 +358,7 @@ export class TuiStore {
   closeSession(record: CloseRecord): void {
     let s = this.#sessions.get(record.session);
     if (s === undefined) {
-      s = {
-        id: record.session,
-        info: null,
-        state: 'closed',
-        closeCode: null,
-        closeReason: '',
-        closedBy: null,
-        clean: null,
-        frames: { client: 0, server: 0 },
-        bytes: { client: 0, server: 0 },
-        lastActivity: record.time,
-      };
+      s = newSession(record.session, null, 'closed', record.time);
       this.#sessions.set(record.session, s);
     }
     s.state = 'closed';
