@@ -8,7 +8,7 @@
  * it and everything behind it in this direction wait in an ordered queue. The queue is bounded:
  * over its limit the source is paused, and a held message larger than --max-message is streamed.
  */
-import { Opcode, isControlOpcode } from '../protocol/constants.js';
+import { MAX_CONTROL_PAYLOAD, Opcode, isControlOpcode } from '../protocol/constants.js';
 import { parseClosePayload } from '../protocol/close-codes.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
 import { rewriteMaskKey, type FrameHeader } from '../protocol/frame-header.js';
@@ -79,6 +79,8 @@ export class DirectionPipe {
   readonly #inflating = new Set<Promise<InflatedPart>>();
   #out: Uint8Array[] = [];
   #stopped = false;
+  #parsing = false;
+  #pumpWanted = false;
 
   constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
     this.from = from;
@@ -107,10 +109,14 @@ export class DirectionPipe {
     const verbatimStart = this.#parser.buffered === 0 && this.#cur === null && this.#queue.length === 0;
     const events = this.#parser.push(chunk);
     let verbatim = verbatimStart;
+    // The queue moves on after the chunk, not in the middle of it: its writes must follow this
+    // chunk's, and the verbatim shortcut below must be the only write of the chunk.
+    this.#parsing = true;
     for (const event of events) {
       if (this.#stopped) break;
       if (!this.#handle(event)) verbatim = false;
     }
+    this.#parsing = false;
     if (this.#stopped) {
       // The session failed the connection while this chunk was parsed; nothing after that goes out.
       this.#out = [];
@@ -122,6 +128,16 @@ export class DirectionPipe {
       this.#out = [];
       this.#host.write([chunk.subarray(0, chunk.length - this.#parser.buffered)]);
     } else this.#flush();
+    if (this.#pumpWanted) {
+      this.#pumpWanted = false;
+      void this.#pump();
+    }
+  }
+
+  /** Moves the queue on now, or after the chunk being parsed. */
+  #kick(): void {
+    if (this.#parsing) this.#pumpWanted = true;
+    else void this.#pump();
   }
 
   /** The peer closed its side. */
@@ -148,11 +164,22 @@ export class DirectionPipe {
       const i = this.#queue.findIndex((item) => item.type === 'frame' && item.frame === cur.queued);
       if (i !== -1) this.#queue.splice(i, 1);
       this.#queuedBytes -= size(cur.queued);
-      cur.queued = null;
+    } else if (cur !== null) {
+      // Part of this frame has gone out already: nothing written after it could be framed.
+      for (const item of this.#queue) if (item.type === 'inject') this.#log(`${item.messages.length} injected frame(s) not sent: the peer's stream ended inside a frame`);
+      this.#queue.length = 0;
+      this.#queuedBytes = 0;
+    }
+    this.#cur = null;
+    if (this.#pendingInjects.length > 0) {
+      // They were waiting for a message that will never end; data cannot be sent inside it (§5.4).
+      this.#log(`${this.#pendingInjects.length} injected message(s) not sent: the peer's stream ended inside a message`);
+      this.#pendingInjects = [];
     }
     if (this.#msg?.held != null) this.#msg.held.complete = true;
     this.#msg = null;
   }
+
 
   /** Injects a message (text/binary/control) behind everything pending in this direction. */
   inject(message: OutMessage): void {
@@ -236,7 +263,8 @@ export class DirectionPipe {
       message,
       violations: [...violations],
       preview: null,
-      previewCap: Math.min(header.payloadLength, limits.maxPreview),
+      // A close body is decoded from the preview, so control frames keep all of a legal payload.
+      previewCap: Math.min(header.payloadLength, control ? Math.max(limits.maxPreview, MAX_CONTROL_PAYLOAD) : limits.maxPreview),
       previewLen: 0,
       queued,
       rekey: null,
@@ -320,7 +348,7 @@ export class DirectionPipe {
       this.#queuedBytes += data.length;
       if (msg?.held != null) msg.held.size += data.length;
       this.#checkPressure();
-      if (msg?.held != null && msg.held.size > this.#host.limits.maxMessage) void this.#pump();
+      if (msg?.held != null && msg.held.size > this.#host.limits.maxMessage) this.#kick();
       return false;
     }
     if (key === null) {
@@ -387,8 +415,8 @@ export class DirectionPipe {
     if (cur.queued !== null) {
       cur.queued.complete = true;
       if (msg !== null && last && msg.held !== null) msg.held.complete = true;
-      void this.#pump();
-    } else if (this.#queue.length > 0) void this.#pump();
+      this.#kick();
+    } else if (this.#queue.length > 0) this.#kick();
   }
 
   /** Message bookkeeping for observers; at the last frame the message record goes out. */

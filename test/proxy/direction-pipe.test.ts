@@ -218,3 +218,48 @@ describe('DirectionPipe, with a decider', () => {
     assert.deepEqual((await framesOut(h.out, 2, 'client')).map((f) => f.opcode), [Opcode.Text, Opcode.Pong]);
   });
 });
+
+describe('DirectionPipe, regressions', () => {
+  test('the last fragment is written once when a data inject waited for it', async () => {
+    const h = harness('server');
+    h.pipe.push(unmaskedFrame(Opcode.Binary, 'first', false));
+    h.pipe.inject({ kind: 'text', data: Buffer.from('injected') });
+    h.pipe.push(unmaskedFrame(Opcode.Continuation, 'last'));
+    const frames = await framesOut(h.out, 3);
+    await settle();
+    assert.deepEqual(parseChunks([h.out()]).frames.map((f) => [f.opcode, f.fin, f.payload.toString()]), [
+      [Opcode.Binary, false, 'first'],
+      [Opcode.Continuation, true, 'last'],
+      [Opcode.Text, true, 'injected'],
+    ]);
+    assert.equal(frames.length, 3);
+  });
+
+  test('a close body is decoded whole even with a tiny preview', () => {
+    const h = harness('server', [], { maxPreview: 1, maxMessage: 1 << 20 });
+    h.pipe.push(unmaskedFrame(Opcode.Close, Buffer.concat([Buffer.from([0x03, 0xe8]), Buffer.from('bye')])));
+    assert.deepEqual(h.frames[0]!.close, { code: 1000, reason: 'bye' });
+    assert.equal(h.violations.length, 0);
+  });
+
+  test('ends drained when the peer stops inside a frame with an inject waiting', async () => {
+    const h = harness('server');
+    const frame = unmaskedFrame(Opcode.Binary, patternBytes(100));
+    h.pipe.push(frame.subarray(0, 50));
+    h.pipe.inject({ kind: 'ping', data: Buffer.from('p') });
+    h.pipe.end();
+    await settle();
+    assert.equal(h.pipe.drained, true);
+    assert.ok(h.violations.some((v) => v.code === 'truncated-frame'));
+  });
+
+  test('ends drained when the peer stops inside a message with a data inject waiting', async () => {
+    const h = harness('server');
+    h.pipe.push(unmaskedFrame(Opcode.Text, 'open', false));
+    h.pipe.inject({ kind: 'text', data: Buffer.from('never') });
+    h.pipe.end();
+    await settle();
+    assert.equal(h.pipe.drained, true);
+    assert.ok(!h.out().includes(Buffer.from('never')));
+  });
+});
