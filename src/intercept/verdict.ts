@@ -64,6 +64,20 @@ export interface ChainResult {
 
 export type ChainErrorReporter = (interceptor: string, error: unknown) => void;
 
+const KINDS: ReadonlySet<string> = new Set(['text', 'binary', 'ping', 'pong', 'close']);
+
+/**
+ * Why a message may not be written, or null. Deciders come from scripts and plugins: what they
+ * return is checked once here, so no replacement can put an invalid frame on the wire.
+ */
+export function invalidOutMessage(m: OutMessage): string | null {
+  if (!KINDS.has(m.kind)) return `unknown message kind ${JSON.stringify(m.kind)}`;
+  if (!(m.data instanceof Uint8Array)) return `${m.kind} data is not bytes`;
+  // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
+  if (m.kind !== 'text' && m.kind !== 'binary' && m.data.length > 125) return `${m.kind} payload of ${m.data.length} bytes (control frames carry at most 125)`;
+  return null;
+}
+
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && Buffer.compare(a, b) === 0;
 }
@@ -103,12 +117,19 @@ export async function runChain(
         case 'drop':
           changedBy = interceptor.name;
           break;
-        case 'replace':
+        case 'replace': {
+          const bad = verdict.messages.map(invalidOutMessage).find((r) => r !== null);
+          if (bad !== undefined) {
+            onError(interceptor.name, new RangeError(`invalid replacement: ${bad}`));
+            next.push(out);
+            break;
+          }
           if (verdict.messages.length !== 1 || verdict.messages[0]!.kind !== out.kind || !sameBytes(verdict.messages[0]!.data, out.data)) {
             changedBy = interceptor.name;
           }
           next.push(...verdict.messages);
           break;
+        }
         default:
           assertNever(verdict);
       }

@@ -3,7 +3,7 @@
  * not come through here: they keep their header bytes as received.
  */
 import { encodeHeader, type HeaderFields } from './frame-header.js';
-import { maskInto } from './mask.js';
+import { masked } from './mask.js';
 
 export interface FrameSpec extends Omit<HeaderFields, 'payloadLength'> {
   readonly payload: Uint8Array;
@@ -14,9 +14,7 @@ export function encodeFrame(spec: FrameSpec): [Buffer, Uint8Array] {
   const header = encodeHeader({ ...spec, payloadLength: spec.payload.length });
   const key = spec.maskKey ?? null;
   if (key === null || spec.payload.length === 0) return [header, spec.payload];
-  const body = Buffer.allocUnsafe(spec.payload.length); // every byte written by maskInto
-  maskInto(spec.payload, key, 0, body);
-  return [header, body];
+  return [header, masked(spec.payload, key)];
 }
 
 /** One buffer holding the whole frame (tests and small control frames). */

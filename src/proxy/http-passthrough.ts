@@ -6,19 +6,18 @@
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import httpProxy from 'http-proxy';
-import type { Target } from './upstream.js';
+import { formatTarget, type Target } from './upstream.js';
 
 export type UpgradeHandler = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void;
 
 export function createHttpPassthrough(target: Target, keepHost: boolean, onUpgrade: UpgradeHandler, onError: (error: Error) => void): http.Server {
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  const proxy = httpProxy.createProxyServer({ target: `http://${host}:${target.port}${target.basePath}`, changeOrigin: !keepHost, ws: false });
+  const proxy = httpProxy.createProxyServer({ target: `http://${formatTarget(target)}${target.basePath}`, changeOrigin: !keepHost, ws: false });
   proxy.on('error', (error, _req, res) => {
     onError(error);
     // Answer 502 only while nothing has gone to the client; after that, cutting is all that is honest.
     if (res instanceof http.ServerResponse && !res.headersSent) {
       res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
-      res.end(`502 Bad Gateway: target ${host}:${target.port}: ${(error as NodeJS.ErrnoException).code ?? error.message}\n`);
+      res.end(`502 Bad Gateway: target ${formatTarget(target)}: ${(error as NodeJS.ErrnoException).code ?? error.message}\n`);
     } else res.destroy();
   });
   const server = http.createServer((req, res) => proxy.web(req, res));

@@ -9,7 +9,7 @@ import type { Violation } from '../protocol/violations.js';
 import type { MessageInterceptor, OutMessage } from '../intercept/verdict.js';
 import type { InjectRequest, SessionControl, SessionState } from './control.js';
 import { DirectionPipe, type PipeHost, type RelayLimits } from './direction-pipe.js';
-import type { ProxyBus, SessionInfo, Side } from './events.js';
+import { otherSide, type ProxyBus, type SessionInfo, type Side } from './events.js';
 import type { MaskKeySource } from './mask-keys.js';
 
 export interface SessionDeps {
@@ -84,7 +84,7 @@ export class Session implements SessionControl {
 
   #host(from: Side): PipeHost {
     const deps = this.#deps;
-    const to: Side = from === 'client' ? 'server' : 'client';
+    const to = otherSide(from);
     return {
       session: this.info.session,
       bus: deps.bus,
@@ -108,7 +108,7 @@ export class Session implements SessionControl {
   #wire(side: Side): void {
     const socket = this.#sockets[side];
     const pipe = this.#pipes[side];
-    const other: Side = side === 'client' ? 'server' : 'client';
+    const other = otherSide(side);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => pipe.push(chunk));
     socket.on('drain', () => this.#pause(other, 'drain', false));
@@ -159,7 +159,7 @@ export class Session implements SessionControl {
   /** The peer on `side` ended its stream: pass the end on once everything it sent is written. */
   #endWhenDrained(side: Side): void {
     if (!this.#pipes[side].drained) return;
-    const other = this.#sockets[side === 'client' ? 'server' : 'client'];
+    const other = this.#sockets[otherSide(side)];
     if (!other.destroyed && !other.writableEnded) {
       other.end();
       // Both sockets allow half-open, so a peer that keeps its side open after the other's EOF
@@ -183,7 +183,7 @@ export class Session implements SessionControl {
     if (this.#closedSockets.size === 2) return this.#finish();
     if (this.#state === 'open') this.#state = 'closing';
     // RFC 6455 §7.1.1: the underlying TCP connection goes; the other peer must learn of it soon.
-    const other = this.#sockets[side === 'client' ? 'server' : 'client'];
+    const other = this.#sockets[otherSide(side)];
     if (!other.writableEnded) other.end();
     this.#lingerTimer ??= setTimeout(() => other.destroy(), LINGER_MS);
     this.#lingerTimer.unref();
@@ -271,8 +271,11 @@ function toOutMessage(request: InjectRequest): OutMessage {
 }
 
 /** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
-function truncateUtf8(text: string, max: number): string {
-  let out = text;
-  while (Buffer.byteLength(out) > max) out = out.slice(0, -1);
-  return out;
+export function truncateUtf8(text: string, max: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= max) return text;
+  let end = max;
+  // Back off over continuation bytes (10xxxxxx) to the start of the character that was cut.
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
 }
