@@ -175,13 +175,15 @@ export class FrameParser {
       if (payloadLength > MAX_SAFE_PAYLOAD) return this.#fail(events, violation('length-too-large', String(payloadLength)));
       if (payloadLength <= 0xffff) violations.push(violation('non-minimal-length', `${payloadLength} in 64 bits`));
     }
+    const raw = head.slice(0, headerLength);
     const header: FrameHeader = {
       fin: (b0 & FIN_BIT) !== 0,
       rsv1: (b0 & RSV1_BIT) !== 0,
       rsv2: (b0 & RSV2_BIT) !== 0,
       rsv3: (b0 & RSV3_BIT) !== 0,
       opcode: b0 & OPCODE_MASK,
-      maskKey: masked ? head.slice(offset, offset + 4) : null,
+      // One copy of the header bytes per frame; the key is a view into it.
+      maskKey: masked ? raw.subarray(offset, offset + 4) : null,
       payloadLength,
       headerLength,
     };
@@ -189,7 +191,7 @@ export class FrameParser {
     this.#header = header;
     this.#payloadDone = 0;
     this.#state = State.Payload;
-    events.push({ type: 'header', header, raw: head.slice(0, headerLength), message, violations });
+    events.push({ type: 'header', header, raw, message, violations });
     this.#headLen = 0;
     if (payloadLength === 0) this.#endFrame(events);
   }

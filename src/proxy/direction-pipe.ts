@@ -305,14 +305,10 @@ export class DirectionPipe {
       length: 0,
       preview: [],
       previewLen: 0,
-      textBad: false,
     };
     if (message.compressed && this.#compression !== null) {
       const cap = held !== null ? limits.maxMessage + 1 : limits.maxPreview;
-      const msg = this.#msg;
-      this.#compression.inflater.begin(cap, utf8 === null ? null : (chunk) => {
-        if (!utf8.push(chunk)) msg.textBad = true;
-      });
+      this.#compression.inflater.begin(cap, utf8 === null ? null : (chunk) => void utf8.push(chunk));
     }
   }
 
@@ -341,7 +337,7 @@ export class DirectionPipe {
     const msg = cur.message !== null ? this.#msg : null;
     if (msg !== null && plain !== null) {
       if (msg.compressed) this.#compression?.inflater.write(plain);
-      else if (msg.utf8 !== null && !msg.utf8.push(plain)) msg.textBad = true;
+      else msg.utf8?.push(plain);
     }
     if (cur.queued !== null) {
       cur.queued.chunks.push(plain!);
@@ -397,7 +393,7 @@ export class DirectionPipe {
       void part.then((p) => {
         this.#inflating.delete(part);
         if (p.error !== null) cur.violations.push(violation('invalid-deflate', p.error.message));
-        if (last && msg.utf8 !== null && (msg.textBad || !msg.utf8.end())) cur.violations.push(violation('invalid-utf8'));
+        if (last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
         const limit = this.#host.limits.maxPreview;
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
         emit(() => {
@@ -406,7 +402,7 @@ export class DirectionPipe {
         });
       });
     } else {
-      if (msg !== null && last && msg.utf8 !== null && (msg.textBad || !msg.utf8.end())) cur.violations.push(violation('invalid-utf8'));
+      if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
       this.#records.now(() => {
         this.#emitFrame(cur, preview, header.payloadLength > preview.length, close, 'peer');
         if (msg !== null) this.#account(msg, preview, header.payloadLength, last);

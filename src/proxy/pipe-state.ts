@@ -76,7 +76,6 @@ export interface Message {
   length: number;
   preview: Uint8Array[];
   previewLen: number;
-  textBad: boolean;
 }
 
 export const OPCODES: { readonly [K in OutMessage['kind']]: number } = {
