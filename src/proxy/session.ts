@@ -169,6 +169,7 @@ export class Session implements SessionControl {
     }
   }
 
+  /** Gives the peers LINGER_MS to finish closing, then cuts both connections. */
   #linger(): void {
     if (this.#state === 'closed') return;
     this.#lingerTimer ??= setTimeout(() => {
@@ -185,8 +186,7 @@ export class Session implements SessionControl {
     // RFC 6455 §7.1.1: the underlying TCP connection goes; the other peer must learn of it soon.
     const other = this.#sockets[otherSide(side)];
     if (!other.writableEnded) other.end();
-    this.#lingerTimer ??= setTimeout(() => other.destroy(), LINGER_MS);
-    this.#lingerTimer.unref();
+    this.#linger();
   }
 
   #finish(): void {
@@ -245,10 +245,7 @@ export class Session implements SessionControl {
       pipe.writeNow({ kind: 'close', data: payload });
     }
     for (const socket of Object.values(this.#sockets)) socket.end();
-    this.#lingerTimer ??= setTimeout(() => {
-      for (const socket of Object.values(this.#sockets)) socket.destroy();
-    }, LINGER_MS);
-    this.#lingerTimer.unref();
+    this.#linger();
   }
 }
 
