@@ -22,7 +22,7 @@ import type { FrameOrigin, FrameRecord, MessageFate, ProxyBus, Side } from './ev
 import { DirectionCompression } from './direction-compression.js';
 import type { InflatedPart } from './inflater.js';
 import type { MaskKeySource } from './mask-keys.js';
-import { concat, emitFrame, emitMessage, firstBytes } from './pipe-records.js';
+import { closeOf, concat, emitFrame, emitMessage, firstBytes } from './pipe-records.js';
 import { OPCODES, controlKind, size, type ControlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { Sequencer } from './sequencer.js';
 
@@ -367,7 +367,7 @@ export class DirectionPipe {
     let close: FrameRecord['close'] = null;
     if (header.opcode === Opcode.Close) {
       const parsed = parseClosePayload(preview);
-      close = { code: parsed.code, reason: parsed.reason };
+      close = closeOf(preview, parsed);
       if (parsed.problem !== null) cur.violations.push(violation(parsed.problem, parsed.code === null ? undefined : String(parsed.code)));
       this.#host.closeFrame(parsed.code, parsed.reason);
     }
@@ -473,17 +473,20 @@ export class DirectionPipe {
       if (origin === null) return;
       const record = (): void => {
         const limit = this.#host.limits.maxPreview;
-        const preview = m.data.length > limit ? m.data.subarray(0, limit) : m.data;
-        let close: FrameRecord['close'] = null;
-        if (m.kind === 'close') {
-          const parsed = parseClosePayload(m.data);
-          close = { code: parsed.code, reason: parsed.reason };
-        }
-        const fields = { fin: true, rsv1, rsv2: false, rsv3: false, opcode, maskKey, payloadLength: body.length, headerLength: header.length };
-        const cur: Current = { id: this.#host.nextId(), time: this.#host.now(), header: fields, raw: header, message: null, violations: [], preview: Buffer.from(preview), previewCap: preview.length, previewLen: preview.length, queued: null, rekey: null, unmask: false };
-        this.#emitFrame(cur, cur.preview!, m.data.length > preview.length, close, origin, rsv1);
+        // A copy: the caller (a script, the UI) may reuse its buffer.
+        const preview = Buffer.from(m.data.length > limit ? m.data.subarray(0, limit) : m.data);
+        const truncated = m.data.length > preview.length;
+        const close = m.kind === 'close' ? closeOf(m.data) : null;
+        const facts = {
+          id: this.#host.nextId(),
+          time: this.#host.now(),
+          header: { fin: true, rsv1, rsv2: false, rsv3: false, opcode, maskKey, payloadLength: body.length, headerLength: header.length },
+          raw: header,
+          violations: [],
+        };
+        emitFrame(this.#host, this.from, facts, preview, truncated, close, origin, rsv1);
         if (origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
-          emitMessage(this.#host, this.from, { id: cur.id, kind: m.kind, length: m.data.length, payload: cur.preview!, truncated: m.data.length > preview.length, frames: 1, compressed: rsv1, fate: 'injected', by: null });
+          emitMessage(this.#host, this.from, { id: facts.id, kind: m.kind, length: m.data.length, payload: preview, truncated, frames: 1, compressed: rsv1, fate: 'injected', by: null });
         }
       };
       if (now) record();

@@ -2,6 +2,7 @@
  * Building the bus records of one direction: frame and message records, spelled out as literals
  * (they are made once per frame on the hot path), and the capped payload previews they carry.
  */
+import { parseClosePayload, type ClosePayload } from '../protocol/close-codes.js';
 import { frameKind } from '../protocol/constants.js';
 import type { FrameHeader } from '../protocol/frame-header.js';
 import type { Violation } from '../protocol/violations.js';
@@ -77,6 +78,11 @@ export function emitMessage(sink: RecordSink, from: Side, f: MessageFacts): void
     by: f.by,
   };
   sink.bus.emit('message', record);
+}
+
+/** The close part of a frame record, from the close body (or its parse, when already done). */
+export function closeOf(body: Uint8Array, parsed: ClosePayload = parseClosePayload(body)): FrameRecord['close'] {
+  return { code: parsed.code, reason: parsed.reason };
 }
 
 /** The first `limit` bytes of the parts, joined (the parts themselves may be far larger). */
