@@ -40,9 +40,12 @@ export type ParseEvent =
       readonly header: FrameHeader;
       /** The header bytes exactly as received. */
       readonly raw: Uint8Array;
+      /** Where the header starts in the chunk just pushed; -1 when it began in an earlier one. */
+      readonly at: number;
       /** null for control frames. */
       readonly message: MessageContext | null;
-      readonly violations: readonly Violation[];
+      /** A fresh array: the receiver may add to it. */
+      readonly violations: Violation[];
     }
   /** A slice of payload as on the wire (still masked); `offset` is its position in the frame's payload. */
   | { readonly type: 'payload'; readonly data: Uint8Array; readonly offset: number }
@@ -71,6 +74,7 @@ export class FrameParser {
   #state = State.Header;
   readonly #head = new Uint8Array(MAX_HEADER);
   #headLen = 0;
+  #headAt = -1;
   #header: FrameHeader | null = null;
   #payloadDone = 0;
   // §5.4 message bookkeeping: is a fragmented data message open, and what is it?
@@ -107,6 +111,7 @@ export class FrameParser {
 
   push(chunk: Uint8Array): ParseEvent[] {
     this.#bytes += chunk.length;
+    if (this.#headLen > 0) this.#headAt = -1;
     const events: ParseEvent[] = [];
     let pos = 0;
     while (pos < chunk.length) {
@@ -139,6 +144,7 @@ export class FrameParser {
   /** Gathers header bytes; returns the new position in the chunk. */
   #readHeader(chunk: Uint8Array, pos: number, events: ParseEvent[]): number {
     const head = this.#head;
+    if (this.#headLen === 0) this.#headAt = pos;
     // The first two bytes tell how long the header is: gather them, then the rest.
     while (this.#headLen < 2 && pos < chunk.length) head[this.#headLen++] = chunk[pos++]!;
     if (this.#headLen < 2) return pos;
@@ -175,15 +181,22 @@ export class FrameParser {
       if (payloadLength > MAX_SAFE_PAYLOAD) return this.#fail(events, violation('length-too-large', String(payloadLength)));
       if (payloadLength <= 0xffff) violations.push(violation('non-minimal-length', `${payloadLength} in 64 bits`));
     }
-    const raw = head.slice(0, headerLength);
+    // Copies, not views: `subarray` of a small typed array makes V8 move its bytes off the heap,
+    // which costs ten times the copy (this runs once per frame).
+    const raw = new Uint8Array(headerLength);
+    for (let i = 0; i < headerLength; i++) raw[i] = head[i]!;
+    let maskKey: Uint8Array | null = null;
+    if (masked) {
+      maskKey = new Uint8Array(4);
+      for (let i = 0; i < 4; i++) maskKey[i] = head[offset + i]!;
+    }
     const header: FrameHeader = {
       fin: (b0 & FIN_BIT) !== 0,
       rsv1: (b0 & RSV1_BIT) !== 0,
       rsv2: (b0 & RSV2_BIT) !== 0,
       rsv3: (b0 & RSV3_BIT) !== 0,
       opcode: b0 & OPCODE_MASK,
-      // One copy of the header bytes per frame; the key is a view into it.
-      maskKey: masked ? raw.subarray(offset, offset + 4) : null,
+      maskKey,
       payloadLength,
       headerLength,
     };
@@ -191,7 +204,7 @@ export class FrameParser {
     this.#header = header;
     this.#payloadDone = 0;
     this.#state = State.Payload;
-    events.push({ type: 'header', header, raw, message, violations });
+    events.push({ type: 'header', header, raw, at: this.#headAt, message, violations });
     this.#headLen = 0;
     if (payloadLength === 0) this.#endFrame(events);
   }

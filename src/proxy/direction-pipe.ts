@@ -2,9 +2,9 @@
  * One direction of one session: bytes from a peer → FrameParser → (observation, decisions) →
  * bytes to the other peer.
  *
- * The fast path writes every frame through as it streams: the header as received (with a fresh
- * mask key when it was masked) and the payload re-masked in one pass, or, for unmasked frames,
- * the very chunk that arrived. Nothing is held unless a decider wants the message, in which case
+ * The fast path writes every frame through as it streams, in the very chunk that arrived: a masked
+ * frame gets a fresh key written into its header and its payload re-masked in one pass, in place;
+ * an unmasked frame is not touched. Nothing is held unless a decider wants the message, in which case
  * it and everything behind it in this direction wait in an ordered queue. The queue is bounded:
  * over its limit the source is paused, and a held message larger than --max-message is streamed.
  */
@@ -81,6 +81,9 @@ export class DirectionPipe {
   #stopped = false;
   #parsing = false;
   #pumpWanted = false;
+  /** The chunk being parsed, and when it arrived (one clock read per read, not per frame). */
+  #chunk: Uint8Array = EMPTY;
+  #time = 0;
 
   constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
     this.from = from;
@@ -106,25 +109,28 @@ export class DirectionPipe {
   /** Bytes from the peer. */
   push(chunk: Uint8Array): void {
     if (this.#stopped) return;
-    const verbatimStart = this.#parser.buffered === 0 && this.#cur === null && this.#queue.length === 0;
+    const wholeStart = this.#parser.buffered === 0 && this.#cur === null && this.#queue.length === 0;
     const events = this.#parser.push(chunk);
-    let verbatim = verbatimStart;
+    let whole = wholeStart;
+    this.#chunk = chunk;
+    this.#time = this.#host.now();
     // The queue moves on after the chunk, not in the middle of it: its writes must follow this
-    // chunk's, and the verbatim shortcut below must be the only write of the chunk.
+    // chunk's, and the whole-chunk shortcut below must be the only write of the chunk.
     this.#parsing = true;
     for (const event of events) {
       if (this.#stopped) break;
-      if (!this.#handle(event)) verbatim = false;
+      if (!this.#handle(event)) whole = false;
     }
     this.#parsing = false;
+    this.#chunk = EMPTY;
     if (this.#stopped) {
       // The session failed the connection while this chunk was parsed; nothing after that goes out.
       this.#out = [];
       return;
     }
-    if (verbatim) {
-      // Every frame in this chunk went through unmasked and unchanged: the output is the input
-      // itself, less any header bytes of a frame not decoded yet.
+    if (whole) {
+      // Every frame in this chunk went through as it was (masked ones re-keyed in place): the
+      // output is the chunk itself, less any header bytes of a frame not decoded yet.
       this.#out = [];
       this.#host.write([chunk.subarray(0, chunk.length - this.#parser.buffered)]);
     } else this.#flush();
@@ -215,11 +221,11 @@ export class DirectionPipe {
 
   // ---- parse events ------------------------------------------------------------------------
 
-  /** Returns true when the event's bytes went through unchanged. */
+  /** Returns true when the event's bytes went out in place in the chunk being parsed. */
   #handle(event: ParseEvent): boolean {
     switch (event.type) {
       case 'header':
-        return this.#onHeader(event.header, event.raw, event.message, event.violations);
+        return this.#onHeader(event.header, event.raw, event.at, event.message, event.violations);
       case 'payload':
         return this.#onPayload(event.data, event.offset);
       case 'frame-end':
@@ -231,7 +237,7 @@ export class DirectionPipe {
     }
   }
 
-  #onHeader(header: FrameHeader, raw: Uint8Array, message: MessageContext | null, violations: readonly Violation[]): boolean {
+  #onHeader(header: FrameHeader, raw: Uint8Array, at: number, message: MessageContext | null, violations: Violation[]): boolean {
     const host = this.#host;
     const limits = host.limits;
     const id = host.nextId();
@@ -257,11 +263,11 @@ export class DirectionPipe {
     const text = message?.opcode === Opcode.Text;
     this.#cur = {
       id,
-      time: host.now(),
+      time: this.#time,
       header,
       raw,
       message,
-      violations: [...violations],
+      violations,
       preview: null,
       // A close body is decoded from the preview, so control frames keep all of a legal payload.
       previewCap: Math.min(header.payloadLength, control ? Math.max(limits.maxPreview, MAX_CONTROL_PAYLOAD) : limits.maxPreview),
@@ -270,8 +276,7 @@ export class DirectionPipe {
       rekey: null,
       unmask: queued !== null || control || compressed || text,
     };
-    if (queued === null) this.#writeHeaderThrough(this.#cur);
-    return queued === null && header.maskKey === null;
+    return queued === null && this.#writeHeaderThrough(this.#cur, at);
   }
 
   #startMessage(message: MessageContext): void {
@@ -295,7 +300,7 @@ export class DirectionPipe {
     const utf8 = kind !== 'text' ? null : message.compressed ? new Utf8Validator() : this.#utf8.reset();
     this.#msg = {
       id: held?.id ?? this.#host.nextId(),
-      time: this.#host.now(),
+      time: this.#time,
       kind,
       compressed: message.compressed,
       utf8,
@@ -322,10 +327,11 @@ export class DirectionPipe {
     if (room > 0) {
       const n = Math.min(room, data.length);
       const view = plain ?? (key === null ? data : null);
-      if (cur.previewLen === 0 && n === room && view !== null && n * 2 >= view.buffer.byteLength) {
-        // The whole preview is in this piece and is most of the memory behind it: keep a view
-        // instead of a copy (a copy would hold as much, and cost a pass). The wire bytes of an
-        // unmasked frame are never changed in place, and `plain` is ours.
+      // The whole preview is in this piece: keep a view instead of a copy when that holds no more
+      // memory than a copy would (our own unmasked copy of just this piece, or most of the memory
+      // behind it). The wire bytes of an unmasked frame are never changed in place.
+      const own = plain !== null && plain !== data && n === plain.length;
+      if (cur.previewLen === 0 && n === room && view !== null && (own || n * 2 >= view.buffer.byteLength)) {
         cur.preview = n === view.length ? view : view.subarray(0, n);
       } else {
         cur.preview ??= Buffer.allocUnsafe(cur.previewCap);
@@ -347,15 +353,11 @@ export class DirectionPipe {
       if (msg?.held != null && msg.held.size > this.#host.limits.maxMessage) this.#kick();
       return false;
     }
-    if (key === null) {
-      this.#out.push(data);
-      return true;
-    }
     // One pass from the wire bytes to the new mask, (data ^ old) ^ new = wire ^ (old ^ new), in
     // place: a socket's 'data' chunk is ours alone, the preview is taken, and `plain` is a copy.
-    maskInto(data, cur.rekey!, offset, data);
+    if (key !== null) maskInto(data, cur.rekey!, offset, data);
     this.#out.push(data);
-    return false;
+    return true;
   }
 
 
@@ -398,14 +400,14 @@ export class DirectionPipe {
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
         emit(() => {
           this.#emitFrame(cur, Buffer.from(payload), p.length > payload.length, close, 'peer');
-          this.#account(msg, payload, p.length, last);
+          this.#account(msg, payload, p.length, last, this.#host.now());
         });
       });
     } else {
       if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
       this.#records.now(() => {
         this.#emitFrame(cur, preview, header.payloadLength > preview.length, close, 'peer');
-        if (msg !== null) this.#account(msg, preview, header.payloadLength, last);
+        if (msg !== null) this.#account(msg, preview, header.payloadLength, last, this.#time);
       });
     }
     if (cur.queued !== null) {
@@ -416,7 +418,7 @@ export class DirectionPipe {
   }
 
   /** Message bookkeeping for observers; at the last frame the message record goes out. */
-  #account(msg: Message, payload: Uint8Array, length: number, last: boolean): void {
+  #account(msg: Message, payload: Uint8Array, length: number, last: boolean, time: number): void {
     msg.length += length;
     const room = this.#host.limits.maxPreview - msg.previewLen;
     if (room > 0 && payload.length > 0) {
@@ -425,19 +427,32 @@ export class DirectionPipe {
       msg.previewLen += part.length;
     }
     // A held message gets its record once it has been decided.
-    if (last && msg.held === null) this.#emitMessage(msg, msg.fate, null);
+    if (last && msg.held === null) this.#emitMessage(msg, time);
   }
 
   // ---- writing ---------------------------------------------------------------------------
 
-  #writeHeaderThrough(cur: Current): void {
-    if (cur.header.maskKey === null) {
+  /**
+   * The header of a frame written through. A masked one gets a fresh key (§5.3: a new key per
+   * frame), in place when the header lies in the chunk being parsed. Returns true when the header
+   * went out in place there.
+   */
+  #writeHeaderThrough(cur: Current, at: number): boolean {
+    const oldKey = cur.header.maskKey;
+    if (oldKey === null) {
       this.#out.push(cur.raw);
-      return;
+      return at >= 0;
     }
     const key = this.#host.keys();
-    cur.rekey = rekey(cur.header.maskKey, key);
-    this.#out.push(rewriteMaskKey(cur.raw, key));
+    cur.rekey = rekey(oldKey, key);
+    if (at < 0) {
+      this.#out.push(rewriteMaskKey(cur.raw, key));
+      return false;
+    }
+    const end = at + cur.header.headerLength;
+    this.#chunk.set(key, end - 4);
+    this.#out.push(this.#chunk.subarray(at, end));
+    return true;
   }
 
   /**
@@ -486,7 +501,7 @@ export class DirectionPipe {
         };
         emitFrame(this.#host, this.from, facts, preview, truncated, close, origin, rsv1);
         if (origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
-          emitMessage(this.#host, this.from, { id: facts.id, kind: m.kind, length: m.data.length, payload: preview, truncated, frames: 1, compressed: rsv1, fate: 'injected', by: null });
+          emitMessage(this.#host, this.from, { id: facts.id, time: facts.time, kind: m.kind, length: m.data.length, payload: preview, truncated, frames: 1, compressed: rsv1, fate: 'injected', by: null });
         }
       };
       if (now) record();
@@ -674,16 +689,16 @@ export class DirectionPipe {
     for (const v of cur.violations) this.#report(v, cur.id);
   }
 
-  #emitMessage(msg: Message, fate: MessageFate, by: string | null): void {
+  #emitMessage(msg: Message, time: number): void {
     const payload = concat(msg.preview);
     const kind = msg.kind === 'text' ? 'text' : 'binary';
-    emitMessage(this.#host, this.from, { id: msg.id, kind, length: msg.length, payload, truncated: msg.length > payload.length, frames: msg.frames, compressed: msg.compressed, fate, by });
+    emitMessage(this.#host, this.from, { id: msg.id, time, kind, length: msg.length, payload, truncated: msg.length > payload.length, frames: msg.frames, compressed: msg.compressed, fate: msg.fate, by: null });
   }
 
   #emitHeldRecord(item: MessageItem, parts: readonly Uint8Array[], length: number, fate: MessageFate, by: string | null): void {
     const payload = Buffer.from(firstBytes(parts, this.#host.limits.maxPreview));
     const frames = item.frames.filter((f) => !isControlOpcode(f.header.opcode)).length;
-    this.#records.now(() => emitMessage(this.#host, this.from, { id: item.id, kind: item.kind, length, payload, truncated: length > payload.length, frames, compressed: item.compressed, fate, by }));
+    this.#records.now(() => emitMessage(this.#host, this.from, { id: item.id, time: this.#host.now(), kind: item.kind, length, payload, truncated: length > payload.length, frames, compressed: item.compressed, fate, by }));
   }
 
   #report(v: Violation, frame: number | null): void {

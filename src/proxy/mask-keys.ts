@@ -17,9 +17,10 @@ export function randomMaskKeys(): MaskKeySource {
       randomFillSync(pool);
       offset = 0;
     }
-    offset += 4;
-    // A copy: headers keep their key, and the pool is refilled in place.
-    return pool.slice(offset - 4, offset);
+    // A copy (Buffer#slice would be a view): records keep their key, and the pool is refilled in place.
+    const key = new Uint8Array(4);
+    for (let i = 0; i < 4; i++) key[i] = pool[offset++]!;
+    return key;
   };
 }
 

@@ -101,6 +101,35 @@ describe('DirectionPipe, nothing deciding', () => {
     assert.equal(h.frames[0]!.maskKey !== null && Buffer.from(h.frames[0]!.maskKey).equals(Buffer.from(KEY_A)), true, 'record keeps the peer key');
   });
 
+  test('masked frames leave in the chunk they came in, re-keyed in place, whatever the split', () => {
+    // Lengths cover the 7-bit, 16-bit and word-sized paths, a fragmented message and a control frame.
+    const frames: [number, Uint8Array | string, boolean][] = [
+      [Opcode.Text, 'hello', true],
+      [Opcode.Binary, patternBytes(0), true],
+      [Opcode.Binary, patternBytes(125), true],
+      [Opcode.Text, 'frag-', false],
+      [Opcode.Ping, 'p', true],
+      [Opcode.Continuation, 'ment', true],
+      [Opcode.Binary, patternBytes(300), true],
+      [Opcode.Binary, patternBytes(70000), true],
+    ];
+    const input = Buffer.concat(frames.map(([op, p, fin]) => maskedFrame(op, p, KEY_A, fin)));
+    const want = Buffer.concat(frames.map(([op, p, fin]) => maskedFrame(op, p, KEY_B, fin)));
+    const cuts = [...Array.from({ length: 400 }, (_, i) => i), input.length - 3, input.length];
+    for (const cut of cuts) {
+      const h = harness('client');
+      // Copies: the pipe owns what it is given and re-masks it in place.
+      h.pipe.push(Buffer.from(input.subarray(0, cut)));
+      h.pipe.push(Buffer.from(input.subarray(cut)));
+      assert.deepEqual(h.out(), want, `split at ${cut}`);
+      assert.deepEqual(h.frames.map((f) => f.length), frames.map(([, p]) => p.length), `records, split at ${cut}`);
+    }
+    const whole = harness('client');
+    whole.pipe.push(Buffer.from(input));
+    assert.equal(whole.written.length, 1, 'one chunk in, one write out');
+    assert.deepEqual(whole.frames.map((f) => f.maskKey === null ? null : Buffer.from(f.maskKey).toString('hex')), frames.map(() => '01020304'), 'records keep the peer key');
+  });
+
   test('a payload split across many chunks is re-masked at the right key offset', () => {
     const h = harness('client');
     const payload = patternBytes(1000);
