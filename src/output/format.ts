@@ -4,6 +4,7 @@
  */
 import { closeCodeName } from '../protocol/close-codes.js';
 import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord } from '../proxy/events.js';
+import { LineBytes } from './line-bytes.js';
 
 export interface Style {
   readonly color: boolean;
@@ -33,6 +34,11 @@ export function sideColor(from: Side): Color {
 
 /** Local wall-clock time with milliseconds: 14:03:07.123. */
 export function formatTime(ms: number): string {
+  return timePrefix(ms) + String(ms - Math.floor(ms / 1000) * 1000).padStart(3, '0');
+}
+
+/** "14:03:07." for the second `ms` falls in. */
+function timePrefix(ms: number): string {
   // One Date per second of traffic, not per frame: the printer formats every frame.
   const second = Math.floor(ms / 1000);
   if (second !== timeCache.second) {
@@ -41,9 +47,16 @@ export function formatTime(ms: number): string {
     timeCache.second = second;
     timeCache.prefix = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.`;
   }
-  return timeCache.prefix + String(ms - second * 1000).padStart(3, '0');
+  return timeCache.prefix;
 }
 const timeCache = { second: Number.NaN, prefix: '' };
+
+/** formatTime, dimmed when in colour, written as bytes. */
+function writeTime(out: LineBytes, style: Style, ms: number): void {
+  if (style.color) out.ascii(ANSI.dim);
+  out.ascii(timePrefix(ms)).int(ms - Math.floor(ms / 1000) * 1000, 3, 0x30);
+  if (style.color) out.ascii(ANSI.reset);
+}
 
 /** client→server is "→", server→client is "←", both read from the client's point of view. */
 export function arrow(from: Side): string {
@@ -52,9 +65,12 @@ export function arrow(from: Side): string {
 
 /** "FIN 1.." : FIN (or "..."), then RSV1..3 as 1 or '.'. */
 export function flags(f: Pick<FrameRecord, 'fin' | 'rsv1' | 'rsv2' | 'rsv3'>): string {
-  const b = (v: boolean): string => (v ? '1' : '.');
-  return `${f.fin ? 'FIN' : '...'} ${b(f.rsv1)}${b(f.rsv2)}${b(f.rsv3)}`;
+  return FLAGS[(f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0)]!;
 }
+const FLAGS = Array.from({ length: 16 }, (_, i) => {
+  const b = (bit: number): string => ((i & bit) !== 0 ? '1' : '.');
+  return `${(i & 8) !== 0 ? 'FIN' : '...'} ${b(4)}${b(2)}${b(1)}`;
+});
 
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -102,20 +118,6 @@ export function preview(payload: Uint8Array, kind: FrameRecord['kind'] | Message
   if (payload.length === 0) return '';
   const asText = kind === 'text' || ((kind === 'continuation' || kind === 'ping' || kind === 'pong') && looksLikeText(payload));
   if (asText) {
-    // Fast path, the common case: printable ASCII needs no decoding and no escaping.
-    const n = Math.min(payload.length, maxChars);
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      const b = payload[i]!;
-      if (b < 0x20 || b > 0x7e || b === 0x5c) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      const text = Buffer.from(payload.buffer, payload.byteOffset, n).toString('latin1');
-      return n < payload.length || truncated ? `"${text}"…` : `"${text}"`;
-    }
     // Decode a bounded prefix: a 64 KiB preview must not cost a 64 KiB string per line.
     const head = payload.subarray(0, maxChars * 4);
     let text = escapeText(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
@@ -124,6 +126,24 @@ export function preview(payload: Uint8Array, kind: FrameRecord['kind'] | Message
     return cut ? `"${text}"…` : `"${text}"`;
   }
   return hexBytes(payload, Math.max(4, Math.floor(maxChars / 3))) + (truncated && payload.length * 3 <= maxChars ? ' …' : '');
+}
+
+const QUOTE = 0x22;
+const ELLIPSIS = Buffer.from('…');
+
+/** preview(), written as bytes; printable ASCII text, the common case, is copied as it is. */
+function writePreview(out: LineBytes, payload: Uint8Array, kind: FrameRecord['kind'], truncated: boolean, maxChars: number): void {
+  if (kind === 'text' && payload.length > 0) {
+    const n = Math.min(payload.length, maxChars);
+    const start = out.length;
+    if (out.byte(QUOTE).plainAscii(payload, n)) {
+      out.byte(QUOTE);
+      if (n < payload.length || truncated) out.bytes(ELLIPSIS);
+      return;
+    }
+    out.truncate(start);
+  }
+  out.text(preview(payload, kind, truncated, maxChars));
 }
 
 /** Offset, 16 hex bytes, ASCII column: the classic hex dump. */
@@ -169,15 +189,32 @@ export function kindLabel(record: Pick<FrameRecord, 'kind' | 'opcode'>): string 
   return record.kind === 'reserved' ? `op=0x${record.opcode.toString(16)}` : record.kind;
 }
 
+const SP = 0x20;
+/** The direction column as bytes, plain and painted. */
+const DIRECTION = [false, true].map((color) => ({
+  client: Buffer.from(paint({ color }, sideColor('client'), arrow('client'))),
+  server: Buffer.from(paint({ color }, sideColor('server'), arrow('server'))),
+}));
+const SCRATCH = new LineBytes(1024);
+
+/** A frame's line, e.g. `14:03:07.123 #1 C→S text         FIN ...       5 "hello"`. */
 export function formatFrameLine(f: FrameRecord, style: Style, previewChars = 80): string {
-  const dir = paint(style, sideColor(f.from), arrow(f.from));
-  const origin = f.origin === 'peer' ? '' : ' ' + paint(style, 'yellow', f.origin === 'injected' ? '[injected]' : '[modified]');
-  const comp = f.compressed ? ' ' + paint(style, 'dim', '[deflate]') : '';
-  let body: string;
-  if (f.kind === 'close' && f.close !== null) body = describeClose(f.close.code, f.close.reason);
-  else body = preview(f.payload, f.kind, f.truncated, previewChars);
-  const bad = f.violations.length > 0 ? ' ' + paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`) : '';
-  return `${paint(style, 'dim', formatTime(f.time))} #${f.session} ${dir} ${kindLabel(f).padEnd(12)} ${flags(f)} ${String(f.length).padStart(7)}${origin}${comp}${bad} ${body}`;
+  SCRATCH.truncate(0);
+  writeFrameLine(SCRATCH, f, style, previewChars);
+  return SCRATCH.toString();
+}
+
+/** formatFrameLine written straight into bytes (the printer's path: one per frame). */
+export function writeFrameLine(out: LineBytes, f: FrameRecord, style: Style, previewChars = 80): void {
+  writeTime(out, style, f.time);
+  out.ascii(' #').int(f.session).byte(SP).bytes(DIRECTION[style.color ? 1 : 0]![f.from]).byte(SP);
+  out.asciiPadded(kindLabel(f), 12).byte(SP).ascii(flags(f)).byte(SP).int(f.length, 7);
+  if (f.origin !== 'peer') out.byte(SP).text(paint(style, 'yellow', f.origin === 'injected' ? '[injected]' : '[modified]'));
+  if (f.compressed) out.byte(SP).text(paint(style, 'dim', '[deflate]'));
+  if (f.violations.length > 0) out.byte(SP).text(paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`));
+  out.byte(SP);
+  if (f.kind === 'close' && f.close !== null) out.text(describeClose(f.close.code, f.close.reason));
+  else writePreview(out, f.payload, f.kind, f.truncated, previewChars);
 }
 
 export function formatOpenLine(s: SessionInfo, style: Style): string {

@@ -1,7 +1,7 @@
 /** The headless printer: one readable line per frame, plus open, close, violation and log lines. */
 import type { Writable } from 'node:stream';
 import { subscribe, type ProxyBus } from '../proxy/events.js';
-import { formatCloseLine, formatFrameLine, formatLogLine, formatMessageLine, formatOpenLine, formatViolationLine, type Style } from './format.js';
+import { formatCloseLine, formatLogLine, formatMessageLine, formatOpenLine, formatViolationLine, writeFrameLine, type Style } from './format.js';
 import { LineWriter } from './line-writer.js';
 
 export interface HeadlessOptions {
@@ -21,7 +21,7 @@ export function attachHeadless(bus: ProxyBus, out: Writable, options: HeadlessOp
   const writer = new LineWriter(out, { maxBuffered: 8 * 1024 * 1024, droppedNote: (n) => `… ${n} line(s) dropped: the terminal could not keep up` });
   const unsubscribe = subscribe(bus, {
     'session-open': (s) => writer.write(formatOpenLine(s, style)),
-    frame: (f) => writer.write(formatFrameLine(f, style, chars)),
+    frame: (f) => writer.writeWith((out) => writeFrameLine(out, f, style, chars)),
     // A message line adds something only when it was decided on or reassembled from fragments.
     message: (m) => {
       if (m.fate !== 'forwarded' || m.frames > 1) writer.write(formatMessageLine(m, style, chars));

@@ -3,9 +3,10 @@
  * cannot keep up costs dropped lines (counted and reported), never relay memory or time.
  */
 import type { Writable } from 'node:stream';
+import { LineBytes } from './line-bytes.js';
 
 const FLUSH_MS = 10;
-const MAX_BATCH = 512;
+const BATCH_BYTES = 64 * 1024;
 
 export interface LineWriterOptions {
   /** Bytes the stream may hold unwritten before lines are dropped. */
@@ -17,7 +18,7 @@ export interface LineWriterOptions {
 export class LineWriter {
   readonly #stream: Writable;
   readonly #options: LineWriterOptions;
-  #batch: string[] = [];
+  readonly #batch = new LineBytes(BATCH_BYTES);
   #timer: NodeJS.Timeout | null = null;
   #dropped = 0;
 
@@ -27,15 +28,14 @@ export class LineWriter {
   }
 
   write(line: string): void {
-    if (this.#stream.writableLength > this.#options.maxBuffered) {
-      this.#dropped++;
-      return;
-    }
-    this.#batch.push(line);
-    // Lines leave every few milliseconds, or at once when many are waiting: a write per frame
-    // would cost a system call per frame on the relay's own thread.
-    if (this.#batch.length >= MAX_BATCH) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    if (this.#open()) this.#close(this.#batch.text(line));
+  }
+
+  /** A line encoded straight into the batch (no string in between). */
+  writeWith(encode: (out: LineBytes) => void): void {
+    if (!this.#open()) return;
+    encode(this.#batch);
+    this.#close(this.#batch);
   }
 
   flush(): void {
@@ -43,14 +43,7 @@ export class LineWriter {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (this.#dropped > 0 && this.#stream.writableLength <= this.#options.maxBuffered) {
-      this.#batch.unshift(this.#options.droppedNote(this.#dropped));
-      this.#dropped = 0;
-    }
-    if (this.#batch.length === 0) return;
-    const text = this.#batch.join('\n') + '\n';
-    this.#batch = [];
-    this.#stream.write(text);
+    if (this.#batch.length > 0) this.#stream.write(this.#batch.take());
   }
 
   /** Flushes and waits until the stream has taken everything. */
@@ -65,5 +58,26 @@ export class LineWriter {
       else if (this.#stream.writableLength === 0) resolve();
       else this.#stream.once('drain', resolve);
     });
+  }
+
+  /** Whether a line may be written now; says first what was dropped while it could not. */
+  #open(): boolean {
+    if (this.#stream.writableLength > this.#options.maxBuffered) {
+      this.#dropped++;
+      return false;
+    }
+    if (this.#dropped > 0) {
+      this.#batch.text(this.#options.droppedNote(this.#dropped)).newline();
+      this.#dropped = 0;
+    }
+    return true;
+  }
+
+  #close(batch: LineBytes): void {
+    batch.newline();
+    // Lines leave every few milliseconds, or at once when a batch is full: a write per frame
+    // would cost a system call per frame on the relay's own thread.
+    if (batch.length >= BATCH_BYTES) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 }

@@ -1,0 +1,150 @@
+/**
+ * Text encoded straight into a growing byte buffer. The printer writes a line per frame on the
+ * relay's own thread; building each line as a string, joining the strings and encoding them again
+ * cost it more than relaying the frame did.
+ */
+const SPACE = 0x20;
+const NEWLINE = 0x0a;
+
+export class LineBytes {
+  #buf: Buffer;
+  #pos = 0;
+
+  constructor(size = 64 * 1024) {
+    this.#buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.#pos;
+  }
+
+  /** Cuts back to `length` bytes (to undo a partly written line). */
+  truncate(length: number): void {
+    this.#pos = Math.min(this.#pos, length);
+  }
+
+  /** Text known to be ASCII, byte per character (a short loop beats an encoder call). */
+  ascii(s: string): this {
+    const n = s.length;
+    this.#room(n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < n; i++) buf[pos++] = s.charCodeAt(i);
+    this.#pos = pos;
+    return this;
+  }
+
+  /** ASCII text padded with spaces to `width` on the right. */
+  asciiPadded(s: string, width: number): this {
+    this.ascii(s);
+    return this.spaces(width - s.length);
+  }
+
+  /** Any text, as UTF-8. */
+  text(s: string): this {
+    this.#room(s.length * 3);
+    this.#pos += this.#buf.write(s, this.#pos, 'utf8');
+    return this;
+  }
+
+  bytes(b: Uint8Array, start = 0, end = b.length): this {
+    const n = end - start;
+    this.#room(n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    // Lines carry short runs (a preview of 80 bytes at most): a loop costs less than a call into set().
+    if (n <= 128) for (let i = start; i < end; i++) buf[pos++] = b[i]!;
+    else {
+      buf.set(b.subarray(start, end), pos);
+      pos += n;
+    }
+    this.#pos = pos;
+    return this;
+  }
+
+  byte(c: number): this {
+    this.#room(1);
+    this.#buf[this.#pos++] = c;
+    return this;
+  }
+
+  spaces(n: number): this {
+    if (n <= 0) return this;
+    this.#room(n);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < n; i++) buf[pos++] = SPACE;
+    this.#pos = pos;
+    return this;
+  }
+
+  /**
+   * Copies b[0..n) while its bytes are printable ASCII other than a backslash (text that needs no
+   * escaping); returns false, having written nothing, at the first other byte.
+   */
+  plainAscii(b: Uint8Array, n: number): boolean {
+    this.#room(n);
+    const buf = this.#buf;
+    const pos = this.#pos;
+    for (let i = 0; i < n; i++) {
+      const c = b[i]!;
+      if (c < 0x20 || c > 0x7e || c === 0x5c) return false;
+      buf[pos + i] = c;
+    }
+    this.#pos = pos + n;
+    return true;
+  }
+
+  newline(): this {
+    return this.byte(NEWLINE);
+  }
+
+  /** A non-negative integer, right-aligned in `width` with `pad` (a space, or '0' as 0x30). */
+  int(n: number, width = 0, pad = SPACE): this {
+    if (!Number.isSafeInteger(n) || n < 0) return this.asciiPadStart(String(n), width);
+    let digits = 1;
+    for (let p = 10; p <= n; p *= 10) digits++;
+    const total = Math.max(digits, width);
+    this.#room(total);
+    const buf = this.#buf;
+    const start = this.#pos;
+    let at = start + total;
+    let v = n;
+    do {
+      const q = v < 0x8000_0000 ? (v / 10) | 0 : Math.floor(v / 10);
+      buf[--at] = 0x30 + (v - q * 10);
+      v = q;
+    } while (v > 0);
+    while (at > start) buf[--at] = pad;
+    this.#pos = start + total;
+    return this;
+  }
+
+  /** The bytes so far, and an empty buffer to go on with. */
+  take(): Buffer {
+    const n = this.#pos;
+    this.#pos = 0;
+    // A short batch is copied and the buffer kept; a full one is handed over whole. A consumer that
+    // holds many batches (a slow stream) must not hold a large buffer behind each small one.
+    if (n * 2 < this.#buf.length) return Buffer.from(this.#buf.subarray(0, n));
+    const out = this.#buf.subarray(0, n);
+    this.#buf = Buffer.allocUnsafe(this.#buf.length);
+    return out;
+  }
+
+  toString(): string {
+    return this.#buf.toString('utf8', 0, this.#pos);
+  }
+
+  #room(n: number): void {
+    if (this.#pos + n <= this.#buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
+    this.#buf.copy(grown, 0, 0, this.#pos);
+    this.#buf = grown;
+  }
+
+  asciiPadStart(s: string, width: number): this {
+    return this.spaces(width - s.length).ascii(s);
+  }
+}

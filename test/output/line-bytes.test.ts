@@ -1,0 +1,107 @@
+/**
+ * The printer encodes lines straight into bytes. These check the byte encoder against plain
+ * string formatting: the same text, byte for byte.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { LineBytes } from '../../src/output/line-bytes.js';
+import { arrow, describeClose, flags, formatTime, kindLabel, paint, preview, sideColor, writeFrameLine } from '../../src/output/format.js';
+import type { FrameRecord } from '../../src/proxy/events.js';
+import type { FrameKind } from '../../src/protocol/constants.js';
+
+const KINDS: FrameKind[] = ['continuation', 'text', 'binary', 'close', 'ping', 'pong', 'reserved'];
+
+/** The frame line spelled as one template string: the reference the byte encoder must match. */
+function referenceLine(f: FrameRecord, color: boolean, chars: number): string {
+  const style = { color };
+  const origin = f.origin === 'peer' ? '' : ' ' + paint(style, 'yellow', f.origin === 'injected' ? '[injected]' : '[modified]');
+  const comp = f.compressed ? ' ' + paint(style, 'dim', '[deflate]') : '';
+  const bad = f.violations.length > 0 ? ' ' + paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`) : '';
+  const body = f.kind === 'close' && f.close !== null ? describeClose(f.close.code, f.close.reason) : preview(f.payload, f.kind, f.truncated, chars);
+  const dir = paint(style, sideColor(f.from), arrow(f.from));
+  return `${paint(style, 'dim', formatTime(f.time))} #${f.session} ${dir} ${kindLabel(f).padEnd(12)} ${flags(f)} ${String(f.length).padStart(7)}${origin}${comp}${bad} ${body}`;
+}
+
+describe('LineBytes', () => {
+  test('integers match String(n) padded, for any safe integer and width', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.nat(), fc.maxSafeNat(), fc.constantFrom(0, 9, 10, 99, 100, 2 ** 31 - 1, 2 ** 31, 2 ** 32, 10 ** 15)), fc.nat({ max: 20 }), fc.boolean(), (n, width, zeros) => {
+        const out = new LineBytes(4);
+        out.int(n, width, zeros ? 0x30 : 0x20);
+        assert.equal(out.toString(), String(n).padStart(width, zeros ? '0' : ' '));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('grows past its first size and hands back what was written', () => {
+    const out = new LineBytes(8);
+    out.ascii('abc').text('→é').bytes(Buffer.from('0123456789'.repeat(20))).spaces(3).byte(0x21).newline();
+    const want = 'abc→é' + '0123456789'.repeat(20) + '   !\n';
+    assert.equal(out.toString(), want);
+    assert.equal(out.take().toString(), want);
+    assert.equal(out.length, 0);
+    out.ascii('next');
+    assert.equal(out.take().toString(), 'next', 'the buffer goes on after a take');
+  });
+
+  test('a short take is a copy, so the next line cannot change it', () => {
+    const out = new LineBytes(1024);
+    out.ascii('first');
+    const taken = out.take();
+    out.ascii('XXXXX');
+    assert.equal(taken.toString(), 'first');
+  });
+
+  test('plainAscii copies text that needs no escaping and refuses anything else, writing nothing', () => {
+    const out = new LineBytes(4);
+    assert.equal(out.plainAscii(Buffer.from('hello world'), 11), true);
+    assert.equal(out.plainAscii(Buffer.from('a\\b'), 3), false);
+    assert.equal(out.plainAscii(Buffer.from('tab\there'), 8), false);
+    assert.equal(out.plainAscii(Buffer.from('é'), 2), false);
+    assert.equal(out.toString(), 'hello world');
+  });
+});
+
+describe('frame lines as bytes', () => {
+  const violation = { code: 'reserved-opcode' as const, closeCode: 1002 as const, fatal: false, rfc: 'RFC 6455 §5.2', message: 'x' };
+  const record = fc.record({
+    session: fc.nat({ max: 100_000 }),
+    time: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+    from: fc.constantFrom('client' as const, 'server' as const),
+    fin: fc.boolean(),
+    rsv1: fc.boolean(),
+    rsv2: fc.boolean(),
+    rsv3: fc.boolean(),
+    opcode: fc.integer({ min: 0, max: 15 }),
+    kind: fc.constantFrom(...KINDS),
+    length: fc.maxSafeNat(),
+    payload: fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
+      fc.stringMatching(/^[ -~]{0,200}$/).map((s) => Buffer.from(s)),
+    ),
+    truncated: fc.boolean(),
+    compressed: fc.boolean(),
+    close: fc.option(fc.record({ code: fc.option(fc.integer({ min: 0, max: 65535 })), reason: fc.string({ maxLength: 20 }) })),
+    bad: fc.boolean(),
+    origin: fc.constantFrom('peer' as const, 'modified' as const, 'injected' as const),
+  });
+
+  test('writeFrameLine writes exactly the reference line, in and out of colour', () => {
+    fc.assert(
+      fc.property(record, fc.boolean(), fc.integer({ min: 1, max: 120 }), (r, color, chars) => {
+        const f: FrameRecord = {
+          id: 1, session: r.session, time: r.time, from: r.from, fin: r.fin, rsv1: r.rsv1, rsv2: r.rsv2, rsv3: r.rsv3, opcode: r.opcode, kind: r.kind,
+          masked: false, maskKey: null, length: r.length, header: new Uint8Array(2), payload: r.payload, truncated: r.truncated, compressed: r.compressed,
+          close: r.close, violations: r.bad ? [violation] : [], origin: r.origin,
+        };
+        const out = new LineBytes(16);
+        writeFrameLine(out, f, { color }, chars);
+        assert.equal(out.toString(), referenceLine(f, color, chars));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
