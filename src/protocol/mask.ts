@@ -11,10 +11,30 @@ const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
  */
 const WORDS_FROM = 256;
 
+/**
+ * A native XOR with the signature of the `bufferutil` package's `mask`: dst[at + i] = src[i] ^
+ * key[i % 4] for i < length. The core stays free of IO and packages: the relay may plug one in.
+ */
+export type NativeMask = (src: Uint8Array, key: Uint8Array, dst: Uint8Array, at: number, length: number) => void;
+
+let native: NativeMask | null = null;
+
+/** Uses `impl` for payloads of WORDS_FROM bytes and more (null: back to JavaScript only). */
+export function useNativeMask(impl: NativeMask | null): void {
+  native = impl;
+}
+
 /** Writes src XOR key into dst (which may be src itself); `offset` is src[0]'s position in the payload. */
 export function maskInto(src: Uint8Array, key: Uint8Array, offset: number, dst: Uint8Array): void {
   const n = src.length;
-  if (n < WORDS_FROM || !LITTLE_ENDIAN) return maskBytes(src, key, offset, dst, 0, n);
+  if (n < WORDS_FROM) return maskBytes(src, key, offset, dst, 0, n);
+  if (native !== null) {
+    // The native loop starts at key byte 0: rotate the key to the payload offset.
+    const k = Buffer.allocUnsafe(4);
+    for (let i = 0; i < 4; i++) k[i] = key[(offset + i) & 3]!;
+    return native(src, k, dst, 0, n);
+  }
+  if (!LITTLE_ENDIAN) return maskBytes(src, key, offset, dst, 0, n);
   // 32-bit words need src and dst at the same alignment. A payload usually starts at an odd place in
   // its socket chunk (after a 2-14 byte header): then copy first and mask the copy in place.
   if (((src.byteOffset ^ dst.byteOffset) & 3) !== 0) {

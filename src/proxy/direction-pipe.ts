@@ -109,9 +109,10 @@ export class DirectionPipe {
   /** Bytes from the peer. */
   push(chunk: Uint8Array): void {
     if (this.#stopped) return;
-    const wholeStart = this.#parser.buffered === 0 && this.#cur === null && this.#queue.length === 0;
+    // The chunk may leave as it came only if it starts at a frame boundary or inside a frame being
+    // written through, with nothing waiting ahead of it.
+    let whole = this.#parser.buffered === 0 && (this.#cur === null || this.#cur.queued === null) && this.#queue.length === 0;
     const events = this.#parser.push(chunk);
-    let whole = wholeStart;
     this.#chunk = chunk;
     this.#time = this.#host.now();
     // The queue moves on after the chunk, not in the middle of it: its writes must follow this

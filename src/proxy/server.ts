@@ -27,6 +27,7 @@ import type { RelayLimits } from './direction-pipe.js';
 import type { ProxyBus, ProxyEvents, SessionInfo } from './events.js';
 import { createHttpPassthrough } from './http-passthrough.js';
 import { randomMaskKeys, type MaskKeySource } from './mask-keys.js';
+import { installNativeMask } from './native-mask.js';
 import { Session } from './session.js';
 import { dialUpstream, formatTarget, type Target } from './upstream.js';
 
@@ -55,6 +56,7 @@ export interface RunningProxy extends ProxyControl {
 const MAX_REQUEST_LINE = 8 * 1024;
 
 export async function createProxy(options: ProxyOptions): Promise<RunningProxy> {
+  installNativeMask();
   const bus: ProxyBus = options.bus ?? new EventEmitter<ProxyEvents>();
   const now = options.now ?? Date.now;
   const keys = options.keys ?? randomMaskKeys();
