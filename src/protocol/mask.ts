@@ -100,6 +100,7 @@ export function masked(src: Uint8Array, key: Uint8Array, offset = 0): Buffer {
  * The XOR of two keys: masking with it turns data masked with `from` into data masked with `to` in
  * one pass, so a relay re-masks without unmasking first.
  */
-export function rekey(from: Uint8Array, to: Uint8Array): Uint8Array {
-  return Uint8Array.of(from[0]! ^ to[0]!, from[1]! ^ to[1]!, from[2]! ^ to[2]!, from[3]! ^ to[3]!);
+export function rekey(from: Uint8Array, to: Uint8Array, into: Uint8Array = new Uint8Array(4)): Uint8Array {
+  for (let i = 0; i < 4; i++) into[i] = from[i]! ^ to[i]!;
+  return into;
 }

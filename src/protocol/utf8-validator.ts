@@ -26,6 +26,13 @@ function incompleteTail(bytes: Uint8Array): number {
 
 const EMPTY = new Uint8Array(0);
 
+const ASCII_SCAN = 256;
+
+function isAscii(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! >= 0x80) return false;
+  return true;
+}
+
 export class Utf8Validator {
   #carry: Uint8Array = EMPTY;
   #valid = true;
@@ -37,6 +44,8 @@ export class Utf8Validator {
   /** Feeds the next piece; returns false once the text is known to be invalid. */
   push(chunk: Uint8Array): boolean {
     if (!this.#valid || chunk.length === 0) return this.#valid;
+    // Short ASCII, the common case of chat-sized text, costs less to scan here than a native call.
+    if (this.#carry.length === 0 && chunk.length <= ASCII_SCAN && isAscii(chunk)) return true;
     let bytes = chunk;
     if (this.#carry.length > 0) {
       bytes = new Uint8Array(this.#carry.length + chunk.length);
@@ -44,7 +53,7 @@ export class Utf8Validator {
       bytes.set(chunk, this.#carry.length);
     }
     const cut = incompleteTail(bytes);
-    if (!isUtf8(bytes.subarray(0, cut))) this.#valid = false;
+    if (!isUtf8(cut === bytes.length ? bytes : bytes.subarray(0, cut))) this.#valid = false;
     // Copy: the tail is at most 3 bytes and the chunk may be reused by the caller.
     this.#carry = cut === bytes.length ? EMPTY : bytes.slice(cut);
     return this.#valid;

@@ -5,6 +5,11 @@
 export class Sequencer {
   #slots: { fn: (() => void) | null }[] = [];
 
+  /** Nothing is waiting: an event may go out at once. */
+  get idle(): boolean {
+    return this.#slots.length === 0;
+  }
+
   /** Runs `fn` now, or after everything reserved before it. */
   now(fn: () => void): void {
     if (this.#slots.length === 0) fn();
