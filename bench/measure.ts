@@ -48,7 +48,9 @@ export async function measure(w: Workload, v: VariantId, echo: Echo, opts: Optio
     }
     const before = peer.pid ? procMemory(peer.pid) : null;
     const reset = peer.pid ? resetPeak(peer.pid) : false;
+    const cpuBefore = peer.pid ? procCpuSeconds(peer.pid) : 0;
     const metrics = await withTimeout(w.run({ port: peer.port, scale: opts.scale }), opts.scale.timeoutMs, w.id);
+    if (peer.pid) metrics.proxyCpuMs = (procCpuSeconds(peer.pid) - cpuBefore) * 1000;
     const after = peer.pid ? procMemory(peer.pid) : null;
     if (before && after) {
       metrics.peakRssMiB = after.hwmKiB / 1024;

@@ -20,7 +20,12 @@ import { latency } from './workloads/latency.js';
 import { messages } from './workloads/messages.js';
 import type { Metrics, Workload } from './workloads/types.js';
 
-const ALL: Workload[] = [messages, bandwidth64k, bandwidth1m, latency, connections, bigFrame];
+/**
+ * Every workload also reports the CPU time the proxy process used while it ran (user + system,
+ * all its threads): unlike throughput it does not depend on how the 2 cores were shared.
+ */
+const PROXY_CPU = { key: 'proxyCpuMs', label: 'proxy CPU ms', unit: 'ms', better: 'lower' } as const;
+const ALL: Workload[] = [messages, bandwidth64k, bandwidth1m, latency, connections, bigFrame].map((w) => ({ ...w, metrics: [...w.metrics, PROXY_CPU] }));
 
 interface Machine {
   cpu: string;
@@ -74,13 +79,13 @@ function chooseWorkloads(opts: Options, skipped: Map<string, string>): Workload[
   if (unknown.length) throw new Error(`unknown workload ${unknown.join(', ')} (have ${ALL.map((w) => w.id).join(', ')})`);
   const need = 2 * opts.scale.conns + 256;
   const lim = openFileLimit();
-  if (picked.includes(connections) && lim && lim.soft < need) {
+  if (picked.some((w) => w.id === connections.id) && lim && lim.soft < need) {
     skipped.set(
       'w4',
       `ulimit -n is ${lim.soft} (hard ${lim.hard}) but ${opts.scale.conns} connections need about ${need} descriptors in the proxy: ` +
         `raise it (e.g. "ulimit -n 8192") to run workload 4; skipped`,
     );
-    return picked.filter((w) => w !== connections);
+    return picked.filter((w) => w.id !== connections.id);
   }
   return picked;
 }
