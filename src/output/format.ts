@@ -131,19 +131,41 @@ export function preview(payload: Uint8Array, kind: FrameRecord['kind'] | Message
 const QUOTE = 0x22;
 const ELLIPSIS = Buffer.from('…');
 
-/** preview(), written as bytes; printable ASCII text, the common case, is copied as it is. */
+/** preview(), written as bytes. The common cases (printable ASCII text, binary as hex) need no string. */
 function writePreview(out: LineBytes, payload: Uint8Array, kind: FrameRecord['kind'], truncated: boolean, maxChars: number): void {
-  if (kind === 'text' && payload.length > 0) {
-    const n = Math.min(payload.length, maxChars);
-    const start = out.length;
-    if (out.byte(QUOTE).plainAscii(payload, n)) {
-      out.byte(QUOTE);
-      if (n < payload.length || truncated) out.bytes(ELLIPSIS);
+  if (payload.length > 0) {
+    const textual = kind === 'text' || kind === 'continuation' || kind === 'ping' || kind === 'pong';
+    // Printable ASCII reads as text under every one of these kinds; a kind other than text must be
+    // text all through (looksLikeText), so only a payload short enough to check whole qualifies.
+    if (textual && (kind === 'text' || payload.length <= maxChars)) {
+      const n = Math.min(payload.length, maxChars);
+      const start = out.length;
+      if (out.byte(QUOTE).plainAscii(payload, n)) {
+        out.byte(QUOTE);
+        if (n < payload.length || truncated) out.bytes(ELLIPSIS);
+        return;
+      }
+      out.truncate(start);
+    }
+    // Binary, or a payload with a control character that no text has (see looksLikeText): hex.
+    if (kind === 'binary' || (textual && kind !== 'text' && hasControl(payload))) {
+      const max = Math.max(4, Math.floor(maxChars / 3));
+      out.hex(payload, Math.min(payload.length, max));
+      if (payload.length > max) out.byte(SP).bytes(ELLIPSIS);
+      if (truncated && payload.length * 3 <= maxChars) out.byte(SP).bytes(ELLIPSIS);
       return;
     }
-    out.truncate(start);
   }
   out.text(preview(payload, kind, truncated, maxChars));
+}
+
+/** A byte that looksLikeText rejects whatever surrounds it: C0 controls other than \t..\r, and DEL. */
+function hasControl(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if ((b < 0x20 && (b < 0x09 || b > 0x0d)) || b === 0x7f) return true;
+  }
+  return false;
 }
 
 /** Offset, 16 hex bytes, ASCII column: the classic hex dump. */

@@ -5,6 +5,7 @@
  */
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
+const HEX = Buffer.from('0123456789abcdef');
 
 export class LineBytes {
   #buf: Buffer;
@@ -118,6 +119,22 @@ export class LineBytes {
     } while (v > 0);
     while (at > start) buf[--at] = pad;
     this.#pos = start + total;
+    return this;
+  }
+
+  /** b[0..n) as hex pairs separated by spaces: "de ad be ef". */
+  hex(b: Uint8Array, n: number): this {
+    if (n <= 0) return this;
+    this.#room(n * 3);
+    const buf = this.#buf;
+    let pos = this.#pos;
+    for (let i = 0; i < n; i++) {
+      if (i > 0) buf[pos++] = SPACE;
+      const v = b[i]!;
+      buf[pos++] = HEX[v >> 4]!;
+      buf[pos++] = HEX[v & 15]!;
+    }
+    this.#pos = pos;
     return this;
   }
 
