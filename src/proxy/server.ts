@@ -246,7 +246,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     server.resume();
   };
 
-  const listener = net.createServer({ allowHalfOpen: true }, onConnection);
+  const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
   await new Promise<void>((resolve, rejectListen) => {
     listener.once('error', rejectListen);
     listener.listen(options.listen.port, options.listen.host, () => {

@@ -109,7 +109,6 @@ export class Session implements SessionControl {
     const socket = this.#sockets[side];
     const pipe = this.#pipes[side];
     const other = otherSide(side);
-    socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => pipe.push(chunk));
     socket.on('drain', () => this.#pause(other, 'drain', false));
     socket.on('end', () => {

@@ -23,7 +23,8 @@ export function formatTarget(target: Target): string {
 
 export function dialUpstream(target: Target, head: Uint8Array, timeoutMs: number): Promise<UpstreamResult> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true });
+    // No Nagle delay from the first byte: the proxy must not hold back what a peer sent.
+    const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
     let buffered: Buffer = Buffer.alloc(0);
     let settled = false;
     const finish = (result: UpstreamResult): void => {
