@@ -89,30 +89,49 @@ export interface StoreOptions {
 
 const EMPTY = new Uint8Array(0);
 
+/** A backing store this small is a pool slab (Buffer.poolSize) or smaller: not worth a copy to unpin. */
+const SMALL_BACKING = 8 * 1024;
+
 /**
- * A copy when the view would pin a much larger buffer (a socket chunk, a pool slab), or when it
- * is over the cap; otherwise the record's own bytes.
+ * A copy when the view would pin a much larger buffer (a socket chunk), or when it is over the cap;
+ * otherwise the record's own bytes. Small slabs are kept: a copy would land in a slab just the same.
  */
 function keep(bytes: Uint8Array, cap = Infinity): Uint8Array {
   if (bytes.length === 0) return EMPTY;
   const n = Math.min(bytes.length, cap);
-  if (n === bytes.length && bytes.buffer.byteLength <= bytes.length * 2 + 64) return bytes;
+  const backing = bytes.buffer.byteLength;
+  if (n === bytes.length && (backing <= SMALL_BACKING || backing <= bytes.length * 2 + 64)) return bytes;
   // Buffer.from copies small views into the shared pool: cheaper than a fresh ArrayBuffer each.
   return Buffer.from(bytes.subarray(0, n));
 }
 
-function compactFrame(record: FrameRecord, cap: number): FrameRecord {
-  const over = record.payload.length > cap;
-  const header = keep(record.header);
-  // The mask key is the header's last four bytes: share the copy.
-  const key = record.maskKey;
-  const maskKey = key === null ? null : header.length >= 6 && Buffer.compare(header.subarray(header.length - 4), key) === 0 ? header.subarray(header.length - 4) : keep(key);
+/** The record itself when its payload can be kept as it is (the common case); else a copy with the payload cut. */
+function compactFrame(r: FrameRecord, cap: number): FrameRecord {
+  const payload = keep(r.payload, cap);
+  // Headers and mask keys are small arrays of their own (or views of a pool slab): kept as they are.
+  if (payload === r.payload || r.payload.length === 0) return r;
+  // Spelled out rather than spread: this runs for every frame the UI sees.
   return {
-    ...record,
-    header,
-    maskKey,
-    payload: keep(record.payload, cap),
-    truncated: record.truncated || over,
+    id: r.id,
+    session: r.session,
+    time: r.time,
+    from: r.from,
+    fin: r.fin,
+    rsv1: r.rsv1,
+    rsv2: r.rsv2,
+    rsv3: r.rsv3,
+    opcode: r.opcode,
+    kind: r.kind,
+    masked: r.masked,
+    maskKey: r.maskKey,
+    length: r.length,
+    header: r.header,
+    payload,
+    truncated: r.truncated || r.payload.length > cap,
+    compressed: r.compressed,
+    close: r.close,
+    violations: r.violations,
+    origin: r.origin,
   };
 }
 

@@ -113,6 +113,14 @@ describe('TuiStore', () => {
     proxy.frame({ payload: 'tiny' });
     const small = view(store)[1]!;
     assert.ok(small.type === 'frame' && small.record.truncated === false);
+    // Under the cap, but a view of a socket-sized chunk: copied, or 5 bytes would pin 64 KiB.
+    const chunk = Buffer.alloc(64 * 1024, 0x62);
+    proxy.frame({ payload: chunk.subarray(100, 105) });
+    const viewed = view(store)[2]!;
+    assert.ok(viewed.type === 'frame');
+    if (viewed.type !== 'frame') return;
+    assert.deepEqual(Buffer.from(viewed.record.payload), Buffer.from('bbbbb'));
+    assert.notEqual(viewed.record.payload.buffer, chunk.buffer, 'copied out of the 64 KiB chunk');
   });
 
   it('shows modified and dropped messages as rows, forwarded ones not', () => {
