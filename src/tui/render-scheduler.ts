@@ -2,6 +2,9 @@
  * When traffic may redraw: at most `maxRate` renders a second, and less often when drawing itself
  * is slow, so a flood of frames does not spend the CPU on the screen. Keys render at once (run()).
  */
+/** Interval between traffic-driven renders, as a multiple of how long the last draw took. */
+const DRAW_SHARE = 10;
+
 export class RenderScheduler {
   readonly #now: () => number;
   readonly #render: () => void;
@@ -30,14 +33,20 @@ export class RenderScheduler {
     }, wait);
   }
 
+  /** Time between traffic-driven renders now. */
+  get interval(): number {
+    return this.#interval;
+  }
+
   /** Draws now (dropping any pending render) and adapts the interval to how long that took. */
   run(draw: () => void): void {
     this.cancel();
-    this.#last = this.#now();
-    const started = performance.now();
+    const started = this.#now();
+    this.#last = started;
     draw();
-    // Keep drawing under about a fifth of the time while traffic floods in.
-    this.#interval = Math.max(this.#minInterval, Math.min(1000, (performance.now() - started) * 5));
+    // Keep drawing under about a tenth of the time while traffic floods in: the relay shares the
+    // thread, and a screen a few times a second is enough to read a flood.
+    this.#interval = Math.max(this.#minInterval, Math.min(1000, (this.#now() - started) * DRAW_SHARE));
   }
 
   cancel(): void {
