@@ -538,8 +538,10 @@ export class DirectionPipe {
   }
 
   #wants(kind: DataKind | ControlKind): boolean {
+    const interceptors = this.#host.interceptors();
+    if (interceptors.length === 0) return false;
     const meta = { session: this.#host.session, from: this.from, kind };
-    return this.#host.interceptors().some((i) => i.wants(meta));
+    return interceptors.some((i) => i.wants(meta));
   }
 
   /** Moves the queue head along as far as it can; single-flight. */
