@@ -32,6 +32,7 @@ export async function prepareFrontEnds(options: Options): Promise<PreparedFrontE
         : startTui(proxy, {
             history: options.history,
             maxPreview: options.maxPreview,
+            maxPayloadBytes: options.uiMemory,
             ...(scriptHandle === null ? {} : { scriptState: () => scriptHandle.state() }),
           });
       return {

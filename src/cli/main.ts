@@ -32,6 +32,7 @@ function addProxyOptions(cmd: Command): Command {
     .option('--max-preview <bytes>', 'payload bytes kept per frame for the log and UI', '64k')
     .option('--max-message <bytes>', 'largest message held whole for a script or intercept; larger ones stream through', '16M')
     .option('--history <n>', 'frames kept in the UI', '10000')
+    .option('--ui-memory <bytes>', 'frame payload bytes the UI keeps in all; older payloads keep their first 1 KiB', '64M')
     .option('--no-deflate', 'strip permessage-deflate from the client offer')
     .option('--keep-host', "keep the client's Host header instead of naming the target")
     .option('--strict', 'close on any protocol violation, like a conforming endpoint')

@@ -21,6 +21,7 @@ export interface Options {
   readonly maxPreview: number;
   readonly maxMessage: number;
   readonly history: number;
+  readonly uiMemory: number;
   readonly deflate: boolean;
   readonly keepHost: boolean;
   readonly strict: boolean;
@@ -40,6 +41,7 @@ export interface RawOptions {
   readonly maxPreview: string;
   readonly maxMessage: string;
   readonly history: string;
+  readonly uiMemory?: string;
   readonly deflate: boolean;
   readonly keepHost?: boolean;
   readonly strict?: boolean;
@@ -108,6 +110,7 @@ export function toOptions(raw: RawOptions, defaults: { readonly target?: Target 
     maxPreview: parseBytes(raw.maxPreview, '--max-preview'),
     maxMessage: parseBytes(raw.maxMessage, '--max-message'),
     history: positiveInt(raw.history, '--history'),
+    uiMemory: parseBytes(raw.uiMemory ?? '64M', '--ui-memory'),
     deflate: raw.deflate,
     keepHost: raw.keepHost === true,
     strict: raw.strict === true,

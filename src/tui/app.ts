@@ -36,6 +36,8 @@ export interface TuiOptions {
   readonly history: number;
   /** Payload bytes kept per row (--max-preview). */
   readonly maxPreview: number;
+  /** Frame payload bytes kept across the ring (--ui-memory); older payloads are cut. */
+  readonly maxPayloadBytes?: number;
   readonly input?: NodeJS.ReadableStream;
   readonly output?: NodeJS.WritableStream;
   /** What the status bar says about --script (loaded, reloaded, failed…). */
@@ -93,7 +95,7 @@ export class TuiApp implements MainContext {
     this.cwd = options.cwd ?? process.cwd();
     this.#scheduler = new RenderScheduler(this.#now, options.maxRenderRate, () => this.renderNow());
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.store = new TuiStore({ history: options.history, maxPreview: options.maxPreview });
+    this.store = new TuiStore({ history: options.history, maxPreview: options.maxPreview, ...(options.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.maxPayloadBytes }) });
     this.queue = new InterceptQueue({
       now: this.#now,
       onChange: () => this.scheduleRender(),

@@ -145,7 +145,7 @@ export function payloadLines(data: Uint8Array, kind: string, truncated: boolean,
   }
   lines.push([seg(`Payload (${of}, text)`, { bold: true })]);
   lines.push(...textLines(text, width));
-  if (truncated) lines.push([seg(`… ${known ? `${formatBytes(total - data.length)} ` : ''}more not kept (--max-preview)`, { fg: 'gray' })]);
+  if (truncated) lines.push([seg(`… ${known ? `${formatBytes(total - data.length)} ` : ''}more not kept (--max-preview, --ui-memory)`, { fg: 'gray' })]);
   return lines;
 }
 

@@ -13,7 +13,8 @@ import { RateMeter } from './rates.js';
 export interface FrameRow {
   readonly type: 'frame';
   readonly seq: number;
-  readonly record: FrameRecord;
+  /** Replaced by a copy with a shorter payload when the payload budget is spent (see maxPayloadBytes). */
+  record: FrameRecord;
   /** For continuation frames: the kind of the message they belong to (from its first frame). */
   readonly messageKind: 'text' | 'binary' | null;
   /** The whole message this data frame belongs to, once its record arrived (for resend). */
@@ -85,7 +86,15 @@ export interface StoreOptions {
   readonly maxPreview: number;
   /** Closed sessions kept in the sessions list. */
   readonly maxClosedSessions?: number;
+  /**
+   * Frame payload bytes kept across the whole ring. Past it the oldest frames keep only their first
+   * TRIMMED_PAYLOAD bytes, so a flood of large messages costs bounded memory, not history × preview.
+   */
+  readonly maxPayloadBytes?: number;
 }
+
+/** What an old frame keeps of its payload once the budget is spent: enough for its row and a look. */
+export const TRIMMED_PAYLOAD = 1024;
 
 const EMPTY = new Uint8Array(0);
 
@@ -133,6 +142,15 @@ function compactFrame(r: FrameRecord, cap: number): FrameRecord {
     violations: r.violations,
     origin: r.origin,
   };
+}
+
+/** The record with its payload cut to TRIMMED_PAYLOAD bytes (copied, so the large buffer can go). */
+function trimFrame(r: FrameRecord): FrameRecord {
+  return { ...r, payload: Buffer.from(r.payload.subarray(0, TRIMMED_PAYLOAD)), truncated: true };
+}
+
+function trimMessage(r: MessageRecord): MessageRecord {
+  return r.payload.length <= TRIMMED_PAYLOAD ? r : { ...r, payload: Buffer.from(r.payload.subarray(0, TRIMMED_PAYLOAD)), truncated: true };
 }
 
 function compactMessage(record: MessageRecord, cap: number): MessageRecord {
@@ -217,6 +235,10 @@ export class TuiStore {
   readonly history: number;
   readonly maxPreview: number;
   readonly #maxClosed: number;
+  readonly maxPayloadBytes: number;
+  /** Frame rows in the ring with more than TRIMMED_PAYLOAD bytes of payload, oldest first, and their bytes. */
+  readonly #heavy = new Deque<FrameRow>();
+  #heavyBytes = 0;
   #seq = 0;
   readonly #rows = new Deque<Row>();
   #view = new Deque<Row>();
@@ -239,6 +261,12 @@ export class TuiStore {
     this.history = options.history;
     this.maxPreview = Math.max(0, options.maxPreview);
     this.#maxClosed = options.maxClosedSessions ?? 1000;
+    this.maxPayloadBytes = options.maxPayloadBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** Payload bytes held by frames that have not been trimmed. */
+  get payloadBytes(): number {
+    return this.#heavyBytes;
   }
 
   get filter(): Filter {
@@ -300,6 +328,8 @@ export class TuiStore {
   /** Empties the log. Sessions and their statistics stay. */
   clear(): void {
     while (this.#rows.length > 0) this.#rows.shift();
+    while (this.#heavy.length > 0) this.#heavy.shift();
+    this.#heavyBytes = 0;
     this.#frames.clear();
     for (const lanes of this.#lanes.values()) {
       lanes.client.pending.length = 0;
@@ -348,7 +378,22 @@ export class TuiStore {
       this.#touchSessions();
     }
     this.#push(row);
+    if (record.payload.length > TRIMMED_PAYLOAD) {
+      this.#heavy.push(row);
+      this.#heavyBytes += record.payload.length;
+      this.#trimOldest();
+    }
     return row;
+  }
+
+  /** Cuts the oldest large payloads down until what is left fits the budget. */
+  #trimOldest(): void {
+    while (this.#heavyBytes > this.maxPayloadBytes && this.#heavy.length > 1) {
+      const row = this.#heavy.shift()!;
+      this.#heavyBytes -= row.record.payload.length;
+      row.record = trimFrame(row.record);
+      if (row.message !== null) row.message = trimMessage(row.message);
+    }
   }
 
   addMessage(input: MessageRecord): void {
@@ -438,6 +483,11 @@ export class TuiStore {
       if (this.#view.first() === old) this.#view.shift();
       if (old.type === 'frame') {
         if (this.#frames.get(old.record.id) === old) this.#frames.delete(old.record.id);
+        // Both are in arrival order: a large frame leaving the ring is the oldest large one held.
+        if (this.#heavy.first() === old) {
+          this.#heavy.shift();
+          this.#heavyBytes -= old.record.payload.length;
+        }
       }
     }
   }

@@ -76,7 +76,7 @@ describe('wsproxy command line', { timeout: 120_000 }, () => {
     if (skipUnlessBuilt(t)) return;
     const run = await wsproxy(['--help']).exited;
     assert.equal(run.code, 0);
-    for (const flag of ['--listen', '--target', '--headless', '--log-file', '--max-preview', '--max-message', '--no-deflate', '--keep-host', '--strict', '--no-color', '--script', '--replace']) {
+    for (const flag of ['--listen', '--target', '--headless', '--log-file', '--max-preview', '--max-message', '--history', '--ui-memory', '--no-deflate', '--keep-host', '--strict', '--no-color', '--script', '--replace']) {
       assert.ok(run.stdout.includes(flag), `--help mentions ${flag}`);
     }
     assert.match(run.stdout, /^Usage: wsproxy /m);
@@ -100,6 +100,7 @@ describe('wsproxy command line', { timeout: 120_000 }, () => {
     [['--listen', '127.0.0.1:0', '--target', 'wss://example.test/'], /^wsproxy: --target: only ws:\/\/ and http:\/\/ targets are supported/],
     [['--listen', '127.0.0.1:0'], /^wsproxy: --target is required/],
     [['--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--max-preview', 'lots'], /^wsproxy: --max-preview: expected a size/],
+    [['--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--ui-memory', 'plenty'], /^wsproxy: --ui-memory: expected a size/],
   ] as const) {
     test(`a bad value (${args.join(' ')}): one line, exit 2`, { timeout: 15_000 }, async (t) => {
       if (skipUnlessBuilt(t)) return;

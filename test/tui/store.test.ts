@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TuiStore, type Row } from '../../src/tui/store.js';
+import { TRIMMED_PAYLOAD, TuiStore, type Row } from '../../src/tui/store.js';
 import { parseFilter } from '../../src/tui/filter.js';
 import { violation } from '../../src/protocol/violations.js';
 import { Opcode } from '../../src/protocol/constants.js';
@@ -28,6 +28,32 @@ const view = (store: TuiStore): Row[] => store.view.slice(store.view.start, stor
 const payloads = (rows: Row[]): string[] => rows.flatMap((r) => (r.type === 'frame' ? [Buffer.from(r.record.payload).toString()] : []));
 
 describe('TuiStore', () => {
+  it('keeps frame payloads within a byte budget by cutting the oldest large ones', () => {
+    const store = new TuiStore({ history: 1000, maxPreview: 64 * 1024, maxPayloadBytes: 200 * 1024 });
+    const proxy = new FakeProxy();
+    proxy.bus.on('frame', (f) => store.addFrame(f));
+    for (let i = 0; i < 10; i++) proxy.frame({ payload: Buffer.alloc(64 * 1024, 0x30 + i) });
+    proxy.frame({ payload: 'small' });
+    assert.ok(store.payloadBytes <= 200 * 1024, `${store.payloadBytes} bytes kept`);
+    const frames = view(store).flatMap((r) => (r.type === 'frame' ? [r.record] : []));
+    assert.equal(frames.length, 11, 'every row stays');
+    // The newest three fit (3 x 64 KiB); the seven before keep their first bytes, marked cut.
+    assert.deepEqual(frames.map((f) => f.payload.length), [...Array(7).fill(TRIMMED_PAYLOAD), ...Array(3).fill(64 * 1024), 5]);
+    assert.deepEqual(frames.map((f) => f.truncated), [...Array(7).fill(true), ...Array(4).fill(false)]);
+    assert.equal(frames[0]!.payload[0], 0x30, 'a cut payload keeps its head');
+    assert.equal(frames[0]!.length, 64 * 1024, 'and its length on the wire');
+    store.clear();
+    assert.equal(store.payloadBytes, 0);
+  });
+
+  it('forgets the bytes of large frames that leave the ring', () => {
+    const store = new TuiStore({ history: 3, maxPreview: 64 * 1024, maxPayloadBytes: 1 << 30 });
+    const proxy = new FakeProxy();
+    proxy.bus.on('frame', (f) => store.addFrame(f));
+    for (let i = 0; i < 10; i++) proxy.frame({ payload: Buffer.alloc(4096, 1) });
+    assert.equal(store.payloadBytes, 3 * 4096);
+  });
+
   it('keeps at most `history` rows, dropping the oldest, and keeps positions stable', () => {
     const { store, proxy } = wired(5);
     for (let i = 0; i < 12; i++) proxy.frame({ payload: `m${i}` });
