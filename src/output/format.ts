@@ -54,9 +54,15 @@ const timeCache = { second: Number.NaN, prefix: '' };
 /** formatTime, dimmed when in colour, written as bytes. */
 function writeTime(out: LineBytes, style: Style, ms: number): void {
   if (style.color) out.ascii(ANSI.dim);
-  out.ascii(timePrefix(ms)).int(ms - Math.floor(ms / 1000) * 1000, 3, 0x30);
+  const second = Math.floor(ms / 1000);
+  if (second !== timeBytes.second) {
+    timeBytes.second = second;
+    timeBytes.prefix = Buffer.from(timePrefix(ms), 'latin1');
+  }
+  out.bytes(timeBytes.prefix).int(ms - second * 1000, 3, 0x30);
   if (style.color) out.ascii(ANSI.reset);
 }
+const timeBytes = { second: Number.NaN, prefix: Buffer.alloc(0) };
 
 /** client→server is "→", server→client is "←", both read from the client's point of view. */
 export function arrow(from: Side): string {
@@ -217,6 +223,11 @@ const DIRECTION = [false, true].map((color) => ({
   client: Buffer.from(paint({ color }, sideColor('client'), arrow('client'))),
   server: Buffer.from(paint({ color }, sideColor('server'), arrow('server'))),
 }));
+/** The kind column, padded to 12, and the flags column, as bytes (both from small fixed sets). */
+const KIND_COLUMN = Object.fromEntries(
+  (['continuation', 'text', 'binary', 'close', 'ping', 'pong'] as const).map((k) => [k, Buffer.from(k.padEnd(12))]),
+) as Record<Exclude<FrameRecord['kind'], 'reserved'>, Buffer>;
+const FLAG_BYTES = FLAGS.map((f) => Buffer.from(f));
 const SCRATCH = new LineBytes(1024);
 
 /** A frame's line, e.g. `14:03:07.123 #1 C→S text         FIN ...       5 "hello"`. */
@@ -230,7 +241,10 @@ export function formatFrameLine(f: FrameRecord, style: Style, previewChars = 80)
 export function writeFrameLine(out: LineBytes, f: FrameRecord, style: Style, previewChars = 80): void {
   writeTime(out, style, f.time);
   out.ascii(' #').int(f.session).byte(SP).bytes(DIRECTION[style.color ? 1 : 0]![f.from]).byte(SP);
-  out.asciiPadded(kindLabel(f), 12).byte(SP).ascii(flags(f)).byte(SP).int(f.length, 7);
+  const column = f.kind === 'reserved' ? null : KIND_COLUMN[f.kind];
+  if (column === null) out.asciiPadded(kindLabel(f), 12);
+  else out.bytes(column);
+  out.byte(SP).bytes(FLAG_BYTES[(f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0)]!).byte(SP).int(f.length, 7);
   if (f.origin !== 'peer') out.byte(SP).text(paint(style, 'yellow', f.origin === 'injected' ? '[injected]' : '[modified]'));
   if (f.compressed) out.byte(SP).text(paint(style, 'dim', '[deflate]'));
   if (f.violations.length > 0) out.byte(SP).text(paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`));

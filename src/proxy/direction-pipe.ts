@@ -57,6 +57,8 @@ export interface PipeHost {
 }
 
 const QUEUE_PRESSURE_FACTOR = 2;
+/** A preview shorter than this is copied rather than kept as a view of what arrived. */
+const VIEW_FROM = 1024;
 const EMPTY = new Uint8Array(0);
 
 export class DirectionPipe {
@@ -334,7 +336,8 @@ export class DirectionPipe {
       // memory than a copy would (our own unmasked copy of just this piece, or most of the memory
       // behind it). The wire bytes of an unmasked frame are never changed in place.
       const own = plain !== null && plain !== data && n === plain.length;
-      if (cur.previewLen === 0 && n === room && view !== null && (own || n * 2 >= view.buffer.byteLength)) {
+      // (`.buffer` is a call into the runtime: only asked when the copy it may save is large.)
+      if (cur.previewLen === 0 && n === room && view !== null && (own || (n >= VIEW_FROM && n * 2 >= view.buffer.byteLength))) {
         cur.preview = n === view.length ? view : view.subarray(0, n);
       } else {
         cur.preview ??= Buffer.allocUnsafe(cur.previewCap);
@@ -457,7 +460,8 @@ export class DirectionPipe {
       return false;
     }
     const end = at + cur.header.headerLength;
-    this.#chunk.set(key, end - 4);
+    const chunk = this.#chunk;
+    for (let i = 0; i < 4; i++) chunk[end - 4 + i] = key[i]!;
     this.#out.push(this.#chunk.subarray(at, end));
     return true;
   }
