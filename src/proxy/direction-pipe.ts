@@ -412,8 +412,9 @@ export class DirectionPipe {
     } else {
       if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
       // Straight out when nothing waits for zlib ahead of it (no closure per frame on the hot path).
-      if (this.#records.idle) this.#recordPeerFrame(cur, preview, close, msg, last);
-      else this.#records.now(() => this.#recordPeerFrame(cur, preview, close, msg, last));
+      const time = this.#time;
+      if (this.#records.idle) this.#recordPeerFrame(cur, preview, close, msg, last, time);
+      else this.#records.now(() => this.#recordPeerFrame(cur, preview, close, msg, last, time));
     }
     if (cur.queued !== null) {
       cur.queued.complete = true;
@@ -422,9 +423,10 @@ export class DirectionPipe {
     } else if (this.#queue.length > 0) this.#kick();
   }
 
-  #recordPeerFrame(cur: Current, preview: Uint8Array, close: FrameRecord['close'], msg: Message | null, last: boolean): void {
+  /** `time`: when the frame's last bytes arrived (its message ends then, if it is the last frame). */
+  #recordPeerFrame(cur: Current, preview: Uint8Array, close: FrameRecord['close'], msg: Message | null, last: boolean, time: number): void {
     this.#emitFrame(cur, preview, cur.header.payloadLength > preview.length, close, 'peer');
-    if (msg !== null) this.#account(msg, preview, cur.header.payloadLength, last, this.#time);
+    if (msg !== null) this.#account(msg, preview, cur.header.payloadLength, last, time);
   }
 
   /** Message bookkeeping for observers; at the last frame the message record goes out. */
@@ -462,7 +464,7 @@ export class DirectionPipe {
     const end = at + cur.header.headerLength;
     const chunk = this.#chunk;
     for (let i = 0; i < 4; i++) chunk[end - 4 + i] = key[i]!;
-    this.#out.push(this.#chunk.subarray(at, end));
+    this.#out.push(chunk.subarray(at, end));
     return true;
   }
 

@@ -22,7 +22,7 @@ interface Harness {
   out(): Buffer;
 }
 
-function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = { maxPreview: 1024, maxMessage: 1 << 20 }): Harness {
+function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = { maxPreview: 1024, maxMessage: 1 << 20 }, now: () => number = () => 0): Harness {
   const bus = new EventEmitter<ProxyEvents>();
   const written: Uint8Array[] = [];
   const frames: FrameRecord[] = [];
@@ -38,7 +38,7 @@ function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = {
     limits,
     keys: () => KEY_B,
     signal: new AbortController().signal,
-    now: () => 0,
+    now,
     nextId: () => id++,
     interceptors: () => interceptors,
     write: (segments) => written.push(...segments.map((s) => Buffer.from(s))),
@@ -128,6 +128,21 @@ describe('DirectionPipe, nothing deciding', () => {
     whole.pipe.push(Buffer.from(input));
     assert.equal(whole.written.length, 1, 'one chunk in, one write out');
     assert.deepEqual(whole.frames.map((f) => f.maskKey === null ? null : Buffer.from(f.maskKey).toString('hex')), frames.map(() => '01020304'), 'records keep the peer key');
+  });
+
+  test('frames of one read share its arrival time: the clock is read once per chunk', () => {
+    let clock = 100;
+    let reads = 0;
+    const h = harness('server', [], undefined, () => {
+      reads++;
+      return clock;
+    });
+    h.pipe.push(Buffer.concat([unmaskedFrame(Opcode.Text, 'a'), unmaskedFrame(Opcode.Text, 'b'), unmaskedFrame(Opcode.Ping, 'p')]));
+    clock = 200;
+    h.pipe.push(unmaskedFrame(Opcode.Text, 'c'));
+    assert.deepEqual(h.frames.map((f) => f.time), [100, 100, 100, 200]);
+    assert.deepEqual(h.messages.map((m) => m.time), [100, 100, 200]);
+    assert.equal(reads, 2);
   });
 
   test('a payload split across many chunks is re-masked at the right key offset', () => {
