@@ -119,6 +119,8 @@ export class DirectionPipe {
     const events = this.#parser.push(chunk);
     this.#chunk = chunk;
     this.#time = this.#host.now();
+    // Records of this chunk's frames go out after the chunk has been written (see #recordsFirst).
+    this.#records.hold();
     // The queue moves on after the chunk, not in the middle of it: its writes must follow this
     // chunk's, and the whole-chunk shortcut below must be the only write of the chunk.
     this.#parsing = true;
@@ -131,6 +133,7 @@ export class DirectionPipe {
     if (this.#stopped) {
       // The session failed the connection while this chunk was parsed; nothing after that goes out.
       this.#out = [];
+      this.#records.release();
       return;
     }
     if (whole) {
@@ -139,6 +142,7 @@ export class DirectionPipe {
       this.#out = [];
       this.#host.write([chunk.subarray(0, chunk.length - this.#parser.buffered)]);
     } else this.#flush();
+    this.#records.release();
     if (this.#pumpWanted) {
       this.#pumpWanted = false;
       void this.#pump();
@@ -237,7 +241,7 @@ export class DirectionPipe {
         this.#onFrameEnd();
         return true;
       case 'violation':
-        this.#report(event.violation, null);
+        this.#recordsFirst(() => this.#report(event.violation, null));
         return false;
     }
   }
@@ -413,8 +417,11 @@ export class DirectionPipe {
       if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
       // Straight out when nothing waits for zlib ahead of it (no closure per frame on the hot path).
       const time = this.#time;
-      if (this.#records.idle) this.#recordPeerFrame(cur, preview, close, msg, last, time);
-      else this.#records.now(() => this.#recordPeerFrame(cur, preview, close, msg, last, time));
+      const record = (): void => this.#recordPeerFrame(cur, preview, close, msg, last, time);
+      // A frame with a violation is reported before the chunk is written: the session's policy
+      // (--strict) may refuse to forward it.
+      if (cur.violations.length > 0) this.#recordsFirst(() => this.#records.now(record));
+      else this.#records.now(record);
     }
     if (cur.queued !== null) {
       cur.queued.complete = true;
@@ -720,7 +727,22 @@ export class DirectionPipe {
     this.#host.violation(v, frame);
   }
 
+  /**
+   * Runs `fn`, which reports to the session or the bus directly, after the records held for the
+   * chunk being relayed have gone out, so the bus keeps arrival order.
+   */
+  #recordsFirst(fn: () => void): void {
+    if (!this.#records.holding) return fn();
+    this.#records.release();
+    fn();
+    this.#records.hold();
+  }
+
   #log(text: string): void {
+    this.#recordsFirst(() => this.#logNow(text));
+  }
+
+  #logNow(text: string): void {
     this.#host.bus.emit('log', { session: this.#host.session, time: this.#host.now(), source: 'proxy', level: 'info', text });
   }
 }
