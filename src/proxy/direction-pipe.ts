@@ -418,8 +418,8 @@ export class DirectionPipe {
       // Straight out when nothing waits for zlib ahead of it (no closure per frame on the hot path).
       const time = this.#time;
       const record = (): void => this.#recordPeerFrame(cur, preview, close, msg, last, time);
-      // A frame with a violation is reported before the chunk is written: the session's policy
-      // (--strict) may refuse to forward it.
+      // A frame with a violation is reported at once: with --strict the session fails the
+      // connection before anything after this frame is relayed.
       if (cur.violations.length > 0) this.#recordsFirst(() => this.#records.now(record));
       else this.#records.now(record);
     }
