@@ -56,6 +56,16 @@ export interface PipeHost {
   idle(): void;
 }
 
+/** A peer frame's record, waiting for the write of the chunk it came in. */
+interface HeldRecord {
+  readonly cur: Current;
+  readonly preview: Uint8Array;
+  readonly close: FrameRecord['close'];
+  readonly msg: Message | null;
+  readonly last: boolean;
+  readonly time: number;
+}
+
 const QUEUE_PRESSURE_FACTOR = 2;
 /** A preview shorter than this is copied rather than kept as a view of what arrived. */
 const VIEW_FROM = 1024;
@@ -86,6 +96,8 @@ export class DirectionPipe {
   /** The chunk being parsed, and when it arrived (one clock read per read, not per frame). */
   #chunk: Uint8Array = EMPTY;
   #time = 0;
+  /** Records of frames in the chunk being relayed, emitted once it has been written. */
+  #held: HeldRecord[] = [];
   /** Old key XOR new key of the frame being written through (one such frame at a time). */
   readonly #rekey = new Uint8Array(4);
 
@@ -119,8 +131,6 @@ export class DirectionPipe {
     const events = this.#parser.push(chunk);
     this.#chunk = chunk;
     this.#time = this.#host.now();
-    // Records of this chunk's frames go out after the chunk has been written (see #recordsFirst).
-    this.#records.hold();
     // The queue moves on after the chunk, not in the middle of it: its writes must follow this
     // chunk's, and the whole-chunk shortcut below must be the only write of the chunk.
     this.#parsing = true;
@@ -133,7 +143,7 @@ export class DirectionPipe {
     if (this.#stopped) {
       // The session failed the connection while this chunk was parsed; nothing after that goes out.
       this.#out = [];
-      this.#records.release();
+      this.#releaseHeld();
       return;
     }
     if (whole) {
@@ -142,7 +152,8 @@ export class DirectionPipe {
       this.#out = [];
       this.#host.write([chunk.subarray(0, chunk.length - this.#parser.buffered)]);
     } else this.#flush();
-    this.#records.release();
+    // Only now do this chunk's frames get their records: the peer's bytes waited for no observer.
+    this.#releaseHeld();
     if (this.#pumpWanted) {
       this.#pumpWanted = false;
       void this.#pump();
@@ -241,7 +252,7 @@ export class DirectionPipe {
         this.#onFrameEnd();
         return true;
       case 'violation':
-        this.#recordsFirst(() => this.#report(event.violation, null));
+        this.#report(event.violation, null);
         return false;
     }
   }
@@ -400,6 +411,7 @@ export class DirectionPipe {
     if (msg?.compressed && this.#compression !== null) {
       const part = this.#compression.inflater.endFrame(last);
       msg.held?.parts.push(part);
+      this.#releaseHeld();
       const emit = this.#records.reserve();
       this.#inflating.add(part);
       void part.then((p) => {
@@ -417,11 +429,16 @@ export class DirectionPipe {
       if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
       // Straight out when nothing waits for zlib ahead of it (no closure per frame on the hot path).
       const time = this.#time;
-      const record = (): void => this.#recordPeerFrame(cur, preview, close, msg, last, time);
-      // A frame with a violation is reported at once: with --strict the session fails the
-      // connection before anything after this frame is relayed.
-      if (cur.violations.length > 0) this.#recordsFirst(() => this.#records.now(record));
-      else this.#records.now(record);
+      if (this.#parsing && cur.violations.length === 0 && this.#records.idle) {
+        // Held until the chunk has been written (see push).
+        this.#held.push({ cur, preview, close, msg, last, time });
+      } else {
+        // A frame with a violation is reported at once: with --strict the session fails the
+        // connection before anything after this frame is relayed.
+        this.#releaseHeld();
+        if (this.#records.idle) this.#recordPeerFrame(cur, preview, close, msg, last, time);
+        else this.#records.now(() => this.#recordPeerFrame(cur, preview, close, msg, last, time));
+      }
     }
     if (cur.queued !== null) {
       cur.queued.complete = true;
@@ -524,6 +541,7 @@ export class DirectionPipe {
           emitMessage(this.#host, this.from, { id: facts.id, time: facts.time, kind: m.kind, length: m.data.length, payload: preview, truncated, frames: 1, compressed: rsv1, fate: 'injected', by: null });
         }
       };
+      this.#releaseHeld();
       if (now) record();
       else this.#records.now(record);
     });
@@ -625,6 +643,7 @@ export class DirectionPipe {
       msg.fate = 'streamed';
     }
     this.#notifyStreamed(item);
+    this.#releaseHeld();
     this.#records.now(() => this.#host.bus.emit('log', { session: this.#host.session, time: this.#host.now(), source: 'proxy', level: 'info', text: `${this.from} message over --max-message (${this.#host.limits.maxMessage} B) streamed without a decision` }));
   }
 
@@ -720,29 +739,25 @@ export class DirectionPipe {
   #emitHeldRecord(item: MessageItem, parts: readonly Uint8Array[], length: number, fate: MessageFate, by: string | null): void {
     const payload = Buffer.from(firstBytes(parts, this.#host.limits.maxPreview));
     const frames = item.frames.filter((f) => !isControlOpcode(f.header.opcode)).length;
+    this.#releaseHeld();
     this.#records.now(() => emitMessage(this.#host, this.from, { id: item.id, time: this.#host.now(), kind: item.kind, length, payload, truncated: length > payload.length, frames, compressed: item.compressed, fate, by }));
   }
 
   #report(v: Violation, frame: number | null): void {
+    this.#releaseHeld();
     this.#host.violation(v, frame);
   }
 
-  /**
-   * Runs `fn`, which reports to the session or the bus directly, after the records held for the
-   * chunk being relayed have gone out, so the bus keeps arrival order.
-   */
-  #recordsFirst(fn: () => void): void {
-    if (!this.#records.holding) return fn();
-    this.#records.release();
-    fn();
-    this.#records.hold();
+  /** Emits the records held for the chunk being relayed: whatever goes on the bus next comes after them. */
+  #releaseHeld(): void {
+    if (this.#held.length === 0) return;
+    const held = this.#held;
+    this.#held = [];
+    for (const h of held) this.#recordPeerFrame(h.cur, h.preview, h.close, h.msg, h.last, h.time);
   }
 
   #log(text: string): void {
-    this.#recordsFirst(() => this.#logNow(text));
-  }
-
-  #logNow(text: string): void {
+    this.#releaseHeld();
     this.#host.bus.emit('log', { session: this.#host.session, time: this.#host.now(), source: 'proxy', level: 'info', text });
   }
 }
