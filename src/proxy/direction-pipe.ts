@@ -96,6 +96,8 @@ export class DirectionPipe {
   /** The chunk being parsed, and when it arrived (one clock read per read, not per frame). */
   #chunk: Uint8Array = EMPTY;
   #time = 0;
+  /** Where in #out the frame being parsed or reported begins; -1 when it is not there (whole or in part). */
+  #frameOut = -1;
   /** Records of frames in the chunk being relayed, emitted once it has been written. */
   #held: HeldRecord[] = [];
   /** Old key XOR new key of the frame being written through (one such frame at a time). */
@@ -150,6 +152,7 @@ export class DirectionPipe {
       // Every frame in this chunk went through as it was (masked ones re-keyed in place): the
       // output is the chunk itself, less any header bytes of a frame not decoded yet.
       this.#out = [];
+      this.#frameOut = -1;
       this.#host.write([chunk.subarray(0, chunk.length - this.#parser.buffered)]);
     } else this.#flush();
     // Only now do this chunk's frames get their records: the peer's bytes waited for no observer.
@@ -228,6 +231,9 @@ export class DirectionPipe {
   /** Stops relaying: nothing more is written (the session is closing the connection). */
   stop(): void {
     this.#stopped = true;
+    // The frame being reported when the session fails the connection is not passed on, if none of
+    // it has left yet: the peer gets the proxy's close instead, as from a conforming endpoint.
+    if (this.#frameOut >= 0 && this.#frameOut < this.#out.length) this.#out.length = this.#frameOut;
     this.#queue.length = 0;
     this.#pendingInjects = [];
     this.#compression?.close();
@@ -261,6 +267,7 @@ export class DirectionPipe {
     const host = this.#host;
     const limits = host.limits;
     const id = host.nextId();
+    this.#frameOut = this.#out.length;
     const control = isControlOpcode(header.opcode);
     if (message?.first) this.#startMessage(message);
     const msg = this.#msg;
@@ -434,7 +441,7 @@ export class DirectionPipe {
         this.#held.push({ cur, preview, close, msg, last, time });
       } else {
         // A frame with a violation is reported at once: with --strict the session fails the
-        // connection before anything after this frame is relayed.
+        // connection, and stop() keeps the frame from being relayed.
         this.#releaseHeld();
         if (this.#records.idle) this.#recordPeerFrame(cur, preview, close, msg, last, time);
         else this.#records.now(() => this.#recordPeerFrame(cur, preview, close, msg, last, time));
@@ -445,6 +452,7 @@ export class DirectionPipe {
       if (msg !== null && last && msg.held !== null) msg.held.complete = true;
       this.#kick();
     } else if (this.#queue.length > 0) this.#kick();
+    this.#frameOut = -1;
   }
 
   /** `time`: when the frame's last bytes arrived (its message ends then, if it is the last frame). */
@@ -548,6 +556,7 @@ export class DirectionPipe {
   }
 
   #flush(): void {
+    this.#frameOut = -1;
     if (this.#out.length === 0) return;
     const out = this.#out;
     this.#out = [];

@@ -312,6 +312,9 @@ describe('protocol violations', { timeout: 120_000 }, () => {
         await ctx.peer(c.from).write(c.bytes);
         await assertReported(ctx.h, c.code, c.from);
         await assertFailed(ctx, c.closeCode, c.peerClose === undefined ? undefined : { by: c.from, code: c.peerClose });
+        // As a conforming endpoint would, the proxy fails the connection instead of passing the frame on.
+        const receiver = ctx.peer(c.from === 'client' ? 'server' : 'client');
+        assert.deepEqual(receiver.completeFrames(true).map((f) => f.opcode), [Opcode.Close], "only the proxy's close reached the other peer");
       }));
   }
 

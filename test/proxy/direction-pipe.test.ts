@@ -22,7 +22,8 @@ interface Harness {
   out(): Buffer;
 }
 
-function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = { maxPreview: 1024, maxMessage: 1 << 20 }, now: () => number = () => 0): Harness {
+/** `strict`: a violation fails the connection the way the session does (stop, then a close frame). */
+function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = { maxPreview: 1024, maxMessage: 1 << 20 }, now: () => number = () => 0, strict = false): Harness {
   const bus = new EventEmitter<ProxyEvents>();
   const written: Uint8Array[] = [];
   const frames: FrameRecord[] = [];
@@ -42,7 +43,13 @@ function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = {
     nextId: () => id++,
     interceptors: () => interceptors,
     write: (segments) => written.push(...segments.map((s) => Buffer.from(s))),
-    violation: (v) => violations.push(v),
+    violation: (v) => {
+      violations.push(v);
+      if (strict) {
+        pipe.stop();
+        pipe.writeNow({ kind: 'close', data: Buffer.from([0x03, 0xea]) });
+      }
+    },
     closeFrame: () => undefined,
     pressure: (over) => pressure.push(over),
     chainError: (name, error) => {
@@ -50,7 +57,7 @@ function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = {
     },
     idle: () => undefined,
   };
-  const pipe = new DirectionPipe(from, host, null);
+  const pipe: DirectionPipe = new DirectionPipe(from, host, null);
   return { pipe, written, frames, messages, violations, pressure, out: () => Buffer.concat(written) };
 }
 
@@ -128,6 +135,22 @@ describe('DirectionPipe, nothing deciding', () => {
     whole.pipe.push(Buffer.from(input));
     assert.equal(whole.written.length, 1, 'one chunk in, one write out');
     assert.deepEqual(whole.frames.map((f) => f.maskKey === null ? null : Buffer.from(f.maskKey).toString('hex')), frames.map(() => '01020304'), 'records keep the peer key');
+  });
+
+  test('failing on a violation: the reported frame is not passed on if none of it has left', () => {
+    const bad = unmaskedFrame(Opcode.Text, Buffer.from([0xff, 0xfe])); // invalid UTF-8 (§8.1)
+    const h = harness('server', [], undefined, undefined, true);
+    h.pipe.push(Buffer.concat([unmaskedFrame(Opcode.Text, 'before'), bad, unmaskedFrame(Opcode.Text, 'after')]));
+    const got = parseChunks([h.out()], { from: 'server' }).frames;
+    assert.deepEqual(got.map((f) => [f.opcode, Buffer.from(f.payload).toString('latin1')]), [[Opcode.Text, 'before'], [Opcode.Close, '\x03\xea']]);
+    // A frame that began in an earlier read has partly left: the rest goes before the close, so the
+    // peer can still frame what follows.
+    const h2 = harness('server', [], undefined, undefined, true);
+    h2.pipe.push(bad.subarray(0, 3));
+    h2.pipe.push(bad.subarray(3));
+    const got2 = parseChunks([h2.out()], { from: 'server' }).frames;
+    assert.deepEqual(got2.map((f) => f.opcode), [Opcode.Text, Opcode.Close]);
+    assert.equal(got2.every((f) => f.complete), true);
   });
 
   test('frames of one read share its arrival time: the clock is read once per chunk', () => {
