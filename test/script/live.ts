@@ -2,10 +2,10 @@
  * Real peers for the scripting end-to-end tests: a `ws` target, the real proxy (createProxy) in
  * front of it with every bus event collected, and `ws` clients with an inbox to await.
  */
-import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer, type ClientOptions, type RawData, type ServerOptions } from 'ws';
-import { createProxy, type RunningProxy } from '../../src/proxy/server.js';
-import type { LogRecord, MessageRecord, ProxyEvents, FrameRecord, CloseRecord } from '../../src/proxy/events.js';
+import type { RunningProxy } from '../../src/proxy/server.js';
+import type { LogRecord, MessageRecord, FrameRecord, CloseRecord } from '../../src/proxy/events.js';
+import { DEFAULT_LIMITS, startProxy } from '../helpers/proxy-harness.js';
 import { startScript, type ScriptHandle, type ScriptOptions } from '../../src/script/index.js';
 
 export interface Received {
@@ -104,24 +104,9 @@ export async function startLive(
   targetPort: number,
   options: { script?: Omit<ScriptOptions, 'timeoutMs' | 'failMode' | 'watch'> & Partial<ScriptOptions>; maxMessage?: number; beforeScript?: (proxy: RunningProxy) => void } = {},
 ): Promise<Live> {
-  const bus = new EventEmitter<ProxyEvents>();
-  const logs: LogRecord[] = [];
-  const messages: MessageRecord[] = [];
-  const frames: FrameRecord[] = [];
-  const closes: CloseRecord[] = [];
-  bus.on('log', (l) => logs.push(l));
-  bus.on('message', (m) => messages.push(m));
-  bus.on('frame', (f) => frames.push(f));
-  bus.on('session-close', (c) => closes.push(c));
-  const proxy = await createProxy({
-    listen: { host: '127.0.0.1', port: 0 },
-    target: { host: '127.0.0.1', port: targetPort, basePath: '' },
-    keepHost: false,
-    deflate: true,
-    strict: false,
-    limits: { maxPreview: 64 * 1024, maxMessage: options.maxMessage ?? 16 * 1024 * 1024 },
-    bus,
-  });
+  // The same proxy and bus collection as the relay tests, with the message bound asked for.
+  const h = await startProxy(targetPort, { limits: { ...DEFAULT_LIMITS, maxMessage: options.maxMessage ?? DEFAULT_LIMITS.maxMessage } });
+  const { proxy, logs, messages, frames, closes } = h;
   options.beforeScript?.(proxy);
   const script = options.script === undefined ? null : await startScript(proxy, { timeoutMs: 5000, failMode: 'open', watch: false, ...options.script });
   return {
@@ -139,7 +124,7 @@ export async function startLive(
         .join('\n'),
     close: async () => {
       await script?.close();
-      await proxy.close();
+      await h.close();
     },
   };
 }
