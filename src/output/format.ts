@@ -46,23 +46,19 @@ function timePrefix(ms: number): string {
     const p = (n: number): string => String(n).padStart(2, '0');
     timeCache.second = second;
     timeCache.prefix = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.`;
+    timeCache.bytes = Buffer.from(timeCache.prefix, 'latin1');
   }
   return timeCache.prefix;
 }
-const timeCache = { second: Number.NaN, prefix: '' };
+const timeCache = { second: Number.NaN, prefix: '', bytes: Buffer.alloc(0) };
 
 /** formatTime, dimmed when in colour, written as bytes. */
 function writeTime(out: LineBytes, style: Style, ms: number): void {
   if (style.color) out.ascii(ANSI.dim);
-  const second = Math.floor(ms / 1000);
-  if (second !== timeBytes.second) {
-    timeBytes.second = second;
-    timeBytes.prefix = Buffer.from(timePrefix(ms), 'latin1');
-  }
-  out.bytes(timeBytes.prefix).int(ms - second * 1000, 3, 0x30);
+  timePrefix(ms);
+  out.bytes(timeCache.bytes).int(ms - timeCache.second * 1000, 3, 0x30);
   if (style.color) out.ascii(ANSI.reset);
 }
-const timeBytes = { second: Number.NaN, prefix: Buffer.alloc(0) };
 
 /** client→server is "→", server→client is "←", both read from the client's point of view. */
 export function arrow(from: Side): string {
