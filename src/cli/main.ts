@@ -2,6 +2,7 @@
  * The `wsproxy` command: flags → proxy → observers (headless printer, JSONL log, TUI) and
  * deciders (--replace rules, --script), then a clean shutdown on Ctrl-C.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createProxy, type RunningProxy } from '../proxy/server.js';
 import { attachHeadless } from '../output/headless.js';
@@ -9,6 +10,7 @@ import { attachJsonl } from '../output/jsonl.js';
 import { startDemoClient, startEchoTarget } from './demo.js';
 import { OptionError, toOptions, type Options, type RawOptions } from './options.js';
 import { ReplaceRuleError } from '../script/index.js';
+import { probeTarget } from './probe.js';
 import { prepareFrontEnds, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
 
 const EXAMPLES = `
@@ -22,7 +24,22 @@ Examples:
   $ wsproxy -l 9000 -t localhost:12345 --replace 'server:/"price":\\d+/"price":0/'
       substitute text in every server message
   $ wsproxy demo
-      a built-in echo target and client, to see it work at once`;
+      a built-in echo target and client, to see it work at once
+
+Exit status:
+  0  stopped normally (Ctrl-C, SIGTERM, q in the UI, the demo's rounds done), --help, --version
+  1  a failure at run time: the address is in use, the target is unreachable at start, a script
+     does not load
+  2  a usage error: an unknown flag, a bad or missing value`;
+
+/** The package's version, from its package.json (two levels up from src/cli and dist/cli alike). */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 function addProxyOptions(cmd: Command): Command {
   return cmd
@@ -47,6 +64,7 @@ export async function main(argv: readonly string[]): Promise<void> {
   const program = addProxyOptions(new Command('wsproxy'))
     .description('A transparent WebSocket debugging proxy: every frame in both directions, decoded, live.')
     .option('-t, --target <addr>', 'the server to relay to: HOST:PORT or ws://HOST:PORT[/path]')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .addHelpText('after', EXAMPLES)
     // Options after "demo" belong to demo, not to the proxy command.
     .enablePositionalOptions()
@@ -67,8 +85,9 @@ export async function main(argv: readonly string[]): Promise<void> {
     await program.parseAsync(argv as string[]);
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Help and version exit 0; commander has already printed the one-line error otherwise.
-      process.exitCode = error.exitCode;
+      // Help and version exit 0; otherwise commander has already printed the one-line usage
+      // error, and a usage error exits 2 like the flag checks in toOptions.
+      process.exitCode = error.exitCode === 0 ? 0 : 2;
       return;
     }
     fail(error);
@@ -114,6 +133,11 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
     });
   } catch (error) {
     fail(error);
+  }
+  const unreachable = demo === null ? await probeTarget(options.target) : null;
+  if (unreachable !== null) {
+    await proxy.close();
+    fail(new Error(unreachable));
   }
   const jsonl = options.logFile === null ? null : await attachJsonl(proxy.bus, options.logFile).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
   const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;

@@ -108,8 +108,6 @@ test('Chromium through the proxy with permessage-deflate', { timeout: 60_000 }, 
     assert.equal(clientText.compressed, true);
     assert.equal(Buffer.from(clientText.payload).toString(), 'hello from chromium ✓');
     const session = open.session;
-    console.error("DBG", JSON.stringify(h.frames.filter((f) => f.session === session).map((f) => [f.id, f.from, f.kind, f.fin, f.rsv1, f.length, f.payload.length, f.truncated])));
-    console.error("DBG", JSON.stringify(h.messages.filter((m) => m.session === session).map((m) => [m.id, m.from, m.kind, m.length, m.frames])));
     for (const from of ['client', 'server'] as const) {
       const messages = h.messages.filter((m) => m.session === session && m.from === from);
       assert.deepEqual(messages.map((m) => [m.kind, m.length, m.compressed]), [

@@ -5,7 +5,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -86,10 +86,10 @@ describe('wsproxy command line', { timeout: 120_000 }, () => {
     assert.equal(run.stderr, '');
   });
 
-  test('an unknown flag: a one-line error, non-zero exit, no stack trace', { timeout: 15_000 }, async (t) => {
+  test('an unknown flag: a one-line error, exit 2, no stack trace', { timeout: 15_000 }, async (t) => {
     if (skipUnlessBuilt(t)) return;
     const run = await wsproxy(['--bogus', '--target', '127.0.0.1:1']).exited;
-    assert.notEqual(run.code, 0);
+    assert.equal(run.code, 2);
     assert.deepEqual(lines(run.stderr), ["wsproxy: unknown option '--bogus' (see wsproxy --help)"]);
     noStack(run.stderr);
     assert.equal(run.stdout, '');
@@ -119,11 +119,57 @@ describe('wsproxy command line', { timeout: 120_000 }, () => {
     const port = (busy.address() as net.AddressInfo).port;
     try {
       const run = await wsproxy(['--listen', `127.0.0.1:${port}`, '--target', '127.0.0.1:1', '--headless']).exited;
-      assert.notEqual(run.code, 0);
+      assert.equal(run.code, 1);
       assert.equal(run.stderr, `wsproxy: cannot listen on 127.0.0.1:${port}: address already in use\n`);
       assert.equal(run.stdout, '');
     } finally {
       await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  });
+
+  test('--version prints the package version and exits 0; --help documents the exit codes', { timeout: 15_000 }, async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+    const run = await wsproxy(['--version']).exited;
+    assert.equal(run.code, 0);
+    assert.equal(run.stdout, `${version}\n`);
+    const help = await wsproxy(['--help']).exited;
+    assert.match(help.stdout, /Exit status:\n\s+0 .+\n\s+1 .+address is in use.+target is unreachable[^]+\n\s+2 .+usage error/);
+  });
+
+  test('a usage error of the demo command exits 2 too', { timeout: 15_000 }, async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    const run = await wsproxy(['demo', '--rounds']).exited;
+    assert.equal(run.code, 2);
+    assert.equal(lines(run.stderr).length, 1, run.stderr);
+  });
+
+  test('a target that refuses connections at start: one line, exit 1', { timeout: 15_000 }, async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    // A port that was just free: nothing listens there.
+    const probe = net.createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const run = await wsproxy(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${port}`, '--headless']).exited;
+    assert.equal(run.code, 1);
+    assert.equal(run.stderr, `wsproxy: target 127.0.0.1:${port} is unreachable: connection refused (is the server running?)\n`);
+    assert.equal(run.stdout, '');
+  });
+
+  test('bin/wsproxy.js without a build: one line saying so, exit 1, no stack trace', { timeout: 15_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wsproxy-unbuilt-'));
+    try {
+      const bin = path.join(dir, 'bin/wsproxy.js');
+      mkdirSync(path.dirname(bin));
+      copyFileSync(BIN, bin);
+      const run = await new Cli(process.execPath, [bin, '--help']).exited;
+      assert.equal(run.code, 1);
+      assert.equal(lines(run.stderr).length, 1, run.stderr);
+      assert.match(run.stderr, /^wsproxy: dist\/ is missing: .*npm run build/);
+      noStack(run.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
