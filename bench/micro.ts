@@ -27,6 +27,7 @@ const load = <T>(file: string): Promise<T> => import(new URL(file, dist).href) a
 const { DirectionPipe } = await load<typeof import('../src/proxy/direction-pipe.js')>('proxy/direction-pipe.js');
 const { randomMaskKeys } = await load<typeof import('../src/proxy/mask-keys.js')>('proxy/mask-keys.js');
 const { installNativeMask } = await load<typeof import('../src/proxy/native-mask.js')>('proxy/native-mask.js');
+const { Sequencer } = await load<typeof import('../src/proxy/sequencer.js')>('proxy/sequencer.js');
 const { attachHeadless } = await load<typeof import('../src/output/headless.js')>('output/headless.js');
 
 function pipes(printer: boolean, maxPreview: number): [DirectionPipe, DirectionPipe] {
@@ -39,6 +40,7 @@ function pipes(printer: boolean, maxPreview: number): [DirectionPipe, DirectionP
     limits: { maxPreview, maxMessage: 1 << 20 },
     keys: randomMaskKeys(),
     signal: new AbortController().signal,
+    records: new Sequencer(),
     now: Date.now,
     nextId: () => id++,
     interceptors: () => [],

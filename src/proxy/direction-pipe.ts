@@ -40,6 +40,11 @@ export interface PipeHost {
   readonly limits: RelayLimits;
   readonly keys: MaskKeySource;
   readonly signal: AbortSignal;
+  /**
+   * The session's record order, shared by both directions: a record waiting for zlib holds back
+   * every later record of the session, whichever way it went, so the bus shows arrival order.
+   */
+  readonly records: Sequencer;
   now(): number;
   nextId(): number;
   interceptors(): readonly MessageInterceptor[];
@@ -77,7 +82,7 @@ export class DirectionPipe {
   readonly #parser: FrameParser;
   /** null when permessage-deflate was not negotiated. */
   readonly #compression: DirectionCompression | null;
-  readonly #records = new Sequencer();
+  readonly #records: Sequencer;
   readonly #utf8 = new Utf8Validator();
   #cur: Current | null = null;
   #msg: Message | null = null;
@@ -106,6 +111,7 @@ export class DirectionPipe {
   constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
     this.from = from;
     this.#host = host;
+    this.#records = host.records;
     this.#parser = new FrameParser({ from, rsv1Allowed: deflate !== null });
     this.#compression = deflate === null ? null : new DirectionCompression(from, deflate);
   }

@@ -11,6 +11,7 @@ import type { InjectRequest, SessionControl, SessionState } from './control.js';
 import { DirectionPipe, type PipeHost, type RelayLimits } from './direction-pipe.js';
 import { otherSide, type ProxyBus, type SessionInfo, type Side } from './events.js';
 import type { MaskKeySource } from './mask-keys.js';
+import { Sequencer } from './sequencer.js';
 
 export interface SessionDeps {
   readonly bus: ProxyBus;
@@ -39,6 +40,8 @@ export class Session implements SessionControl {
   readonly #ended: { [S in Side]: boolean } = { client: false, server: false };
   readonly #closedSockets = new Set<Side>();
   readonly #abort = new AbortController();
+  /** Both directions' records, in the order their frames arrived at the proxy. */
+  readonly #records = new Sequencer();
   #state: SessionState = 'open';
   /** The first close frame, or the proxy's own close. */
   #closeStart: { by: Side | 'proxy'; code: number | null; reason: string } | null = null;
@@ -91,6 +94,7 @@ export class Session implements SessionControl {
       limits: deps.limits,
       keys: deps.keys,
       signal: this.#abort.signal,
+      records: this.#records,
       now: deps.now,
       nextId: deps.nextId,
       interceptors: deps.interceptors,

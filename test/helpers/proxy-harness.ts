@@ -74,14 +74,17 @@ export interface WsTarget {
   close(): Promise<void>;
 }
 
-/** A `ws` server on 127.0.0.1:0 that echoes every message (binary stays binary). */
-export async function startWsEcho(perMessageDeflate: boolean | PerMessageDeflateOptions = false, maxPayload = 64 * 1024 * 1024): Promise<WsTarget> {
+/**
+ * A `ws` server on 127.0.0.1:0 that echoes every message (binary stays binary); `compress: false`
+ * sends the echoes uncompressed even where permessage-deflate was negotiated.
+ */
+export async function startWsEcho(perMessageDeflate: boolean | PerMessageDeflateOptions = false, maxPayload = 64 * 1024 * 1024, send: { readonly compress?: boolean } = {}): Promise<WsTarget> {
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate, maxPayload });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const sockets: WebSocket[] = [];
   wss.on('connection', (ws) => {
     sockets.push(ws);
-    ws.on('message', (data: RawData, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+    ws.on('message', (data: RawData, isBinary) => ws.send(data as Buffer, { binary: isBinary, ...send }));
     ws.on('error', () => undefined);
   });
   return {

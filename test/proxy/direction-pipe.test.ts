@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'eventemitter3';
 import { DirectionPipe, type PipeHost } from '../../src/proxy/direction-pipe.js';
+import { Sequencer } from '../../src/proxy/sequencer.js';
 import type { FrameRecord, MessageRecord, ProxyEvents, Side } from '../../src/proxy/events.js';
 import type { MessageInterceptor, Verdict } from '../../src/intercept/verdict.js';
 import type { Violation } from '../../src/protocol/violations.js';
@@ -39,6 +40,7 @@ function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = {
     limits,
     keys: () => KEY_B,
     signal: new AbortController().signal,
+    records: new Sequencer(),
     now,
     nextId: () => id++,
     interceptors: () => interceptors,
@@ -268,7 +270,7 @@ describe('DirectionPipe, with a decider', () => {
     const bus = new EventEmitter<ProxyEvents>();
     const written: Uint8Array[] = [];
     const pipe = new DirectionPipe('server', {
-      session: 1, bus, limits: { maxPreview: 64, maxMessage: 1 << 20 }, keys: () => KEY_B, signal: new AbortController().signal,
+      session: 1, bus, limits: { maxPreview: 64, maxMessage: 1 << 20 }, keys: () => KEY_B, signal: new AbortController().signal, records: new Sequencer(),
       now: () => 0, nextId: (() => { let i = 0; return () => ++i; })(),
       interceptors: () => [{ name: 'broken', wants: () => true, decide: () => { throw new Error('boom'); } }],
       write: (s) => written.push(...s), violation: () => undefined, closeFrame: () => undefined, pressure: () => undefined,

@@ -1,0 +1,97 @@
+/**
+ * Records of one session reach the bus in the order their frames arrived at the proxy, across
+ * both directions, compressed or not, with ids increasing in that order. Inflation is made slow
+ * on purpose, so a direction whose records wait for zlib cannot be overtaken by the other one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { WebSocket } from 'ws';
+import { Inflater } from '../../src/proxy/inflater.js';
+import type { FrameRecord } from '../../src/proxy/events.js';
+import { nextMessage, openWs, startProxy, startWsEcho } from '../helpers/proxy-harness.js';
+import { until } from '../helpers/raw-peer.js';
+
+/** Every inflated frame's result is handed over `ms` late (whatever the inflater does itself). */
+function slowInflation(ms: number): () => void {
+  const original = Inflater.prototype.endFrame;
+  Inflater.prototype.endFrame = function (this: Inflater, last: boolean) {
+    const result = original.call(this, last);
+    return new Promise((resolve) => setTimeout(() => resolve(result), ms));
+  } as typeof original;
+  return () => {
+    Inflater.prototype.endFrame = original;
+  };
+}
+
+async function roundTrips(ws: WebSocket, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    const reply = nextMessage(ws);
+    ws.send(JSON.stringify({ seq: i, op: 'ping', pad: 'x'.repeat(i * 10) }));
+    await reply;
+  }
+}
+
+/** Each server reply comes after the client message it answers, and ids rise in bus order. */
+function assertCausal(frames: readonly FrameRecord[], count: number): void {
+  const data = frames.filter((f) => f.kind === 'text');
+  assert.equal(data.length, count * 2, 'every message both ways has its frame record');
+  assert.deepEqual(
+    data.map((f) => f.from),
+    Array.from({ length: count * 2 }, (_, i) => (i % 2 === 0 ? 'client' : 'server')),
+    'each reply follows the message it answers',
+  );
+  for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.id > frames[i - 1]!.id, `ids rise in bus order (${frames[i - 1]!.id} then ${frames[i]!.id})`);
+  for (let i = 0; i < data.length; i += 2) assert.equal(Buffer.from(data[i]!.payload).toString(), Buffer.from(data[i + 1]!.payload).toString(), 'the reply echoes its message');
+}
+
+test('a compressed message slow to inflate still comes before the uncompressed reply to it', { timeout: 30_000 }, async () => {
+  const restore = slowInflation(40);
+  // The server negotiates permessage-deflate but sends small messages uncompressed (threshold):
+  // its replies need no zlib at all, the client's messages do.
+  const target = await startWsEcho({ threshold: 0 }, undefined, { compress: false });
+  const h = await startProxy(target.port);
+  try {
+    const ws = await openWs(h.url + '/order', { perMessageDeflate: { threshold: 0 } });
+    const open = await h.waitFor(h.opens, (s) => s.path === '/order');
+    assert.notEqual(open.deflate, null);
+    await roundTrips(ws, 5);
+    ws.close();
+    await h.waitClose(open.session, 5000);
+    const frames = h.frames.filter((f) => f.session === open.session);
+    assert.ok(frames.filter((f) => f.from === 'client' && f.kind === 'text').every((f) => f.compressed));
+    assert.ok(frames.filter((f) => f.from === 'server' && f.kind === 'text').every((f) => !f.compressed));
+    assertCausal(frames, 5);
+    // Message records keep the same order.
+    const messages = h.messages.filter((m) => m.session === open.session);
+    assert.deepEqual(messages.map((m) => m.from), Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 'client' : 'server')));
+    // The close record is the session's last.
+    assert.ok(h.closes.some((c) => c.session === open.session));
+  } finally {
+    restore();
+    await h.close();
+    await target.close();
+  }
+});
+
+test('both directions compressed and slow to inflate: records in arrival order', { timeout: 30_000 }, async () => {
+  const restore = slowInflation(25);
+  const target = await startWsEcho({ threshold: 0 });
+  const h = await startProxy(target.port);
+  try {
+    const ws = await openWs(h.url + '/both', { perMessageDeflate: { threshold: 0 } });
+    const open = await h.waitFor(h.opens, (s) => s.path === '/both');
+    await roundTrips(ws, 5);
+    ws.close();
+    await h.waitClose(open.session, 5000);
+    const frames = await until(() => {
+      const f = h.frames.filter((r) => r.session === open.session);
+      return f.filter((r) => r.kind === 'text').length >= 10 ? f : undefined;
+    }, 5000, 'ten text frames');
+    assert.ok(frames.filter((f) => f.kind === 'text').every((f) => f.compressed));
+    assertCausal(frames, 5);
+  } finally {
+    restore();
+    await h.close();
+    await target.close();
+  }
+});
