@@ -12,6 +12,8 @@ import { OptionError, toOptions, type Options, type RawOptions } from './options
 import { ReplaceRuleError } from '../script/index.js';
 import { probeTarget } from './probe.js';
 import { prepareFrontEnds, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
+import { addExportCommands } from './export-commands.js';
+import { LogReadError } from '../export/log-reader.js';
 
 const EXAMPLES = `
 Examples:
@@ -81,6 +83,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       const rounds = raw.rounds === undefined ? Infinity : Number(raw.rounds);
       await run(options, { rounds, stopTarget: () => echo.close() });
     });
+  addExportCommands(program, fail);
   try {
     await program.parseAsync(argv as string[]);
   } catch (error) {
@@ -95,7 +98,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 function fail(error: unknown): never {
-  const usage = error instanceof OptionError || error instanceof ReplaceRuleError;
+  const usage = error instanceof OptionError || error instanceof ReplaceRuleError || error instanceof LogReadError;
   const text = usage ? (error as Error).message : describeStartError(error);
   process.stderr.write(`wsproxy: ${text}\n`);
   process.exit(usage ? 2 : 1);

@@ -5,6 +5,7 @@
 import { closeCodeName } from '../protocol/close-codes.js';
 import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord } from '../proxy/events.js';
 import { LineBytes } from './line-bytes.js';
+import { formatStatsSummary } from '../export/stats-text.js';
 
 export interface Style {
   readonly color: boolean;
@@ -258,7 +259,8 @@ export function formatOpenLine(s: SessionInfo, style: Style): string {
 
 export function formatCloseLine(c: CloseRecord, style: Style): string {
   const how = c.clean ? 'clean' : 'unclean';
-  return `${paint(style, 'dim', formatTime(c.time))} #${c.session} ${paint(style, 'bold', 'closed')} by ${c.by}: ${describeClose(c.code, c.reason)} (${how})`;
+  const stats = c.stats == null ? '' : ` ${paint(style, 'dim', formatStatsSummary(c.stats))}`;
+  return `${paint(style, 'dim', formatTime(c.time))} #${c.session} ${paint(style, 'bold', 'closed')} by ${c.by}: ${describeClose(c.code, c.reason)} (${how})${stats}`;
 }
 
 export function formatViolationLine(v: ViolationRecord, style: Style): string {

@@ -38,7 +38,9 @@ export function openJson(s: SessionInfo): Json {
     client: s.client,
     target: s.target,
     path: s.path,
+    requestLine: s.request.startLine,
     status: s.status,
+    statusLine: s.response.startLine,
     requestHeaders: headersObject(s.request),
     responseHeaders: headersObject(s.response),
     protocol: s.protocol,
@@ -64,6 +66,7 @@ export function frameJson(f: FrameRecord): Json {
     masked: f.masked,
     maskKey: hex(f.maskKey),
     length: f.length,
+    headerLength: f.header.length,
     ...encodePayload(f.payload, textLike),
     truncated: f.truncated,
     compressed: f.compressed,
@@ -96,7 +99,8 @@ export function messageJson(m: MessageRecord): Json {
 }
 
 export function closeJson(c: CloseRecord): Json {
-  return { type: 'close', session: c.session, time: iso(c.time), code: c.code, reason: c.reason, by: c.by, clean: c.clean };
+  const base = { type: 'close', session: c.session, time: iso(c.time), code: c.code, reason: c.reason, by: c.by, clean: c.clean };
+  return c.stats == null ? base : { ...base, stats: c.stats as unknown as Json };
 }
 
 export function violationJson(v: ViolationRecord): Json {

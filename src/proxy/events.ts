@@ -8,6 +8,7 @@ import type { FrameKind } from '../protocol/constants.js';
 import type { Violation } from '../protocol/violations.js';
 import type { HttpHead } from '../protocol/handshake.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
+import type { SessionStats } from '../export/stats.js';
 
 export type Side = 'client' | 'server';
 
@@ -116,6 +117,8 @@ export interface CloseRecord {
   readonly by: Side | 'proxy';
   /** Both close frames were exchanged before TCP closed. */
   readonly clean: boolean;
+  /** Per-session numbers (export/stats.ts), when the session was tracked from its open. */
+  readonly stats?: SessionStats | null;
 }
 
 export interface LogRecord {

@@ -29,6 +29,7 @@ import { createHttpPassthrough } from './http-passthrough.js';
 import { randomMaskKeys, type MaskKeySource } from './mask-keys.js';
 import { installNativeMask } from './native-mask.js';
 import { Session } from './session.js';
+import { StatsTracker } from '../export/stats-tracker.js';
 import { dialUpstream, formatTarget, type Target } from './upstream.js';
 
 export interface ProxyOptions {
@@ -70,6 +71,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
   let nextId = 1;
   let seq = 0;
   let closing = false;
+  const stats = new StatsTracker(bus);
 
   const log = (session: number | null, level: 'info' | 'warn' | 'error', text: string): void => {
     bus.emit('log', { session, time: now(), source: 'proxy', level, text });
@@ -210,6 +212,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
       now,
       nextId: () => nextId++,
       interceptors: () => interceptors,
+      stats: (close) => stats.finish(close),
     });
     loose.delete(client);
     loose.delete(server);
@@ -232,7 +235,10 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     server.on('error', () => client.destroy());
     let closed = 0;
     const onClose = (): void => {
-      if (++closed === 2) bus.emit('session-close', { session: id, time: now(), code: null, reason: 'handshake refused', by: 'server', clean: false });
+      if (++closed === 2) {
+        const record = { session: id, time: now(), code: null, reason: 'handshake refused', by: 'server', clean: false } as const;
+        bus.emit('session-close', { ...record, stats: stats.finish(record) });
+      }
     };
     client.once('close', () => {
       server.destroy();
@@ -284,6 +290,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
       for (const s of open) s.close(1001, 'proxy shutting down');
       await Promise.race([Promise.all(open.map((s) => s.done)), delay(2000)]);
       for (const socket of loose) socket.destroy();
+      stats.stop();
     },
   };
   return control;

@@ -9,7 +9,8 @@ import type { Violation } from '../protocol/violations.js';
 import type { MessageInterceptor, OutMessage } from '../intercept/verdict.js';
 import type { InjectRequest, SessionControl, SessionState } from './control.js';
 import { DirectionPipe, type PipeHost, type RelayLimits } from './direction-pipe.js';
-import { otherSide, type ProxyBus, type SessionInfo, type Side } from './events.js';
+import { otherSide, type CloseRecord, type ProxyBus, type SessionInfo, type Side } from './events.js';
+import type { SessionStats } from '../export/stats.js';
 import type { MaskKeySource } from './mask-keys.js';
 import { Sequencer } from './sequencer.js';
 
@@ -21,6 +22,8 @@ export interface SessionDeps {
   now(): number;
   nextId(): number;
   interceptors(): readonly MessageInterceptor[];
+  /** Final statistics for the close record. */
+  stats?(close: Omit<CloseRecord, 'stats'>): SessionStats | null;
 }
 
 /** A peer that vanished gets this long before the other side is cut too. */
@@ -210,7 +213,7 @@ export class Session implements SessionControl {
     // A compressed message just before the close may still be inflating: its records come first,
     // so observers see the close last.
     void Promise.all(Object.values(this.#pipes).map((pipe) => pipe.settled())).then(() => {
-      this.#deps.bus.emit('session-close', record);
+      this.#deps.bus.emit('session-close', { ...record, stats: this.#deps.stats?.(record) ?? null });
       this.#resolveDone();
     });
   }

@@ -10,6 +10,7 @@ import type { FrameRecord, MessageRecord } from '../proxy/events.js';
 import type { HeldEntry } from './intercept-queue.js';
 import { safeText, seg, strWidth, type Seg, type Style } from './line.js';
 import { dirColor } from './rows.js';
+import { formatStatsTable } from '../export/stats-text.js';
 import { decodeText, type FrameRow, type Row, type SessionEntry } from './store.js';
 
 export type PayloadView = 'auto' | 'hex' | 'text';
@@ -290,6 +291,10 @@ export function sessionDetail(s: SessionEntry, width: number): DetailLine[] {
   lines.push(blank());
   lines.push(title('Response'));
   lines.push(...headLines(info.response, width));
+  if (s.stats !== null) {
+    lines.push(blank(), title('Stats'));
+    for (const text of formatStatsTable(s.stats.snapshot(Date.now()))) lines.push([seg(text)]);
+  }
   return lines;
 }
 

@@ -6,6 +6,7 @@
 import { closeCodeName } from '../protocol/close-codes.js';
 import type { SessionState } from '../proxy/control.js';
 import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord } from '../proxy/events.js';
+import { SessionStatsBuilder } from '../export/stats.js';
 import { Deque } from './deque.js';
 import { MATCH_ALL, matches, type Filter, type FilterSubject, type Mark } from './filter.js';
 import { RateMeter } from './rates.js';
@@ -68,10 +69,12 @@ export interface SessionEntry {
   readonly bytes: { client: number; server: number };
   /** Time of the last frame either way. */
   lastActivity: number;
+  /** Live per-session numbers (export/stats.ts); null when the handshake never completed. */
+  readonly stats: SessionStatsBuilder | null;
 }
 
 function newSession(id: number, info: SessionInfo | null, state: SessionState, time: number): SessionEntry {
-  return { id, info, state, closeCode: null, closeReason: '', closedBy: null, clean: null, frames: { client: 0, server: 0 }, bytes: { client: 0, server: 0 }, lastActivity: time };
+  return { id, info, state, closeCode: null, closeReason: '', closedBy: null, clean: null, frames: { client: 0, server: 0 }, bytes: { client: 0, server: 0 }, lastActivity: time, stats: info === null ? null : new SessionStatsBuilder(info.time) };
 }
 
 interface Lane {
@@ -346,6 +349,7 @@ export class TuiStore {
   }
 
   addFrame(input: FrameRecord): FrameRow {
+    this.#sessions.get(input.session)?.stats?.frame(input);
     const record = compactFrame(input, this.maxPreview);
     const lane = this.#lane(record.session, record.from);
     let messageKind: 'text' | 'binary' | null = null;
@@ -397,6 +401,7 @@ export class TuiStore {
   }
 
   addMessage(input: MessageRecord): void {
+    this.#sessions.get(input.session)?.stats?.message(input);
     const shown = input.fate === 'modified' || input.fate === 'dropped';
     // A one-frame message says nothing its frame does not: keep it only when it is shown.
     const record = shown || input.frames > 1 ? compactMessage(input, this.maxPreview) : null;
@@ -430,6 +435,7 @@ export class TuiStore {
     s.closeReason = record.reason;
     s.closedBy = record.by;
     s.clean = record.clean;
+    s.stats?.close(record);
     this.#lanes.delete(record.session);
     this.#pruneSessions();
     this.#touchSessions();

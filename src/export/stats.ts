@@ -1,0 +1,226 @@
+/**
+ * Per-session statistics, built from the same facts the bus and the JSONL log carry: frames,
+ * messages, the open and the close. Pure (no IO), so the live proxy, the TUI and `wsproxy stats`
+ * (reading a log back) compute the same numbers the same way.
+ */
+import type { Side } from '../proxy/events.js';
+
+/** What a frame contributes; a FrameRecord and a JSONL frame line both provide it. */
+export interface FrameFacts {
+  readonly time: number;
+  readonly from: Side;
+  readonly kind: string;
+  /** Payload length on the wire. */
+  readonly length: number;
+  /** Header bytes on the wire, mask key included (only the length is read). */
+  readonly header: { readonly length: number };
+  readonly masked: boolean;
+  readonly compressed: boolean;
+  /** Ping/pong payload (control payloads are never cut, §5.5: at most 125 bytes). */
+  readonly payload: Uint8Array;
+}
+
+export interface MessageFacts {
+  readonly time: number;
+  readonly from: Side;
+  /** Payload length after inflation. */
+  readonly length: number;
+  readonly compressed: boolean;
+  readonly fate: string;
+}
+
+export interface CloseFacts {
+  readonly time: number;
+  readonly code: number | null;
+  readonly by: Side | 'proxy';
+  readonly clean: boolean;
+}
+
+export interface RttStats {
+  readonly count: number;
+  readonly minMs: number;
+  readonly medianMs: number;
+  readonly maxMs: number;
+  readonly lastMs: number;
+}
+
+/** One direction: everything the peer on `from` sent (and frames the proxy sent as that peer). */
+export interface DirectionStats {
+  readonly messages: number;
+  readonly frames: number;
+  /** Payload bytes as framed (compressed where compressed). */
+  readonly payloadBytes: number;
+  /** Header + payload bytes: what crossed the socket. */
+  readonly wireBytes: number;
+  /** Header bytes, of which mask keys are `maskBytes`. */
+  readonly headerBytes: number;
+  readonly maskBytes: number;
+  /** headerBytes / payloadBytes (null with no payload). */
+  readonly overhead: number | null;
+  /** permessage-deflate: payload bytes of compressed messages as sent, and after inflation. */
+  readonly compressedBytes: number;
+  readonly inflatedBytes: number;
+  /** compressedBytes / inflatedBytes (null when nothing was compressed). */
+  readonly deflateRatio: number | null;
+  readonly pings: number;
+  readonly pongs: number;
+  /** Round trips of the pings this side sent, matched to the other side's pong with the same payload. */
+  readonly rtt: RttStats | null;
+  readonly unansweredPings: number;
+  /** Milliseconds from the open to this side's first data message. */
+  readonly firstMessageMs: number | null;
+}
+
+export interface SessionStats {
+  readonly durationMs: number | null;
+  readonly client: DirectionStats;
+  readonly server: DirectionStats;
+  readonly close: {
+    readonly by: Side | 'proxy' | null;
+    readonly code: number | null;
+    readonly clean: boolean | null;
+    /** First close frame to the other side's reply (null: no reply). */
+    readonly replyMs: number | null;
+    /** First close frame to the end of the connection. */
+    readonly handshakeMs: number | null;
+  };
+}
+
+class Direction {
+  messages = 0;
+  frames = 0;
+  payloadBytes = 0;
+  headerBytes = 0;
+  maskBytes = 0;
+  compressedBytes = 0;
+  inflatedBytes = 0;
+  pings = 0;
+  pongs = 0;
+  firstMessage: number | null = null;
+  /** Pings sent and not yet answered, by payload (hex): their times, oldest first. */
+  readonly outstanding = new Map<string, number[]>();
+  readonly rtts: number[] = [];
+
+  snapshot(open: number): DirectionStats {
+    let unanswered = 0;
+    for (const times of this.outstanding.values()) unanswered += times.length;
+    return {
+      messages: this.messages,
+      frames: this.frames,
+      payloadBytes: this.payloadBytes,
+      wireBytes: this.payloadBytes + this.headerBytes,
+      headerBytes: this.headerBytes,
+      maskBytes: this.maskBytes,
+      overhead: this.payloadBytes === 0 ? null : this.headerBytes / this.payloadBytes,
+      compressedBytes: this.compressedBytes,
+      inflatedBytes: this.inflatedBytes,
+      deflateRatio: this.inflatedBytes === 0 ? null : this.compressedBytes / this.inflatedBytes,
+      pings: this.pings,
+      pongs: this.pongs,
+      rtt: rttOf(this.rtts),
+      unansweredPings: unanswered,
+      firstMessageMs: this.firstMessage === null ? null : this.firstMessage - open,
+    };
+  }
+}
+
+function rttOf(samples: readonly number[]): RttStats | null {
+  if (samples.length === 0) return null;
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return { count: samples.length, minMs: sorted[0]!, medianMs: median, maxMs: sorted[sorted.length - 1]!, lastMs: samples[samples.length - 1]! };
+}
+
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+
+export class SessionStatsBuilder {
+  readonly open: number;
+  readonly #dirs: { readonly [S in Side]: Direction } = { client: new Direction(), server: new Direction() };
+  #firstClose: { time: number; from: Side } | null = null;
+  #replyMs: number | null = null;
+  #close: CloseFacts | null = null;
+
+  constructor(openTime: number) {
+    this.open = openTime;
+  }
+
+  frame(f: FrameFacts): void {
+    const d = this.#dirs[f.from];
+    d.frames++;
+    d.payloadBytes += f.length;
+    d.headerBytes += f.header.length;
+    if (f.masked) d.maskBytes += 4;
+    if (f.compressed) d.compressedBytes += f.length;
+    switch (f.kind) {
+      case 'ping': {
+        d.pings++;
+        const key = hexOf(f.payload);
+        const times = d.outstanding.get(key);
+        if (times === undefined) d.outstanding.set(key, [f.time]);
+        else times.push(f.time);
+        break;
+      }
+      case 'pong': {
+        d.pongs++;
+        // §5.5.3: a pong answers with the ping's application data; it answers the other side's ping.
+        const pinger = this.#dirs[f.from === 'client' ? 'server' : 'client'];
+        const key = hexOf(f.payload);
+        const times = pinger.outstanding.get(key);
+        if (times !== undefined) {
+          const sent = times.shift()!;
+          if (times.length === 0) pinger.outstanding.delete(key);
+          pinger.rtts.push(f.time - sent);
+        }
+        break;
+      }
+      case 'close':
+        if (this.#firstClose === null) this.#firstClose = { time: f.time, from: f.from };
+        else if (this.#replyMs === null && f.from !== this.#firstClose.from) this.#replyMs = f.time - this.#firstClose.time;
+        break;
+    }
+  }
+
+  message(m: MessageFacts): void {
+    const d = this.#dirs[m.from];
+    d.messages++;
+    if (m.compressed) d.inflatedBytes += m.length;
+    d.firstMessage ??= m.time;
+  }
+
+  close(c: CloseFacts): void {
+    this.#close = c;
+  }
+
+  snapshot(now: number = this.#close?.time ?? this.open): SessionStats {
+    const c = this.#close;
+    const end = c?.time ?? null;
+    return {
+      durationMs: (end ?? now) - this.open,
+      client: this.#dirs.client.snapshot(this.open),
+      server: this.#dirs.server.snapshot(this.open),
+      close: {
+        by: c?.by ?? null,
+        code: c?.code ?? null,
+        clean: c?.clean ?? null,
+        replyMs: this.#replyMs,
+        handshakeMs: this.#firstClose === null || end === null ? null : end - this.#firstClose.time,
+      },
+    };
+  }
+}
+
+/** Stats of a session read back from a log: rebuilt from its frames and messages. */
+export function statsFromRecords(
+  open: number,
+  frames: Iterable<FrameFacts>,
+  messages: Iterable<MessageFacts>,
+  close: CloseFacts | null,
+): SessionStats {
+  const b = new SessionStatsBuilder(open);
+  // Frames and messages interleave in the log; matching pings to pongs needs only frame order.
+  for (const f of frames) b.frame(f);
+  for (const m of messages) b.message(m);
+  if (close !== null) b.close(close);
+  return b.snapshot();
+}

@@ -1,0 +1,114 @@
+/**
+ * Per-session stats against real peers: RTTs of pings answered after 50 ms, unanswered pings,
+ * deflate sizes, and every count equal to the sum over the session's frames and messages.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startProxy } from '../helpers/proxy-harness.js';
+import { attachJsonl } from '../../src/output/jsonl.js';
+import { readLog } from '../../src/export/log-reader.js';
+import { statsFromRecords, SessionStatsBuilder } from '../../src/export/stats.js';
+import { formatStatsTable } from '../../src/export/stats-text.js';
+import { formatCloseLine } from '../../src/output/format.js';
+import type { FrameRecord, MessageRecord, Side } from '../../src/proxy/events.js';
+import { playSession, startSlowPongEcho } from './peers.js';
+
+function sums(frames: readonly FrameRecord[], messages: readonly MessageRecord[], from: Side) {
+  const f = frames.filter((x) => x.from === from);
+  const m = messages.filter((x) => x.from === from);
+  const payload = f.reduce((n, x) => n + x.length, 0);
+  const header = f.reduce((n, x) => n + x.header.length, 0);
+  return {
+    frames: f.length,
+    messages: m.length,
+    payloadBytes: payload,
+    headerBytes: header,
+    wireBytes: payload + header,
+    maskBytes: f.filter((x) => x.masked).length * 4,
+    compressedBytes: f.filter((x) => x.compressed).reduce((n, x) => n + x.length, 0),
+    inflatedBytes: m.filter((x) => x.compressed).reduce((n, x) => n + x.length, 0),
+    pings: f.filter((x) => x.kind === 'ping').length,
+    pongs: f.filter((x) => x.kind === 'pong').length,
+  };
+}
+
+for (const deflate of [false, true]) {
+  test(`stats of a session equal the sums over its frames, with RTTs of pings answered after 50 ms (deflate ${deflate})`, async () => {
+    const server = await startSlowPongEcho({ pongDelayMs: 50, deflate });
+    const h = await startProxy(server.port);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wsproxy-stats-'));
+    const logPath = path.join(dir, 'log.jsonl');
+    const log = await attachJsonl(h.proxy.bus, logPath);
+    try {
+      await playSession(h.url, { deflate });
+      const close = await h.waitClose(1);
+      const stats = close.stats!;
+      assert.ok(stats, 'the close record carries stats');
+      for (const side of ['client', 'server'] as const) {
+        const expected = sums(h.frames.filter((f) => f.session === 1), h.messages.filter((m) => m.session === 1), side);
+        const d = stats[side];
+        for (const [key, value] of Object.entries(expected)) assert.equal(d[key as keyof typeof d], value, `${side} ${key}`);
+        assert.equal(d.overhead, d.headerBytes / d.payloadBytes);
+      }
+      assert.equal(stats.client.messages, 3);
+      assert.equal(stats.client.pings, 3);
+      assert.equal(stats.server.pongs, 2);
+      assert.equal(stats.client.unansweredPings, 1);
+      const rtt = stats.client.rtt!;
+      assert.equal(rtt.count, 2);
+      assert.ok(rtt.minMs >= 50 && rtt.minMs < 1000, `min RTT ${rtt.minMs}`);
+      assert.ok(rtt.minMs <= rtt.medianMs && rtt.medianMs <= rtt.maxMs);
+      assert.equal(stats.server.rtt, null);
+      if (deflate) {
+        assert.ok(stats.client.compressedBytes > 0 && stats.client.inflatedBytes > 0);
+        assert.equal(stats.client.deflateRatio, stats.client.compressedBytes / stats.client.inflatedBytes);
+      } else assert.equal(stats.client.deflateRatio, null);
+      // Client masks every frame: 4 mask bytes per frame.
+      assert.equal(stats.client.maskBytes, stats.client.frames * 4);
+      assert.equal(stats.server.maskBytes, 0);
+      assert.ok(stats.client.firstMessageMs !== null && stats.client.firstMessageMs >= 0);
+      assert.ok(stats.server.firstMessageMs! >= stats.client.firstMessageMs);
+      assert.deepEqual([stats.close.by, stats.close.code, stats.close.clean], ['client', 4001, true]);
+      assert.ok(stats.close.replyMs !== null && stats.close.replyMs >= 0);
+      assert.ok(stats.close.handshakeMs! >= stats.close.replyMs);
+      assert.equal(stats.durationMs, close.time - h.opens[0]!.time);
+
+      // The JSONL close record carries them, and a log read back gives the same numbers.
+      await log.close();
+      const [recorded] = await readLog(logPath);
+      assert.deepEqual(recorded!.close!.stats, JSON.parse(JSON.stringify(stats)));
+      const rebuilt = statsFromRecords(recorded!.time, recorded!.frames, recorded!.messages, recorded!.close);
+      assert.deepEqual(rebuilt, stats);
+
+      // The headless close line and the table say it too.
+      const line = formatCloseLine(close, { color: false });
+      assert.match(line, new RegExp(`C→S 3 msg ${stats.client.frames} fr ${stats.client.wireBytes} B wire`));
+      const table = formatStatsTable(stats).join('\n');
+      assert.match(table, /ping RTT +2 · min \d/);
+      assert.match(table, /closed by client, 4001/);
+    } finally {
+      await log.close().catch(() => undefined);
+      await h.close();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test('a pong matches the ping with the same payload, not the latest one', () => {
+  const b = new SessionStatsBuilder(0);
+  const frame = (time: number, from: Side, kind: string, payload: string) => b.frame({ time, from, kind, length: payload.length, header: { length: 2 }, masked: false, compressed: false, payload: Buffer.from(payload) });
+  frame(10, 'server', 'ping', 'a');
+  frame(20, 'server', 'ping', 'b');
+  frame(25, 'client', 'pong', 'b');
+  frame(100, 'client', 'pong', 'a');
+  frame(120, 'client', 'pong', 'zzz');
+  const s = b.snapshot(200);
+  assert.deepEqual(s.server.rtt, { count: 2, minMs: 5, medianMs: 47.5, maxMs: 90, lastMs: 90 });
+  assert.equal(s.server.unansweredPings, 0);
+  assert.equal(s.client.pongs, 3);
+  assert.equal(s.durationMs, 200);
+});
