@@ -33,8 +33,40 @@ export interface SessionInfo {
   readonly extensions: string | null;
   /** permessage-deflate parameters when negotiated. */
   readonly deflate: DeflateParams | null;
-  /** Whether Sec-WebSocket-Accept matches Sec-WebSocket-Key (RFC 6455 §4.2.2). */
-  readonly acceptValid: boolean;
+  /**
+   * Whether Sec-WebSocket-Accept matches Sec-WebSocket-Key (RFC 6455 §4.2.2); null when the answer
+   * was not a 101 (the check applies to a 101 only).
+   */
+  readonly acceptValid: boolean | null;
+  /** The request head as the target received it (Host, base path, --no-deflate applied), or would have. */
+  readonly sent: HttpHead;
+  /** Who answered: the target, or the proxy itself (502 unreachable or not HTTP, 504 silent). */
+  readonly answeredBy: 'server' | 'proxy';
+  /** Why no WebSocket opened ("handshake refused: 403 Forbidden", or the proxy's reason); null after a 101. */
+  readonly failure: string | null;
+  /** The first bytes of a non-101 answer's body (empty after a 101). */
+  readonly body: Uint8Array;
+}
+
+/** One plain HTTP request passed through to the target, with what came back. */
+export interface HttpRecord {
+  readonly time: number;
+  readonly client: string;
+  /** "host:port" the request went to. */
+  readonly target: string;
+  readonly method: string;
+  /** Request target as the client sent it. */
+  readonly url: string;
+  /** The status the client got (the proxy's own 502/504 when the target failed); null when none was sent. */
+  readonly status: number | null;
+  /** Milliseconds from the request head to the end of the response (or the failure). */
+  readonly duration: number;
+  /** Bytes from the client (head and body) and to the client (heads and body). */
+  readonly requestBytes: number;
+  readonly responseBytes: number;
+  readonly answeredBy: 'server' | 'proxy';
+  /** What went wrong, when something did. */
+  readonly error: string | null;
 }
 
 /** Where a frame the proxy wrote came from, when it is not a peer's frame relayed as it was. */
@@ -137,6 +169,7 @@ export interface ProxyEvents {
   violation: [ViolationRecord];
   'session-close': [CloseRecord];
   log: [LogRecord];
+  http: [HttpRecord];
   error: [Error, { readonly session: number | null }];
 }
 

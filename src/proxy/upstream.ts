@@ -1,9 +1,14 @@
 /**
- * Dials the target, writes the (rewritten) request head and reads the response head byte for byte.
- * Failures come back as a one-line reason for the 502 the client gets.
+ * Toward the target: the TCP dialer (the default `Dialer`; a TLS one can take its place) and the
+ * reading of a response head, each bounded by the upstream time-out. Failures come back as the
+ * status and one-line reason the client is answered with: 502 when the target is unreachable or
+ * answers something that is not HTTP, 504 when it does not answer in time.
  */
 import net from 'node:net';
+import { canStartStatusLine } from '../protocol/http1.js';
 import { parseHead, parseStatusLine, splitHead, type HttpHead } from '../protocol/handshake.js';
+import type { DialResult } from './layers/context.js';
+import type { SocketReader } from './layers/socket-reader.js';
 
 export interface Target {
   readonly host: string;
@@ -12,44 +17,80 @@ export interface Target {
   readonly basePath: string;
 }
 
-export type UpstreamResult =
-  | { readonly ok: true; readonly socket: net.Socket; readonly response: HttpHead; readonly status: number; readonly rest: Buffer }
-  | { readonly ok: false; readonly reason: string };
-
 export function formatTarget(target: Target): string {
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
   return `${host}:${target.port}`;
 }
 
-export function dialUpstream(target: Target, head: Uint8Array, timeoutMs: number): Promise<UpstreamResult> {
+export function dialTcp(target: Target, timeoutMs: number): Promise<DialResult> {
   return new Promise((resolve) => {
     // No Nagle delay from the first byte: the proxy must not hold back what a peer sent.
     const socket = net.connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
-    let buffered: Buffer = Buffer.alloc(0);
-    let settled = false;
-    const finish = (result: UpstreamResult): void => {
-      if (settled) return;
-      settled = true;
+    const finish = (result: DialResult): void => {
       clearTimeout(timer);
-      socket.off('data', onData);
+      socket.off('connect', onConnect);
+      socket.off('error', onError);
       if (!result.ok) socket.destroy();
-      else socket.pause();
       resolve(result);
     };
-    const timer = setTimeout(() => finish({ ok: false, reason: `target ${formatTarget(target)} did not answer within ${timeoutMs} ms` }), timeoutMs);
-    const onData = (chunk: Buffer): void => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      const split = splitHead(buffered);
-      if (split.state === 'incomplete') return;
-      if (split.state === 'too-large') return finish({ ok: false, reason: 'target response head too large' });
-      const parsed = parseHead(split.head);
-      const status = parsed.ok ? parseStatusLine(parsed.head.startLine) : null;
-      if (!parsed.ok || status === null) return finish({ ok: false, reason: `target sent an invalid response head${parsed.ok ? '' : `: ${parsed.reason}`}` });
-      finish({ ok: true, socket, response: parsed.head, status: status.status, rest: Buffer.from(split.rest) });
+    const timer = setTimeout(() => finish({ ok: false, status: 504, reason: `target ${formatTarget(target)} did not accept the connection within ${timeoutMs} ms` }), timeoutMs);
+    const onConnect = (): void => {
+      // Errors after this point belong to whoever reads the socket; until then, none may go unheard.
+      socket.on('error', () => undefined);
+      finish({ ok: true, socket });
     };
-    socket.on('data', onData);
-    socket.once('connect', () => socket.write(head));
-    socket.on('error', (error: NodeJS.ErrnoException) => finish({ ok: false, reason: `target ${formatTarget(target)}: ${error.code ?? error.message}` }));
-    socket.once('end', () => finish({ ok: false, reason: `target ${formatTarget(target)} closed the connection before answering` }));
+    const onError = (error: NodeJS.ErrnoException): void => finish({ ok: false, status: 502, reason: `target ${formatTarget(target)}: ${error.code ?? error.message}` });
+    socket.once('connect', onConnect);
+    socket.once('error', onError);
   });
+}
+
+export type ResponseHeadResult =
+  | { readonly ok: true; readonly head: HttpHead; readonly status: number; readonly reason: string }
+  | { readonly ok: false; readonly status: 502 | 504; readonly reason: string };
+
+/**
+ * Reads one response head from `reader` (the rest stays in the reader). Bytes that cannot begin a
+ * status line are answered at once, not after the time-out. The time-out runs from `armAfter`
+ * (the end of the request body) when given, so a long upload is not cut for being long.
+ */
+export async function readResponseHead(reader: SocketReader, target: Target, timeoutMs: number, armAfter?: Promise<unknown>): Promise<ResponseHeadResult> {
+  let timedOut = false;
+  let timer: NodeJS.Timeout | undefined;
+  let settled = false;
+  const arm = (): void => {
+    if (settled) return;
+    timer = setTimeout(() => {
+      timedOut = true;
+      reader.interrupt();
+    }, timeoutMs);
+  };
+  if (armAfter === undefined) arm();
+  else void armAfter.then(arm);
+  let buffered: Buffer = Buffer.alloc(0);
+  try {
+    for (;;) {
+      const chunk = timedOut ? null : await reader.read();
+      if (timedOut) {
+        if (chunk !== null) reader.unread(chunk);
+        return { ok: false, status: 504, reason: `target ${formatTarget(target)} did not answer within ${timeoutMs} ms` };
+      }
+      if (chunk === null) return { ok: false, status: 502, reason: `target ${formatTarget(target)} closed the connection before answering` };
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      if (!canStartStatusLine(buffered)) {
+        return { ok: false, status: 502, reason: `target ${formatTarget(target)} answered with bytes that are not HTTP: ${JSON.stringify(buffered.subarray(0, 16).toString('latin1'))}` };
+      }
+      const split = splitHead(buffered);
+      if (split.state === 'incomplete') continue;
+      if (split.state === 'too-large') return { ok: false, status: 502, reason: `target ${formatTarget(target)} sent a response head that is too large` };
+      reader.unread(split.rest);
+      const parsed = parseHead(split.head);
+      const line = parsed.ok ? parseStatusLine(parsed.head.startLine) : null;
+      if (!parsed.ok || line === null) return { ok: false, status: 502, reason: `target ${formatTarget(target)} sent an invalid response head${parsed.ok ? '' : `: ${parsed.reason}`}` };
+      return { ok: true, head: parsed.head, status: line.status, reason: line.reason };
+    }
+  } finally {
+    settled = true;
+    clearTimeout(timer);
+  }
 }

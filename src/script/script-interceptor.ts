@@ -465,5 +465,9 @@ function placeholderInfo(session: number, time: number): SessionInfo {
     extensions: null,
     deflate: null,
     acceptValid: true,
+    sent: empty,
+    answeredBy: 'server',
+    failure: null,
+    body: new Uint8Array(0),
   };
 }

@@ -108,7 +108,7 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
         seg(`● open ${safeText(i.client)} → ${safeText(i.target)} ${safeText(i.path)}`, { fg: 'green', bold: true }),
         seg(i.status === 101 ? '' : ` ${i.status}`, { fg: 'red' }),
         seg(extra === '' ? '' : ` · ${safeText(extra)}`, { fg: 'green' }),
-        seg(i.acceptValid ? '' : ' ⚠ Sec-WebSocket-Accept invalid', { fg: 'red', bold: true }),
+        seg(i.acceptValid === false ? ' ⚠ Sec-WebSocket-Accept invalid' : '', { fg: 'red', bold: true }),
       ];
     }
     case 'close': {
@@ -167,7 +167,7 @@ export function sessionHeaderSegs(width: number): Seg[] {
 
 export function stateSegs(s: SessionEntry): Seg {
   // A bad Sec-WebSocket-Accept is worth the state column's attention.
-  if (s.info !== null && !s.info.acceptValid && s.state !== 'closed') return seg(padEnd(`${s.state} ⚠accept`, STATE), { fg: 'red', bold: true });
+  if (s.info !== null && s.info.acceptValid === false && s.state !== 'closed') return seg(padEnd(`${s.state} ⚠accept`, STATE), { fg: 'red', bold: true });
   switch (s.state) {
     case 'open':
       return seg(padEnd('open', STATE), { fg: 'green', bold: true });

@@ -37,6 +37,7 @@ function head(text: string): SessionInfo['request'] {
 }
 
 export function sessionInfo(session: number, extra: Partial<SessionInfo> = {}): SessionInfo {
+  const request = head('GET /chat?room=1 HTTP/1.1\nHost: 127.0.0.1:12345\nUpgrade: websocket\nSec-WebSocket-Protocol: chat, superchat\nX-Multi: a\nx-multi: b');
   return {
     session,
     time: 1_700_000_000_000,
@@ -44,12 +45,16 @@ export function sessionInfo(session: number, extra: Partial<SessionInfo> = {}): 
     target: '127.0.0.1:12345',
     path: '/chat?room=1',
     status: 101,
-    request: head('GET /chat?room=1 HTTP/1.1\nHost: 127.0.0.1:12345\nUpgrade: websocket\nSec-WebSocket-Protocol: chat, superchat\nX-Multi: a\nx-multi: b'),
+    request,
     response: head('HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\nSec-WebSocket-Protocol: chat'),
     protocol: 'chat',
     extensions: null,
     deflate: null,
     acceptValid: true,
+    sent: request,
+    answeredBy: 'server',
+    failure: null,
+    body: new Uint8Array(0),
     ...extra,
   };
 }

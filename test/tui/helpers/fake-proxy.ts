@@ -119,6 +119,10 @@ export class FakeProxy implements ProxyControl {
       extensions: null,
       deflate: null,
       acceptValid: true,
+      sent: h.request,
+      answeredBy: 'server',
+      failure: null,
+      body: new Uint8Array(0),
       ...overrides,
     };
     const s = new FakeSession(info);
