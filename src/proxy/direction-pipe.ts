@@ -69,6 +69,7 @@ interface HeldRecord {
   readonly msg: Message | null;
   readonly last: boolean;
   readonly time: number;
+  readonly length: number;
 }
 
 const QUEUE_PRESSURE_FACTOR = 2;
@@ -114,6 +115,8 @@ export class DirectionPipe {
     this.#records = host.records;
     this.#parser = new FrameParser({ from, rsv1Allowed: deflate !== null });
     this.#compression = deflate === null ? null : new DirectionCompression(from, deflate);
+    // Compressed input waiting for later turns counts as held: over its bound the peer is paused.
+    if (this.#compression !== null) this.#compression.inflater.hooks = { backlog: () => this.#checkPressure() };
   }
 
   /** This direction's compressed messages are re-compressed by the proxy (after a rewrite). */
@@ -136,6 +139,7 @@ export class DirectionPipe {
     // The chunk may leave as it came only if it starts at a frame boundary or inside a frame being
     // written through, with nothing waiting ahead of it.
     let whole = this.#parser.buffered === 0 && (this.#cur === null || this.#cur.queued === null) && this.#queue.length === 0;
+    this.#compression?.inflater.turn();
     const events = this.#parser.push(chunk);
     this.#chunk = chunk;
     this.#time = this.#host.now();
@@ -399,11 +403,11 @@ export class DirectionPipe {
     const cur = this.#cur!;
     this.#cur = null;
     const header = cur.header;
-    const preview = cur.preview === null ? EMPTY : cur.previewLen === cur.preview.length ? cur.preview : cur.preview.subarray(0, cur.previewLen);
+    const framePreview = cur.preview === null ? EMPTY : cur.previewLen === cur.preview.length ? cur.preview : cur.preview.subarray(0, cur.previewLen);
     let close: FrameRecord['close'] = null;
     if (header.opcode === Opcode.Close) {
-      const parsed = parseClosePayload(preview);
-      close = closeOf(preview, parsed);
+      const parsed = parseClosePayload(framePreview);
+      close = closeOf(framePreview, parsed);
       if (parsed.problem !== null) cur.violations.push(violation(parsed.problem, parsed.code === null ? undefined : String(parsed.code)));
       this.#host.closeFrame(parsed.code, parsed.reason);
     }
@@ -421,36 +425,45 @@ export class DirectionPipe {
         }
       }
     }
-    if (msg?.compressed && this.#compression !== null) {
-      const part = this.#compression.inflater.endFrame(last);
-      msg.held?.parts.push(part);
+    let preview = framePreview;
+    let length = header.payloadLength;
+    const part = msg?.compressed && this.#compression !== null ? this.#compression.inflater.endFrame(last) : null;
+    if (part !== null) msg!.held?.parts.push(part);
+    if (part instanceof Promise) {
+      // The inflation of a large message goes on over later turns: this record and every later
+      // one of the session wait for it, in order.
       this.#releaseHeld();
       const emit = this.#records.reserve();
       this.#inflating.add(part);
       void part.then((p) => {
         this.#inflating.delete(part);
-        if (p.error !== null) cur.violations.push(violation('invalid-deflate', p.error.message));
-        if (last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
+        this.#inflated(cur, p, msg!, last);
         const limit = this.#host.limits.maxPreview;
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
         emit(() => {
-          this.#emitFrame(cur, Buffer.from(payload), p.length > payload.length, close, 'peer');
-          this.#account(msg, payload, p.length, last, this.#host.now());
+          this.#emitFrame(cur, payload, p.length > payload.length, close, 'peer');
+          this.#account(msg!, payload, p.length, last, this.#host.now());
         });
       });
     } else {
-      if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
+      if (part !== null) {
+        // Inflated on this turn: the record goes out with the chunk, like any other frame's.
+        this.#inflated(cur, part, msg!, last);
+        const limit = this.#host.limits.maxPreview;
+        preview = part.data.length > limit ? part.data.subarray(0, limit) : part.data;
+        length = part.length;
+      } else if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
       // Straight out when nothing waits for zlib ahead of it (no closure per frame on the hot path).
       const time = this.#time;
       if (this.#parsing && cur.violations.length === 0 && this.#records.idle) {
         // Held until the chunk has been written (see push).
-        this.#held.push({ cur, preview, close, msg, last, time });
+        this.#held.push({ cur, preview, close, msg, last, time, length });
       } else {
         // A frame with a violation is reported at once: with --strict the session fails the
         // connection, and stop() keeps the frame from being relayed.
         this.#releaseHeld();
-        if (this.#records.idle) this.#recordPeerFrame(cur, preview, close, msg, last, time);
-        else this.#records.now(() => this.#recordPeerFrame(cur, preview, close, msg, last, time));
+        if (this.#records.idle) this.#recordPeerFrame(cur, preview, close, msg, last, time, length);
+        else this.#records.now(() => this.#recordPeerFrame(cur, preview, close, msg, last, time, length));
       }
     }
     if (cur.queued !== null) {
@@ -461,10 +474,19 @@ export class DirectionPipe {
     this.#frameOut = -1;
   }
 
-  /** `time`: when the frame's last bytes arrived (its message ends then, if it is the last frame). */
-  #recordPeerFrame(cur: Current, preview: Uint8Array, close: FrameRecord['close'], msg: Message | null, last: boolean, time: number): void {
-    this.#emitFrame(cur, preview, cur.header.payloadLength > preview.length, close, 'peer');
-    if (msg !== null) this.#account(msg, preview, cur.header.payloadLength, last, time);
+  /** Violations found by inflating a frame. */
+  #inflated(cur: Current, part: InflatedPart, msg: Message, last: boolean): void {
+    if (part.error !== null) cur.violations.push(violation('invalid-deflate', part.error.message));
+    if (last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
+  }
+
+  /**
+   * `time`: when the frame's last bytes arrived (its message ends then, if it is the last frame);
+   * `length`: the payload's length as observers count it (inflated, for a compressed frame).
+   */
+  #recordPeerFrame(cur: Current, preview: Uint8Array, close: FrameRecord['close'], msg: Message | null, last: boolean, time: number, length: number): void {
+    this.#emitFrame(cur, preview, length > preview.length, close, 'peer');
+    if (msg !== null) this.#account(msg, preview, length, last, time);
   }
 
   /** Message bookkeeping for observers; at the last frame the message record goes out. */
@@ -576,7 +598,7 @@ export class DirectionPipe {
   }
 
   #checkPressure(): void {
-    const over = this.#queuedBytes > this.#host.limits.maxMessage * QUEUE_PRESSURE_FACTOR;
+    const over = this.#queuedBytes > this.#host.limits.maxMessage * QUEUE_PRESSURE_FACTOR || (this.#compression?.inflater.backlogged ?? false);
     if (over !== this.#pressure) {
       this.#pressure = over;
       this.#host.pressure(over);
@@ -768,7 +790,7 @@ export class DirectionPipe {
     if (this.#held.length === 0) return;
     const held = this.#held;
     this.#held = [];
-    for (const h of held) this.#recordPeerFrame(h.cur, h.preview, h.close, h.msg, h.last, h.time);
+    for (const h of held) this.#recordPeerFrame(h.cur, h.preview, h.close, h.msg, h.last, h.time, h.length);
   }
 
   #log(text: string): void {

@@ -1,11 +1,17 @@
 /**
  * permessage-deflate for one direction (RFC 7692 §7.2). The relay forwards compressed bytes as
- * they came; this inflates a copy for the log and for deciders. Output beyond the cap of the
- * current message is counted and discarded as it streams, so a zlib bomb costs CPU, not memory;
- * the zlib context still sees every byte, so later messages inflate correctly.
+ * they came; this inflates a copy for the log and for deciders, synchronously, on the relay's own
+ * turn, so a frame's record is ready when its bytes have been relayed, like any other frame's.
+ *
+ * Output beyond the cap of the current message is counted and discarded as it streams (one 16 KiB
+ * buffer is reused), so a zlib bomb costs CPU, not memory; the context still sees every byte, so
+ * later messages inflate correctly. A turn inflates at most TURN_BUDGET bytes per direction: the
+ * rest of a large message (or a bomb) continues on later turns, so other sessions are not kept
+ * waiting, and endFrame then hands back a promise instead of the part itself.
  */
 import zlib from 'node:zlib';
 import { DEFLATE_TAIL } from '../protocol/constants.js';
+import { openRawInflate, zlibWindow, type RawInflate } from './raw-inflate.js';
 
 export interface InflatedPart {
   /** Output for this frame, up to what the message cap still allowed. */
@@ -15,74 +21,80 @@ export interface InflatedPart {
   readonly error: Error | null;
 }
 
+/** A part now, or later when the work was sliced over several turns. */
+export type Inflated = InflatedPart | Promise<InflatedPart>;
+
 export interface InflaterOptions {
   readonly windowBits: number;
   /** RFC 7692 §7.1.1: the sender resets its context after each message. */
   readonly noContextTakeover: boolean;
 }
 
-// zlib refuses windowBits 8 for raw streams; a 9-bit window still decodes 8-bit input.
-const zlibWindow = (bits: number): number => Math.max(bits, 9);
+/** Inflated bytes per direction per turn of the event loop (about a millisecond of work). */
+export const TURN_BUDGET = 1024 * 1024;
+/** Compressed bytes waiting for later turns before the sender is paused. */
+const BACKLOG_LIMIT = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** The message being inflated: how much of it observers keep, and who sees every chunk. */
 interface MessageSink {
   readonly cap: number;
   kept: number;
   readonly onChunk: ((chunk: Buffer) => void) | null;
+  /** zlib failed inside this message: the rest of it is not inflated. */
+  error: Error | null;
 }
 
 /** One frame's share of the output. */
 interface FrameSink {
   readonly message: MessageSink;
-  readonly chunks: Buffer[];
+  chunks: Buffer[];
   produced: number;
-  settle: (() => void) | null;
 }
 
-/**
- * One zlib stream. Output is not tagged with the write it came from, so frames are queued in
- * write order and each output chunk belongs to the oldest frame whose flush has not completed.
- */
-interface Slot {
-  readonly stream: zlib.InflateRaw;
-  readonly frames: FrameSink[];
-  error: Error | null;
+/** Work left for a later turn, in order: input still to inflate, or a frame to end. */
+type Op =
+  | { readonly type: 'input'; readonly frame: FrameSink; readonly input: Uint8Array; offset: number }
+  | { readonly type: 'end'; readonly frame: FrameSink; readonly last: boolean; readonly resolve: (part: InflatedPart) => void };
+
+export interface InflaterHooks {
+  /** The backlog of work for later turns went over (true) or back under (false) its bound. */
+  backlog?(over: boolean): void;
 }
 
 export class Inflater {
   readonly #options: InflaterOptions;
-  #slot: Slot;
-  #message: MessageSink = { cap: 0, kept: 0, onChunk: null };
+  readonly #fallback: boolean;
+  #engine: RawInflate;
+  #message: MessageSink = { cap: 0, kept: 0, onChunk: null, error: null };
   #frame: FrameSink | null = null;
+  /** The frame output currently goes to. */
+  #target: FrameSink | null = null;
+  readonly #ops: Op[] = [];
+  #backlog = 0;
+  #over = false;
+  #budget = TURN_BUDGET;
+  #scheduled = false;
   #closed = false;
+  #engineClosed = false;
+  hooks: InflaterHooks = {};
+  readonly #sink = (piece: Buffer): void => this.#take(piece);
 
-  constructor(options: InflaterOptions) {
+  /** `fallback`: minizlib instead of Node's native handle (tests both). */
+  constructor(options: InflaterOptions, fallback = false) {
     this.#options = options;
-    this.#slot = this.#open();
+    this.#fallback = fallback;
+    this.#engine = openRawInflate(options.windowBits, fallback);
   }
 
-  #open(): Slot {
-    const stream = zlib.createInflateRaw({ windowBits: zlibWindow(this.#options.windowBits) });
-    const slot: Slot = { stream, frames: [], error: null };
-    stream.on('data', (chunk: Buffer) => {
-      const frame = slot.frames[0];
-      if (frame === undefined) return;
-      frame.produced += chunk.length;
-      const message = frame.message;
-      message.onChunk?.(chunk);
-      const room = message.cap - message.kept;
-      if (room > 0) {
-        const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-        frame.chunks.push(part);
-        message.kept += part.length;
-      }
-    });
-    stream.on('error', (error: Error) => {
-      slot.error = error;
-      // After an error zlib may never call the pending flush callbacks.
-      for (const frame of [...slot.frames]) frame.settle?.();
-    });
-    return slot;
+  /** Compressed bytes waiting for later turns are over their bound. */
+  get backlogged(): boolean {
+    return this.#over;
+  }
+
+  /** A new read has begun: the turn's budget is available again. */
+  turn(): void {
+    if (!this.#scheduled) this.#budget = TURN_BUDGET;
   }
 
   /**
@@ -90,77 +102,157 @@ export class Inflater {
    * chunk as it is produced (UTF-8 validation runs over all of it without keeping it).
    */
   begin(cap: number, onChunk: ((chunk: Buffer) => void) | null): void {
-    this.#message = { cap, kept: 0, onChunk };
+    this.#message = { cap, kept: 0, onChunk, error: null };
   }
 
   #currentFrame(): FrameSink {
-    if (this.#frame === null) {
-      this.#frame = { message: this.#message, chunks: [], produced: 0, settle: null };
-      this.#slot.frames.push(this.#frame);
-    }
-    return this.#frame;
+    return (this.#frame ??= { message: this.#message, chunks: [], produced: 0 });
   }
 
   write(data: Uint8Array): void {
     if (this.#closed) return;
-    this.#currentFrame();
-    if (this.#slot.error === null) this.#slot.stream.write(data);
+    const frame = this.#currentFrame();
+    if (this.#ops.length === 0) {
+      const offset = this.#run(frame, data, 0);
+      if (offset < 0) return;
+      this.#defer({ type: 'input', frame, input: data, offset });
+    } else this.#defer({ type: 'input', frame, input: data, offset: 0 });
   }
 
-  /** Ends a frame: resolves with what it inflated to. At the last frame the RFC 7692 tail is added. */
-  endFrame(last: boolean): Promise<InflatedPart> {
-    const slot = this.#slot;
+  /** Ends a frame: its part, now or once the turns it waits for have run. At the last frame the RFC 7692 tail is added. */
+  endFrame(last: boolean): Inflated {
     const frame = this.#currentFrame();
     this.#frame = null;
-    return new Promise((resolve) => {
-      frame.settle = () => {
-        frame.settle = null;
-        const i = slot.frames.indexOf(frame);
-        if (i !== -1) slot.frames.splice(i, 1);
-        const data = frame.chunks.length === 1 ? frame.chunks[0]! : Buffer.concat(frame.chunks);
-        resolve({ data, length: frame.produced, error: slot.error });
-        // The context is lost after an error; start over so later messages without back-references decode.
-        if (slot.error !== null && slot === this.#slot) this.#swap();
-        // A retired or closed stream is freed once nothing is waiting on it.
-        if (slot !== this.#slot || this.#closed) this.#release(slot);
-      };
-      if (slot.error !== null || this.#closed) return frame.settle();
-      // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message".
-      if (last) slot.stream.write(DEFLATE_TAIL);
-      slot.stream.flush(zlib.constants.Z_SYNC_FLUSH, () => frame.settle?.());
-      // §7.1.1: with no_context_takeover the sender starts each message afresh; so does its reader.
-      if (last && this.#options.noContextTakeover) this.#swap();
-    });
+    if (this.#ops.length === 0) return this.#end(frame, last);
+    return new Promise((resolve) => this.#defer({ type: 'end', frame, last, resolve }));
+  }
+
+  /** Inflates input[offset..] into `frame`; returns -1 when done, else where to go on next turn. */
+  #run(frame: FrameSink, input: Uint8Array, offset: number): number {
+    if (frame.message.error !== null) return -1;
+    if (this.#budget <= 0) return offset;
+    this.#target = frame;
+    const next = this.#engine.inflate(input, offset, this.#budget, this.#sink);
+    this.#target = null;
+    const error = this.#engine.error;
+    if (error !== null) {
+      frame.message.error = error;
+      // The context is lost after an error; start over so later messages without back-references decode.
+      this.#engine.close();
+      this.#engine = openRawInflate(this.#options.windowBits, this.#fallback);
+      return -1;
+    }
+    return next < input.length || this.#engine.pending ? next : -1;
+  }
+
+  #take(piece: Buffer): void {
+    const frame = this.#target!;
+    this.#budget -= piece.length;
+    frame.produced += piece.length;
+    const message = frame.message;
+    message.onChunk?.(piece);
+    const room = message.cap - message.kept;
+    if (room > 0) {
+      // A copy: the piece lives in the engine's reused buffer.
+      const n = Math.min(room, piece.length);
+      const kept = Buffer.allocUnsafe(n);
+      piece.copy(kept, 0, 0, n);
+      frame.chunks.push(kept);
+      message.kept += n;
+    }
+  }
+
+  #end(frame: FrameSink, last: boolean): InflatedPart {
+    const message = frame.message;
+    // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message".
+    if (last && message.error === null && !this.#engineClosed) {
+      // The tail yields only what is left of the flush before it: nothing to slice.
+      const budget = this.#budget;
+      const before = frame.produced;
+      this.#budget = Infinity;
+      this.#run(frame, DEFLATE_TAIL, 0);
+      this.#budget = budget - (frame.produced - before);
+    }
+    // §7.1.1: with no_context_takeover the sender starts each message afresh; so does its reader.
+    if (last && this.#options.noContextTakeover && !this.#engineClosed) this.#engine.reset();
+    const chunks = frame.chunks;
+    const data = chunks.length === 0 ? EMPTY : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    return { data, length: frame.produced, error: message.error };
+  }
+
+  #defer(op: Op): void {
+    this.#ops.push(op);
+    if (op.type === 'input') this.#backlog += op.input.length - op.offset;
+    this.#checkBacklog();
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#drain());
+  }
+
+  /** A later turn: goes on with the work in order, within the turn's budget. */
+  #drain(): void {
+    this.#scheduled = false;
+    this.#budget = TURN_BUDGET;
+    const ops = this.#ops;
+    while (ops.length > 0) {
+      const op = ops[0]!;
+      if (op.type === 'input') {
+        const before = op.offset;
+        const next = this.#run(op.frame, op.input, op.offset);
+        if (next >= 0) {
+          this.#backlog -= next - before;
+          op.offset = next;
+          this.#schedule();
+          break;
+        }
+        this.#backlog -= op.input.length - before;
+        ops.shift();
+      } else {
+        ops.shift();
+        op.resolve(this.#end(op.frame, op.last));
+      }
+    }
+    this.#checkBacklog();
+    if (this.#closed && ops.length === 0) this.#closeEngine();
+  }
+
+  #checkBacklog(): void {
+    const over = this.#backlog > BACKLOG_LIMIT;
+    if (over !== this.#over) {
+      this.#over = over;
+      this.hooks.backlog?.(over);
+    }
   }
 
   /**
-   * Not old.end(): that asks zlib to finish a stream that has no final block, which fails with
-   * "unexpected end of file" and used to mark the last message as not inflating. The old stream
-   * is closed by #release once its last flush is out.
-   */
-  #swap(): void {
-    const old = this.#slot;
-    this.#slot = this.#open();
-    this.#release(old);
-  }
-
-  #release(slot: Slot): void {
-    if (slot.frames.length === 0) slot.stream.close();
-  }
-
-  /**
-   * Frees the zlib memory, but only after the frames already ended have inflated: closing a
-   * stream mid-inflation cuts its output short, so a large message just before the session's
-   * close used to be recorded truncated, with a wrong length. A frame not ended is abandoned.
+   * Frees the zlib memory, but only after the frames already ended have inflated: a large message
+   * just before the session's close is still recorded whole. A frame not ended is abandoned.
    */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const slot = this.#slot;
     const open = this.#frame;
     this.#frame = null;
-    if (open !== null) slot.frames.splice(slot.frames.indexOf(open), 1);
-    this.#release(slot);
+    if (open !== null) {
+      for (let i = this.#ops.length - 1; i >= 0; i--) {
+        const op = this.#ops[i]!;
+        if (op.frame === open && op.type === 'input') {
+          this.#backlog -= op.input.length - op.offset;
+          this.#ops.splice(i, 1);
+        }
+      }
+    }
+    if (this.#ops.length === 0) this.#closeEngine();
+  }
+
+  #closeEngine(): void {
+    if (this.#engineClosed) return;
+    this.#engineClosed = true;
+    this.#engine.close();
   }
 }
 

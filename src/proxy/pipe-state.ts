@@ -9,7 +9,7 @@ import type { Utf8Validator } from '../protocol/utf8-validator.js';
 import type { Violation } from '../protocol/violations.js';
 import type { OutMessage } from '../intercept/verdict.js';
 import type { MessageFate } from './events.js';
-import type { InflatedPart } from './inflater.js';
+import type { Inflated } from './inflater.js';
 
 export type DataKind = 'text' | 'binary';
 export type ControlKind = 'ping' | 'pong' | 'close';
@@ -33,7 +33,7 @@ export type Item =
       /** Some decider wants it (otherwise it is held only to be re-compressed). */
       readonly wanted: boolean;
       readonly frames: QueuedFrame[];
-      readonly parts: Promise<InflatedPart>[];
+      readonly parts: Inflated[];
       size: number;
       complete: boolean;
     }

@@ -5,11 +5,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import type { WebSocket } from 'ws';
 import { Inflater } from '../../src/proxy/inflater.js';
 import type { FrameRecord } from '../../src/proxy/events.js';
 import { nextMessage, openWs, startProxy, startWsEcho } from '../helpers/proxy-harness.js';
-import { until } from '../helpers/raw-peer.js';
+import { Opcode } from '../../src/protocol/constants.js';
+import { KEY_A, buildFrame } from '../helpers/frames.js';
+import { RawServer, destroyAllRaw, headerValue, rawHandshake, switchingHead, until } from '../helpers/raw-peer.js';
 
 /** Every inflated frame's result is handed over `ms` late (whatever the inflater does itself). */
 function slowInflation(ms: number): () => void {
@@ -93,5 +96,37 @@ test('both directions compressed and slow to inflate: records in arrival order',
     restore();
     await h.close();
     await target.close();
+  }
+});
+
+test('a reply that arrives while a large compressed message is still inflating over later turns is recorded after it', { timeout: 30_000 }, async () => {
+  const server = await RawServer.start({
+    respond: (req) => switchingHead(headerValue(req, 'sec-websocket-key')!, [['Sec-WebSocket-Extensions', 'permessage-deflate']]),
+  });
+  const h = await startProxy(server.port);
+  try {
+    // 48 MiB of JSON-like text in about 50 KiB: inflating it takes the proxy many turns.
+    const size = 48 * 1024 * 1024;
+    const big = zlib.deflateRawSync(Buffer.alloc(size, '{"k":1},'), { finishFlush: zlib.constants.Z_SYNC_FLUSH }).subarray(0, -4);
+    const { client } = await rawHandshake(h.port, { headers: [['Sec-WebSocket-Extensions', 'permessage-deflate']] });
+    const conn = await server.connection();
+    await client.write(buildFrame({ opcode: Opcode.Text, rsv1: true, payload: big, maskKey: KEY_A }));
+    // The server answers as soon as the compressed bytes are through, uncompressed.
+    await conn.waitFrames(1, 5000, true);
+    await conn.write(buildFrame({ opcode: Opcode.Text, payload: Buffer.from('got it') }));
+    await client.waitFrames(1, 5000, true);
+    const frames = await until(() => {
+      const f = h.frames.filter((r) => r.kind === 'text');
+      return f.length >= 2 ? f : undefined;
+    }, 10_000, 'both text frames on the bus');
+    assert.deepEqual(frames.map((f) => [f.from, f.compressed]), [['client', true], ['server', false]], 'the reply comes after the message it answers');
+    assert.ok(frames[1]!.id > frames[0]!.id);
+    const messages = h.messages.filter((m) => m.kind === 'text');
+    assert.deepEqual(messages.map((m) => [m.from, m.length]), [['client', size], ['server', 6]]);
+    assert.deepEqual(h.violations, []);
+  } finally {
+    destroyAllRaw();
+    await h.close();
+    await server.close();
   }
 });

@@ -1,0 +1,161 @@
+/**
+ * The synchronous inflater, on Node's native handle and on the minizlib fallback: context kept
+ * across messages (or reset, RFC 7692 §7.1.1), output past the cap counted and dropped, errors
+ * reported and recovered from, and large work sliced over turns of the event loop, in order.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+import { DeflateRaw } from 'minizlib';
+import { Inflater, TURN_BUDGET, type Inflated, type InflatedPart } from '../../src/proxy/inflater.js';
+
+/** Compresses messages as one sender would (context takeover unless `reset`), tails removed (§7.2.1). */
+function compressAll(messages: readonly Buffer[], reset = false, windowBits = 15): Buffer[] {
+  const open = (): DeflateRaw => new DeflateRaw({ windowBits, flush: zlib.constants.Z_SYNC_FLUSH } as ConstructorParameters<typeof DeflateRaw>[0]);
+  let deflater = open();
+  const chunks: Buffer[] = [];
+  deflater.on('data', (c: Buffer) => chunks.push(c));
+  const out: Buffer[] = [];
+  for (const m of messages) {
+    chunks.length = 0;
+    deflater.write(m); // synchronous: the data events have run when it returns
+    const all = Buffer.concat(chunks);
+    out.push(all.subarray(0, all.length - 4));
+    if (reset) {
+      deflater.close();
+      deflater = open();
+      deflater.on('data', (c: Buffer) => chunks.push(c));
+    }
+  }
+  deflater.close();
+  return out;
+}
+
+const now = (part: Inflated): InflatedPart => {
+  assert.ok(!(part instanceof Promise), 'inflated on this turn');
+  return part;
+};
+
+const messages = Array.from({ length: 200 }, (_, i) => Buffer.from(JSON.stringify({ type: 'tick', seq: i, px: (100 + ((i * 7919) % 1000) / 10).toFixed(2), qty: (i * 31) % 500 })));
+
+for (const fallback of [false, true]) {
+  describe(fallback ? 'inflater on minizlib (fallback)' : 'inflater on the native handle', () => {
+    for (const reset of [false, true]) {
+      test(`messages inflate on the same turn, ${reset ? 'no context takeover' : 'context takeover'}`, () => {
+        const inflater = new Inflater({ windowBits: 15, noContextTakeover: reset }, fallback);
+        const compressed = compressAll(messages, reset);
+        compressed.forEach((c, i) => {
+          inflater.begin(1024, null);
+          inflater.write(c);
+          const part = now(inflater.endFrame(true));
+          assert.equal(part.error, null);
+          assert.equal(part.data.toString(), messages[i]!.toString());
+          assert.equal(part.length, messages[i]!.length);
+        });
+        inflater.close();
+      });
+    }
+
+    test('a message in several frames and several writes; the cap keeps the first bytes and counts all', () => {
+      const text = Buffer.from('0123456789'.repeat(1000));
+      const [c] = compressAll([text]);
+      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      const seen: Buffer[] = [];
+      inflater.begin(25, (chunk) => seen.push(Buffer.from(chunk)));
+      const cut = Math.floor(c!.length / 2);
+      inflater.write(c!.subarray(0, 3));
+      inflater.write(c!.subarray(3, cut));
+      const first = now(inflater.endFrame(false));
+      inflater.write(c!.subarray(cut));
+      const second = now(inflater.endFrame(true));
+      assert.equal(first.length + second.length, text.length);
+      assert.equal(Buffer.concat([first.data, second.data]).toString(), text.subarray(0, 25).toString());
+      assert.ok(Buffer.concat(seen).equals(text), 'the chunk observer saw every byte');
+      inflater.close();
+    });
+
+    test('bad data is an error; the next message inflates on a fresh context', () => {
+      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      inflater.begin(100, null);
+      inflater.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x11]));
+      const bad = now(inflater.endFrame(true));
+      assert.ok(bad.error instanceof Error);
+      const [fresh] = compressAll([Buffer.from('fine again')]);
+      inflater.begin(100, null);
+      inflater.write(fresh!);
+      const good = now(inflater.endFrame(true));
+      assert.equal(good.error, null);
+      assert.equal(good.data.toString(), 'fine again');
+      inflater.close();
+    });
+
+    test('a bomb is sliced over turns of the event loop, counted exactly, and the context survives it', async () => {
+      const size = 64 * 1024 * 1024;
+      const [bomb, after] = compressAll([Buffer.alloc(size), Buffer.from('after the bomb')]);
+      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      let backlog = 0;
+      inflater.hooks = { backlog: (over) => void (over && backlog++) };
+      let turns = 0;
+      const ticker = setInterval(() => turns++, 0);
+      try {
+        inflater.turn();
+        inflater.begin(64 * 1024, null);
+        inflater.write(bomb!);
+        const part = inflater.endFrame(true);
+        assert.ok(part instanceof Promise, 'the rest waits for later turns');
+        // Later frames wait behind it, in order.
+        inflater.begin(64 * 1024, null);
+        inflater.write(after!);
+        const next = inflater.endFrame(true);
+        assert.ok(next instanceof Promise);
+        const [p, n] = await Promise.all([part, next]);
+        assert.equal(p.length, size);
+        assert.equal(p.data.length, 64 * 1024);
+        assert.equal(n.data.toString(), 'after the bomb');
+        assert.ok(turns >= 4, `timers ran ${turns} times while ${size / TURN_BUDGET} MiB inflated`);
+        assert.equal(backlog, 0, 'a 64 KiB backlog is under the bound: the sender is not paused');
+        // Once caught up, the work is synchronous again.
+        inflater.turn();
+        const [, , third] = compressAll([Buffer.alloc(size), Buffer.from('after the bomb'), Buffer.from('again')]);
+        inflater.begin(100, null);
+        inflater.write(third!);
+        assert.equal(now(inflater.endFrame(true)).data.toString(), 'again');
+      } finally {
+        clearInterval(ticker);
+        inflater.close();
+      }
+    });
+
+    test('compressed input waiting for later turns past its bound asks for the sender to pause, then to resume', async () => {
+      const noise = Buffer.alloc(3 * 1024 * 1024);
+      for (let i = 0, x = 7; i < noise.length; i++) noise[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+      const [c] = compressAll([noise]);
+      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      const calls: boolean[] = [];
+      inflater.hooks = { backlog: (over) => void calls.push(over) };
+      inflater.turn();
+      inflater.begin(16, null);
+      inflater.write(c!);
+      const part = inflater.endFrame(true);
+      assert.deepEqual(calls, [true]);
+      assert.equal(inflater.backlogged, true);
+      assert.equal((await part).length, noise.length);
+      assert.deepEqual(calls, [true, false]);
+      inflater.close();
+    });
+
+    test('closing while work waits still finishes the frames already ended', async () => {
+      const size = 16 * 1024 * 1024;
+      const [big] = compressAll([Buffer.alloc(size, 'a')]);
+      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      inflater.turn();
+      inflater.begin(10, null);
+      inflater.write(big!);
+      const part = inflater.endFrame(true);
+      inflater.close();
+      const p = await part;
+      assert.equal(p.length, size);
+      assert.equal(p.data.toString(), 'aaaaaaaaaa');
+    });
+  });
+}
