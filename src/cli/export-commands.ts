@@ -3,7 +3,12 @@
  * Usage errors exit 2, like the proxy's own flags.
  */
 import type { Command } from 'commander';
+import type { RunningProxy } from '../proxy/server.js';
+import { harDocument } from '../export/har.js';
+import { harEntryFromLog } from '../export/har-from-log.js';
+import { attachHar, writeAtomic, type HarWriter } from '../export/har-writer.js';
 import { readLog, type RecordedSession } from '../export/log-reader.js';
+import type { Options } from './options.js';
 import { statsFromRecords, type SessionStats } from '../export/stats.js';
 import { formatStatsTable } from '../export/stats-text.js';
 
@@ -17,7 +22,31 @@ function out(text: string): void {
   process.stdout.write(text);
 }
 
-export function addExportCommands(program: Command, fail: (error: unknown) => never): void {
+export interface Exports {
+  /** The pcap goes to stdout: the headless printer must write elsewhere. */
+  readonly stdoutTaken: boolean;
+  close(): Promise<void>;
+}
+
+/** Starts the writers the flags ask for (--har, --pcap); throws with the flag named when one cannot start. */
+export async function attachExports(proxy: RunningProxy, options: Pick<Options, 'har' | 'harControl' | 'pcap'>, version: string): Promise<Exports> {
+  let har: HarWriter | null = null;
+  if (options.har !== null) {
+    try {
+      har = await attachHar(proxy.bus, { path: options.har, control: options.harControl, version });
+    } catch (error) {
+      throw new Error(`--har: ${(error as Error).message}`);
+    }
+  }
+  return {
+    stdoutTaken: options.pcap === '-',
+    async close() {
+      await har?.close();
+    },
+  };
+}
+
+export function addExportCommands(program: Command, fail: (error: unknown) => never, version: string): void {
   program
     .command('stats')
     .description('per-session statistics of a JSONL log (--log-file)')
@@ -37,5 +66,25 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
         if (opts.json === true) out(`${JSON.stringify({ session: s.session, client: s.client, target: s.target, path: s.path, stats })}\n`);
         else out(`#${s.session} ${s.client} → ${s.target} ${s.path}\n${formatStatsTable(stats).join('\n')}\n\n`);
       }
+    });
+
+  program
+    .command('har')
+    .description('convert a JSONL log (--log-file) to HAR 1.2, as --har writes it')
+    .argument('<log>', 'a JSONL log written with --log-file')
+    .option('-o, --output <file>', 'write here (atomically) instead of stdout')
+    .option('--control', 'include ping, pong and close frames')
+    .option('--session <n>', 'only this session')
+    .action(async (log: string, opts: { output?: string; control?: boolean; session?: string }) => {
+      let sessions: RecordedSession[];
+      try {
+        sessions = await readLog(log);
+      } catch (error) {
+        fail(error);
+      }
+      if (opts.session !== undefined) sessions = sessions.filter((s) => String(s.session) === opts.session);
+      const text = JSON.stringify(harDocument(sessions.map((s) => harEntryFromLog(s, { control: opts.control === true })), version), null, 1);
+      if (opts.output === undefined) out(`${text}\n`);
+      else await writeAtomic(opts.output, text).catch((e: Error) => fail(new Error(`-o: ${e.message}`)));
     });
 }

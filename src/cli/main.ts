@@ -12,7 +12,7 @@ import { OptionError, toOptions, type Options, type RawOptions } from './options
 import { ReplaceRuleError } from '../script/index.js';
 import { probeTarget } from './probe.js';
 import { prepareFrontEnds, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
-import { addExportCommands } from './export-commands.js';
+import { addExportCommands, attachExports } from './export-commands.js';
 import { LogReadError } from '../export/log-reader.js';
 
 const EXAMPLES = `
@@ -59,7 +59,10 @@ function addProxyOptions(cmd: Command): Command {
     .option('--script <file>', 'a .ts/.js/.mjs script that may rewrite, drop or inject messages')
     .option('--script-timeout <ms>', 'time a script hook may take before the message goes on unchanged', '5000')
     .addOption(new Option('--script-fail <mode>', 'when a hook throws or times out: forward (open) or drop (closed)').choices(['open', 'closed']).default('open'))
-    .option('--replace <rule>', "text substitution '[client:|server:]/regex/replacement/[flags]' (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[]);
+    .option('--replace <rule>', "text substitution '[client:|server:]/regex/replacement/[flags]' (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--har <file>', 'write the sessions as HAR 1.2 (Chrome DevTools), at each close and at exit')
+    .option('--har-control', 'include ping, pong and close frames in the HAR')
+    .option('--pcap <file>', 'write both legs of every session as pcapng as it happens ("-": stdout)');
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -83,7 +86,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       const rounds = raw.rounds === undefined ? Infinity : Number(raw.rounds);
       await run(options, { rounds, stopTarget: () => echo.close() });
     });
-  addExportCommands(program, fail);
+  addExportCommands(program, fail, packageVersion());
   try {
     await program.parseAsync(argv as string[]);
   } catch (error) {
@@ -143,9 +146,10 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
     fail(new Error(unreachable));
   }
   const jsonl = options.logFile === null ? null : await attachJsonl(proxy.bus, options.logFile).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
+  const exports = await attachExports(proxy, options, packageVersion()).catch((e: unknown) => fail(e));
   const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
   const headless = options.headless || !tty;
-  const printer = headless ? attachHeadless(proxy.bus, process.stdout, { color: options.color && process.stdout.isTTY === true }) : null;
+  const printer = headless ? attachHeadless(proxy.bus, exports.stdoutTaken ? process.stderr : process.stdout, { color: options.color && process.stdout.isTTY === true }) : null;
   const frontEnds: FrontEnds = prepared.start(proxy, headless);
   if (headless) process.stderr.write(`wsproxy: listening on ${proxy.listening}, relaying to ${proxy.target}\n`);
 
@@ -159,6 +163,7 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
     await demo?.stopTarget();
     await printer?.close();
     await jsonl?.close();
+    await exports.close();
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(0));

@@ -30,6 +30,11 @@ export interface Options {
   readonly scriptTimeout: number;
   readonly scriptFail: 'open' | 'closed';
   readonly replace: readonly string[];
+  /** --har FILE: sessions as HAR 1.2, rewritten atomically at each close and at exit. */
+  readonly har: string | null;
+  readonly harControl: boolean;
+  /** --pcap FILE, or "-" for stdout. */
+  readonly pcap: string | null;
 }
 
 /** What commander hands over (all strings, before validation). */
@@ -50,6 +55,9 @@ export interface RawOptions {
   readonly scriptTimeout: string;
   readonly scriptFail: string;
   readonly replace: readonly string[];
+  readonly har?: string;
+  readonly harControl?: boolean;
+  readonly pcap?: string;
 }
 
 function port(text: string, flag: string): number {
@@ -120,5 +128,8 @@ export function toOptions(raw: RawOptions, defaults: { readonly target?: Target 
     scriptTimeout: positiveInt(raw.scriptTimeout, '--script-timeout'),
     scriptFail: raw.scriptFail,
     replace: [...raw.replace],
+    har: raw.har ?? null,
+    harControl: raw.harControl === true,
+    pcap: raw.pcap ?? null,
   });
 }

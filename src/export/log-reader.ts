@@ -68,6 +68,8 @@ export interface RecordedSession {
   readonly extensions: string | null;
   readonly frames: RecordedFrame[];
   readonly messages: RecordedMessage[];
+  /** Frames and messages in the order of the log. */
+  readonly events: ({ readonly frame: RecordedFrame } | { readonly message: RecordedMessage })[];
   close: RecordedClose | null;
 }
 
@@ -124,6 +126,7 @@ export class LogSessions {
           extensions: typeof o['extensions'] === 'string' ? o['extensions'] : null,
           frames: [],
           messages: [],
+          events: [],
           close: null,
         });
         break;
@@ -133,7 +136,7 @@ export class LogSessions {
         if (s === undefined) return;
         const length = num(o['length']);
         const masked = o['masked'] === true;
-        s.frames.push({
+        const frame: RecordedFrame = {
           id: num(o['id']),
           time: time(o['time']),
           from: side(o['from']),
@@ -150,13 +153,15 @@ export class LogSessions {
           closeReason: str(o['closeReason']),
           origin: o['injected'] === true ? 'injected' : o['modified'] === true ? 'modified' : 'peer',
           violations: Array.isArray(o['violations']) ? o['violations'].map((v) => str((v as Obj)['code'])) : [],
-        });
+        };
+        s.frames.push(frame);
+        s.events.push({ frame });
         break;
       }
       case 'message': {
         const s = this.sessions.get(id);
         if (s === undefined) return;
-        s.messages.push({
+        const message: RecordedMessage = {
           id: num(o['id']),
           time: time(o['time']),
           from: side(o['from']),
@@ -168,7 +173,9 @@ export class LogSessions {
           compressed: o['compressed'] === true,
           fate: str(o['fate'], 'forwarded'),
           by: typeof o['by'] === 'string' ? o['by'] : null,
-        });
+        };
+        s.messages.push(message);
+        s.events.push({ message });
         break;
       }
       case 'close': {

@@ -1,0 +1,66 @@
+/**
+ * The export commands as a user runs them (built CLI): --har and --log-file on a proxy, then
+ * `wsproxy har` and `wsproxy stats` on the log.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Har } from 'har-format';
+import { playSession, startSlowPongEcho } from '../export/peers.js';
+import { assertChromeImportable, assertValidHar } from '../export/har-check.js';
+import { skipUnlessBuilt, wsproxy } from '../export/cli-process.js';
+
+describe('export commands', { timeout: 120_000 }, () => {
+  test('--har and --log-file, then `wsproxy har` and `wsproxy stats` on the log', { timeout: 40_000 }, async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    const server = await startSlowPongEcho({ pongDelayMs: 50, deflate: true });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wsproxy-export-cli-'));
+    const log = path.join(dir, 'log.jsonl');
+    const har = path.join(dir, 'live.har');
+    const proxy = wsproxy(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${server.port}`, '--headless', '--log-file', log, '--har', har, '--har-control']);
+    try {
+      const port = await proxy.port();
+      const { sent } = await playSession(`ws://127.0.0.1:${port}/cli`, { deflate: true });
+      const exit = await proxy.stop();
+      assert.equal(exit.code, 0, exit.stderr);
+      const live = JSON.parse(readFileSync(har, 'utf8')) as Har;
+      assertValidHar(live);
+      assertChromeImportable(live);
+      const sends = live.log.entries[0]!._webSocketMessages!.filter((m) => m.type === 'send' && m.opcode <= 2);
+      assert.deepEqual(sends.map((m) => m.data), sent.map((m) => (typeof m === 'string' ? m : m.toString('base64'))));
+
+      const converted = path.join(dir, 'converted.har');
+      const conv = await wsproxy(['har', log, '-o', converted, '--control']).exited;
+      assert.equal(conv.code, 0, conv.stderr);
+      const fromLog = JSON.parse(readFileSync(converted, 'utf8')) as Har;
+      assertValidHar(fromLog);
+      assert.deepEqual(fromLog.log.entries[0]!._webSocketMessages, live.log.entries[0]!._webSocketMessages);
+
+      const toStdout = await wsproxy(['har', log]).exited;
+      assert.equal(toStdout.code, 0);
+      assert.deepEqual((JSON.parse(toStdout.stdout.toString()) as Har).log.entries[0]!._webSocketMessages!.length, sends.length * 2);
+
+      const stats = await wsproxy(['stats', log, '--json']).exited;
+      assert.equal(stats.code, 0, stats.stderr);
+      const [line] = stats.stdout.toString().trim().split('\n').map((l) => JSON.parse(l) as { session: number; stats: { client: { rtt: { count: number; minMs: number } } } });
+      const closeRecord = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; stats?: unknown }).find((r) => r.type === 'close')!;
+      assert.deepEqual(line!.stats, closeRecord.stats);
+      assert.equal(line!.stats.client.rtt.count, 2);
+      assert.ok(line!.stats.client.rtt.minMs >= 50);
+
+      const table = await wsproxy(['stats', log]).exited;
+      assert.match(table.stdout.toString(), /^#1 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ \/cli$/m);
+      assert.match(table.stdout.toString(), /ping RTT +2 · min \d+/);
+
+      const missing = await wsproxy(['stats', path.join(dir, 'nope.jsonl')]).exited;
+      assert.equal(missing.code, 2);
+      assert.match(missing.stderr, /^wsproxy: .*nope\.jsonl: ENOENT/);
+    } finally {
+      proxy.kill();
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,44 @@
+/**
+ * Checks a HAR the way its readers do: the HAR 1.2 JSON schema (har-schema, compiled by ajv with
+ * the draft-06 meta-schema it is written in), and the checks Chrome DevTools' HAR importer makes on
+ * WebSocket entries before it shows their messages.
+ */
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import Ajv from 'ajv';
+import type { Har } from 'har-format';
+
+const require = createRequire(import.meta.url);
+const schemas = require('har-schema') as Record<string, object>;
+const draft06 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
+
+let validate: ((data: unknown) => boolean) & { errors?: unknown } | null = null;
+
+export function assertValidHar(har: unknown): asserts har is Har {
+  if (validate === null) {
+    // har-schema uses keywords ajv's strict mode rejects ("optional", "min"), hence strict: false.
+    const ajv = new Ajv.default({ strict: false, allErrors: true });
+    ajv.addMetaSchema(draft06);
+    for (const schema of Object.values(schemas)) ajv.addSchema(schema);
+    validate = ajv.getSchema('har.json#')! as typeof validate;
+  }
+  const ok = validate!(har);
+  assert.ok(ok, `HAR schema errors: ${JSON.stringify(validate!.errors, null, 1)}`);
+}
+
+/** What Chrome's importer needs of a WebSocket entry and each of its messages. */
+export function assertChromeImportable(har: Har): void {
+  for (const entry of har.log.entries) {
+    assert.equal(entry._resourceType, 'websocket');
+    assert.ok(Array.isArray(entry._webSocketMessages), '_webSocketMessages is an array');
+    assert.match(entry.request.url, /^wss?:\/\//);
+    assert.ok(!Number.isNaN(Date.parse(entry.startedDateTime)));
+    for (const m of entry._webSocketMessages!) {
+      assert.ok(m.type === 'send' || m.type === 'receive', `type ${String(m.type)}`);
+      assert.equal(typeof m.time, 'number');
+      assert.ok(m.time > 1e9 && m.time < 1e11, 'time is epoch seconds');
+      assert.equal(typeof m.opcode, 'number');
+      assert.equal(typeof m.data, 'string');
+    }
+  }
+}
