@@ -12,7 +12,8 @@ const require = createRequire(import.meta.url);
 const schemas = require('har-schema') as Record<string, object>;
 const draft06 = require('ajv/dist/refs/json-schema-draft-06.json') as object;
 
-let validate: ((data: unknown) => boolean) & { errors?: unknown } | null = null;
+type Validate = ((data: unknown) => boolean) & { errors?: unknown };
+let validate: Validate | null = null;
 
 export function assertValidHar(har: unknown): asserts har is Har {
   if (validate === null) {
@@ -20,7 +21,7 @@ export function assertValidHar(har: unknown): asserts har is Har {
     const ajv = new Ajv.default({ strict: false, allErrors: true });
     ajv.addMetaSchema(draft06);
     for (const schema of Object.values(schemas)) ajv.addSchema(schema);
-    validate = ajv.getSchema('har.json#')! as typeof validate;
+    validate = ajv.getSchema('har.json#') as unknown as Validate;
   }
   const ok = validate!(har);
   assert.ok(ok, `HAR schema errors: ${JSON.stringify(validate!.errors, null, 1)}`);
