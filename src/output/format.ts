@@ -6,6 +6,7 @@ import { closeCodeName } from '../protocol/close-codes.js';
 import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord } from '../proxy/events.js';
 import { LineBytes } from './line-bytes.js';
 import { formatStatsSummary } from '../export/stats-text.js';
+import { escapeForTerminal } from './terminal-text.js';
 
 export interface Style {
   readonly color: boolean;
@@ -75,6 +76,11 @@ const FLAGS = Array.from({ length: 16 }, (_, i) => {
   return `${(i & 8) !== 0 ? 'FIN' : '...'} ${b(4)}${b(2)}${b(1)}`;
 });
 
+/** "1 frame", "2 frames". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
@@ -87,24 +93,6 @@ export function looksLikeText(bytes: Uint8Array): boolean {
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
   if (text.includes('\uFFFD')) return false;
   return !/[\x00-\x08\x0e-\x1f\x7f]/.test(text);
-}
-
-/** One-line, escaped text: newlines and other controls become visible escapes. */
-export function escapeText(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f\\]/g, (c) => {
-    switch (c) {
-      case '\n':
-        return '\\n';
-      case '\r':
-        return '\\r';
-      case '\t':
-        return '\\t';
-      case '\\':
-        return '\\\\';
-      default:
-        return `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
-    }
-  });
 }
 
 export function hexBytes(bytes: Uint8Array, max: number): string {
@@ -123,12 +111,31 @@ export function preview(payload: Uint8Array, kind: FrameRecord['kind'] | Message
   if (asText) {
     // Decode a bounded prefix: a 64 KiB preview must not cost a 64 KiB string per line.
     const head = payload.subarray(0, maxChars * 4);
-    let text = escapeText(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'));
+    let text = escapeForTerminal(Buffer.from(head.buffer, head.byteOffset, head.length).toString('utf8'), { quoted: true });
     const cut = text.length > maxChars || head.length < payload.length || truncated;
-    if (text.length > maxChars) text = text.slice(0, maxChars);
+    if (text.length > maxChars) text = cutAt(text, maxChars);
     return cut ? `"${text}"…` : `"${text}"`;
   }
   return hexBytes(payload, Math.max(4, Math.floor(maxChars / 3))) + (truncated && payload.length * 3 <= maxChars ? ' …' : '');
+}
+
+/**
+ * The first `max` UTF-16 units of escaped text, moved back so that neither a surrogate pair nor
+ * an escape (`\x1b`, `\u{202e}`, `\"`) is cut in half: a half escape would read as another one.
+ */
+function cutAt(text: string, max: number): string {
+  let end = max;
+  const c = text.charCodeAt(end - 1);
+  if (c >= 0xd800 && c <= 0xdbff) end--;
+  // Walk the escapes from the start (a backslash may itself be escaped): does one straddle the cut?
+  for (let i = 0; i < end; i++) {
+    if (text.charCodeAt(i) !== 0x5c) continue;
+    const m = /^\\(?:x[0-9a-f]{2}|u\{[0-9a-f]+\}|.)/.exec(text.slice(i, i + 11));
+    const n = m === null ? 1 : m[0].length;
+    if (i + n > end) return text.slice(0, i);
+    i += n - 1;
+  }
+  return text.slice(0, end);
 }
 
 const QUOTE = 0x22;
@@ -206,7 +213,7 @@ export function prettyJson(text: string): string | null {
 
 export function describeClose(code: number | null, reason: string): string {
   if (code === null) return 'no status';
-  return `${code} ${closeCodeName(code)}${reason === '' ? '' : ` "${escapeText(reason)}"`}`;
+  return `${code} ${closeCodeName(code)}${reason === '' ? '' : ` "${escapeForTerminal(reason, { quoted: true })}"`}`;
 }
 
 /** The kind column: opcode name padded, with markers for what the proxy did. */
@@ -251,10 +258,10 @@ export function writeFrameLine(out: LineBytes, f: FrameRecord, style: Style, pre
 }
 
 export function formatOpenLine(s: SessionInfo, style: Style): string {
-  const ext = s.extensions === null ? '' : ` ext=${s.extensions}`;
-  const proto = s.protocol === null ? '' : ` protocol=${s.protocol}`;
+  const ext = s.extensions === null ? '' : ` ext=${escapeForTerminal(s.extensions)}`;
+  const proto = s.protocol === null ? '' : ` protocol=${escapeForTerminal(s.protocol)}`;
   const status = s.status === 101 ? paint(style, 'green', '101') : paint(style, 'red', String(s.status));
-  return `${paint(style, 'dim', formatTime(s.time))} #${s.session} ${paint(style, 'bold', 'open')} ${s.client} → ${s.target} ${s.path} ${status}${proto}${ext}`;
+  return `${paint(style, 'dim', formatTime(s.time))} #${s.session} ${paint(style, 'bold', 'open')} ${escapeForTerminal(s.client)} → ${escapeForTerminal(s.target)} ${escapeForTerminal(s.path)} ${status}${proto}${ext}`;
 }
 
 export function formatCloseLine(c: CloseRecord, style: Style): string {
@@ -265,18 +272,18 @@ export function formatCloseLine(c: CloseRecord, style: Style): string {
 
 export function formatViolationLine(v: ViolationRecord, style: Style): string {
   const where = v.frame === null ? '' : ` frame ${v.frame}`;
-  return `${paint(style, 'dim', formatTime(v.time))} #${v.session} ${paint(style, 'red', `violation ${v.violation.code}`)} from ${v.from}${where} (${v.violation.rfc}): ${v.violation.message}`;
+  return `${paint(style, 'dim', formatTime(v.time))} #${v.session} ${paint(style, 'red', `violation ${v.violation.code}`)} from ${v.from}${where} (${v.violation.rfc}): ${escapeForTerminal(v.violation.message)}`;
 }
 
 /** Messages are printed only when they say more than their frames: decided on, or reassembled. */
 export function formatMessageLine(m: MessageRecord, style: Style, previewChars = 80): string {
   const fate = m.fate === 'forwarded' ? '' : ' ' + paint(style, m.fate === 'dropped' ? 'red' : 'yellow', `[${m.fate}${m.by === null ? '' : ` by ${m.by}`}]`);
   const dir = paint(style, sideColor(m.from), arrow(m.from));
-  return `${paint(style, 'dim', formatTime(m.time))} #${m.session} ${dir} message ${m.kind} ${m.frames} frame(s) ${m.length} B${fate} ${preview(m.payload, m.kind, m.truncated, previewChars)}`;
+  return `${paint(style, 'dim', formatTime(m.time))} #${m.session} ${dir} message ${m.id} ${m.kind} ${plural(m.frames, 'frame')} ${m.length} B${fate} ${preview(m.payload, m.kind, m.truncated, previewChars)}`;
 }
 
 export function formatLogLine(l: LogRecord, style: Style): string {
   const color: Color = l.level === 'error' ? 'red' : l.level === 'warn' ? 'yellow' : 'blue';
   const who = l.session === null ? '' : ` #${l.session}`;
-  return `${paint(style, 'dim', formatTime(l.time))}${who} ${paint(style, color, `[${l.source}]`)} ${l.text}`;
+  return `${paint(style, 'dim', formatTime(l.time))}${who} ${paint(style, color, `[${l.source}]`)} ${escapeForTerminal(l.text)}`;
 }

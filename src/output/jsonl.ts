@@ -7,8 +7,9 @@ import { isUtf8 } from 'node:buffer';
 import type { HttpHead } from '../protocol/handshake.js';
 import { subscribe, type CloseRecord, type FrameRecord, type LogRecord, type MessageRecord, type ProxyBus, type SessionInfo, type ViolationRecord } from '../proxy/events.js';
 import { LineWriter } from './line-writer.js';
+import { escapeJsonText } from './terminal-text.js';
 
-type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
+export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
 
 /** Header lines as an object; a name sent more than once maps to an array of its values. */
 export function headersObject(head: HttpHead): Record<string, string | string[]> {
@@ -111,6 +112,11 @@ export function logJson(l: LogRecord): Json {
   return { type: 'log', session: l.session, time: iso(l.time), source: l.source, level: l.level, text: l.text };
 }
 
+/** One log line: JSON text whose C1, bidi and other invisible characters are \u escapes. */
+export function jsonLine(value: Json): string {
+  return escapeJsonText(JSON.stringify(value));
+}
+
 export interface JsonlLog {
   close(): Promise<void>;
 }
@@ -123,7 +129,8 @@ export async function attachJsonl(bus: ProxyBus, path: string): Promise<JsonlLog
     stream.once('error', reject);
   });
   const writer = new LineWriter(stream, { maxBuffered: 64 * 1024 * 1024, droppedNote: (n) => JSON.stringify({ type: 'dropped', time: iso(Date.now()), count: n }) });
-  const line = (value: Json): void => writer.write(JSON.stringify(value));
+  // JSON.stringify leaves C1 controls and bidi overrides raw; a terminal that shows the log must not get them.
+  const line = (value: Json): void => writer.write(jsonLine(value));
   const unsubscribe = subscribe(bus, {
     'session-open': (s) => line(openJson(s)),
     frame: (f) => line(frameJson(f)),

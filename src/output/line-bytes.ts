@@ -81,8 +81,9 @@ export class LineBytes {
   }
 
   /**
-   * Copies b[0..n) while its bytes are printable ASCII other than a backslash (text that needs no
-   * escaping); returns false, having written nothing, at the first other byte.
+   * Copies b[0..n) while its bytes are printable ASCII other than a backslash or a double quote
+   * (text that needs no escaping inside quotes); returns false, having written nothing, at the
+   * first other byte.
    */
   plainAscii(b: Uint8Array, n: number): boolean {
     this.#room(n);
@@ -90,7 +91,7 @@ export class LineBytes {
     const pos = this.#pos;
     for (let i = 0; i < n; i++) {
       const c = b[i]!;
-      if (c < 0x20 || c > 0x7e || c === 0x5c) return false;
+      if (c < 0x20 || c > 0x7e || c === 0x5c || c === 0x22) return false;
       buf[pos + i] = c;
     }
     this.#pos = pos + n;

@@ -102,9 +102,11 @@ function bits(byte: number, mask: number): string {
 
 /**
  * The header decoded bit by bit, the way Wireshark prints it:
- * `1... .... = Fin: True`, `.... 0001 = Opcode: Text (1)`, and so on.
+ * `1... .... = Fin: True`, `.... 0001 = Opcode: Text (1)`, and so on. RSV1 is "Per-Message
+ * Compressed" only on a session that negotiated permessage-deflate (RFC 7692 §6); elsewhere it is
+ * one of the reserved bits (RFC 6455 §5.2).
  */
-export function describeHeaderBits(raw: Uint8Array, header: FrameHeader): string[] {
+export function describeHeaderBits(raw: Uint8Array, header: FrameHeader, deflate = false): string[] {
   const b0 = raw[0] ?? 0;
   const b1 = raw[1] ?? 0;
   const yes = (v: boolean): string => (v ? 'True' : 'False');
@@ -112,7 +114,7 @@ export function describeHeaderBits(raw: Uint8Array, header: FrameHeader): string
   const lines = [
     `${bits(b0, FIN_BIT)} = Fin: ${yes(header.fin)}`,
     `${bits(b0, RSV1_BIT | RSV2_BIT | RSV3_BIT)} = Reserved: 0x${((b0 >> 4) & 0x7).toString(16)}`,
-    `${bits(b0, RSV1_BIT)} = Per-Message Compressed (RSV1): ${yes(header.rsv1)}`,
+    `${bits(b0, RSV1_BIT)} = ${deflate ? 'Per-Message Compressed' : 'Reserved'} (RSV1): ${yes(header.rsv1)}`,
     `${bits(b0, OPCODE_MASK)} = Opcode: ${opcodeName(header.opcode)} (${header.opcode})`,
     `${bits(b1, MASK_BIT)} = Mask: ${yes(header.maskKey !== null)}`,
   ];

@@ -5,10 +5,11 @@
  */
 import { describeHeaderBits, type FrameHeader } from '../protocol/frame-header.js';
 import { computeAccept, header, verifyAccept, type HttpHead } from '../protocol/handshake.js';
-import { arrow, describeClose, formatBytes, formatTime, hexdump, looksLikeText, prettyJson } from '../output/format.js';
+import { arrow, describeClose, formatBytes, formatTime, hexdump, looksLikeText, plural, prettyJson } from '../output/format.js';
 import type { FrameRecord, MessageRecord } from '../proxy/events.js';
 import type { HeldEntry } from './intercept-queue.js';
-import { safeText, seg, strWidth, type Seg, type Style } from './line.js';
+import { seg, strWidth, type Seg, type Style } from './line.js';
+import { escapeForTerminal, escapeJsonText } from '../output/terminal-text.js';
 import { dirColor } from './rows.js';
 import { formatStatsTable } from '../export/stats-text.js';
 import { decodeText, type FrameRow, type Row, type SessionEntry } from './store.js';
@@ -62,7 +63,7 @@ function textLines(text: string, width: number, style: Style = {}): DetailLine[]
   const all = text.split('\n');
   const max = 5000;
   for (const raw of all.slice(0, max)) {
-    const safe = safeText(raw.replace(/\t/g, '    ').replace(/\r$/, ''));
+    const safe = escapeForTerminal(raw.replace(/\t/g, '    ').replace(/\r$/, ''), { keepBackslash: true });
     for (const part of wrap(safe, width)) lines.push([seg(part, style)]);
   }
   if (all.length > max) lines.push([seg(`… ${all.length - max} more lines`, { fg: 'gray' })]);
@@ -71,21 +72,29 @@ function textLines(text: string, width: number, style: Style = {}): DetailLine[]
 
 const JSON_TOKEN = /("(?:[^"\\]|\\.)*")(\s*:)?|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)|(true|false|null)|([{}[\],])|(\s+)/g;
 
+/**
+ * Pretty JSON text made safe to show: what JSON.stringify leaves raw (C1, bidi, zero-width) as
+ * JSON's own \u escapes, anything else unsafe as the shared escapes. Its backslashes are JSON's.
+ */
+function jsonSafe(text: string): string {
+  return escapeForTerminal(escapeJsonText(text), { keepBackslash: true });
+}
+
 /** One line of pretty-printed JSON with keys, strings, numbers and literals coloured. */
 function jsonLine(line: string): Seg[] {
   const segs: Seg[] = [];
   let last = 0;
   for (const m of line.matchAll(JSON_TOKEN)) {
-    if (m.index > last) segs.push(seg(safeText(line.slice(last, m.index))));
+    if (m.index > last) segs.push(seg(jsonSafe(line.slice(last, m.index))));
     if (m[1] !== undefined) {
-      segs.push(seg(safeText(m[1]), m[2] !== undefined ? { fg: 'cyan' } : { fg: 'green' }));
+      segs.push(seg(jsonSafe(m[1]), m[2] !== undefined ? { fg: 'cyan' } : { fg: 'green' }));
       if (m[2] !== undefined) segs.push(seg(m[2]));
     } else if (m[3] !== undefined) segs.push(seg(m[3], { fg: 'yellow' }));
     else if (m[4] !== undefined) segs.push(seg(m[4], { fg: 'magenta' }));
     else segs.push(seg(m[0]));
     last = m.index + m[0].length;
   }
-  if (last < line.length) segs.push(seg(safeText(line.slice(last))));
+  if (last < line.length) segs.push(seg(jsonSafe(line.slice(last))));
   return segs;
 }
 
@@ -166,7 +175,7 @@ function direction(from: 'client' | 'server'): Seg {
  * `compact` puts the header on one line (for a small, unfocused detail pane, so the payload is in
  * view at a glance); otherwise it is decoded bit by bit.
  */
-export function frameDetail(row: FrameRow, view: PayloadView, width: number, compact = false): DetailLine[] {
+export function frameDetail(row: FrameRow, view: PayloadView, width: number, compact = false, deflate = false): DetailLine[] {
   const f = row.record;
   const lines: DetailLine[] = [];
   lines.push([seg(`Frame ${f.id}`, { bold: true }), seg(` · session #${f.session} · `), direction(f.from), seg(` · ${formatTime(f.time)}`)]);
@@ -186,7 +195,7 @@ export function frameDetail(row: FrameRow, view: PayloadView, width: number, com
   } else {
     lines.push(blank());
     lines.push(title(`Header (${f.header.length} bytes: ${hex(f.header)})`));
-    for (const l of describeHeaderBits(f.header, headerOf(f))) lines.push([seg(`  ${l}`)]);
+    for (const l of describeHeaderBits(f.header, headerOf(f), deflate)) lines.push([seg(`  ${l}`)]);
     if (f.maskKey === null) lines.push([seg('  Masking-Key: none (unmasked)', { fg: 'gray' })]);
   }
   if (f.violations.length > 0) {
@@ -198,7 +207,7 @@ export function frameDetail(row: FrameRow, view: PayloadView, width: number, com
   }
   if (f.close !== null) {
     lines.push(blank());
-    lines.push(kv('Close', safeText(describeClose(f.close.code, f.close.reason)), { fg: 'yellow', bold: true }));
+    lines.push(kv('Close', describeClose(f.close.code, f.close.reason), { fg: 'yellow', bold: true }));
   }
   const m = row.message;
   if (m !== null && m.frames > 1) {
@@ -217,7 +226,7 @@ export function messageDetail(m: MessageRecord, view: PayloadView, width: number
   const fate = m.fate === 'dropped' ? `dropped${m.by === null ? '' : ` by ${m.by}`}: not delivered` : `${m.fate}${m.by === null ? '' : ` by ${m.by}`}`;
   lines.push([seg(`Message ${m.id}`, { bold: true }), seg(` · session #${m.session} · `), direction(m.from), seg(` · ${formatTime(m.time)}`)]);
   lines.push([seg(fate, { fg: m.fate === 'dropped' ? 'red' : 'yellow', bold: true })]);
-  lines.push(kv('Original', `${m.kind}, ${formatBytes(m.length)} in ${m.frames} frame${m.frames === 1 ? '' : 's'}${m.compressed ? ', compressed (shown inflated)' : ''}`));
+  lines.push(kv('Original', `${m.kind}, ${formatBytes(m.length)} in ${plural(m.frames, 'frame')}${m.compressed ? ', compressed (shown inflated)' : ''}`));
   lines.push(blank());
   lines.push(...payloadLines(m.payload, m.kind, m.truncated, m.length, view, width));
   return lines;
@@ -228,7 +237,7 @@ export function heldDetail(entry: HeldEntry, view: PayloadView, width: number, n
   const lines: DetailLine[] = [];
   lines.push([seg('⏸ Held ', { fg: 'yellow', bold: true }), seg(`message ${m.id} · session #${m.session} · `), direction(m.from), seg(` · waiting ${Math.floor((now - entry.since) / 1000)}s`)]);
   lines.push([seg('a', { bold: true }), seg(' forward · '), seg('e', { bold: true }), seg(' edit · '), seg('d', { bold: true }), seg(' drop · '), seg('A', { bold: true }), seg(' forward all')]);
-  lines.push(kv('Kind', `${m.kind}, ${formatBytes(m.data.length)} in ${m.frames} frame${m.frames === 1 ? '' : 's'}${m.compressed ? ', compressed (shown inflated)' : ''}`));
+  lines.push(kv('Kind', `${m.kind}, ${formatBytes(m.data.length)} in ${plural(m.frames, 'frame')}${m.compressed ? ', compressed (shown inflated)' : ''}`));
   lines.push(blank());
   lines.push(...payloadLines(m.data, m.kind === 'close' ? 'binary' : m.kind, false, m.data.length, view, width));
   return lines;
@@ -236,9 +245,9 @@ export function heldDetail(entry: HeldEntry, view: PayloadView, width: number, n
 
 function headLines(head: HttpHead, width: number): DetailLine[] {
   const lines: DetailLine[] = [];
-  for (const part of wrap(safeText(head.startLine), width)) lines.push([seg(part, { bold: true })]);
+  for (const part of wrap(escapeForTerminal(head.startLine), width)) lines.push([seg(part, { bold: true })]);
   for (const [name, value] of head.headers) {
-    const text = `${safeText(name)}: ${safeText(value)}`;
+    const text = `${escapeForTerminal(name)}: ${escapeForTerminal(value)}`;
     const parts = wrap(text, width);
     parts.forEach((p, i) => {
       if (i === 0 && p.length > name.length) lines.push([seg(p.slice(0, name.length + 1), { fg: 'cyan' }), seg(p.slice(name.length + 1))]);
@@ -255,14 +264,14 @@ export function sessionDetail(s: SessionEntry, width: number): DetailLine[] {
   const info = s.info;
   if (info === null) {
     lines.push([seg('The handshake did not complete; no WebSocket session was opened.', { fg: 'yellow' })]);
-    if (s.closeReason !== '') lines.push(kv('Reason', safeText(s.closeReason)));
+    if (s.closeReason !== '') lines.push(kv('Reason', escapeForTerminal(s.closeReason)));
     return lines;
   }
-  lines.push(kv('Client', safeText(info.client)));
-  lines.push(kv('Target', `${safeText(info.target)}  path ${safeText(info.path)}`));
+  lines.push(kv('Client', escapeForTerminal(info.client)));
+  lines.push(kv('Target', `${escapeForTerminal(info.target)}  path ${escapeForTerminal(info.path)}`));
   lines.push(kv('Opened', `${formatTime(info.time)} · HTTP ${info.status}`));
-  lines.push(kv('Subprotocol', info.protocol === null ? '(none)' : safeText(info.protocol)));
-  lines.push(kv('Extensions', info.extensions === null ? '(none)' : safeText(info.extensions)));
+  lines.push(kv('Subprotocol', info.protocol === null ? '(none)' : escapeForTerminal(info.protocol)));
+  lines.push(kv('Extensions', info.extensions === null ? '(none)' : escapeForTerminal(info.extensions)));
   if (info.deflate !== null) {
     const d = info.deflate;
     lines.push(
@@ -280,10 +289,15 @@ export function sessionDetail(s: SessionEntry, width: number): DetailLine[] {
     const expected = key === null ? 'no Sec-WebSocket-Key in the request' : `expected ${computeAccept(key)}`;
     lines.push([seg('Sec-WebSocket-Accept: ', { fg: 'gray' }), seg('invalid ✗', { fg: 'red', bold: true }), seg(` (${expected})`, { fg: 'red' })]);
   }
-  lines.push([seg('Traffic: ', { fg: 'gray' }), seg(`C→S ${s.frames.client} frames, ${formatBytes(s.bytes.client)}`, { fg: 'cyan' }), seg(' · '), seg(`S→C ${s.frames.server} frames, ${formatBytes(s.bytes.server)}`, { fg: 'magenta' })]);
+  lines.push([
+    seg('Traffic (wire bytes: headers and payload as sent): ', { fg: 'gray' }),
+    seg(`C→S ${plural(s.frames.client, 'frame')}, ${formatBytes(s.bytes.client)}`, { fg: 'cyan' }),
+    seg(' · '),
+    seg(`S→C ${plural(s.frames.server, 'frame')}, ${formatBytes(s.bytes.server)}`, { fg: 'magenta' }),
+  ]);
   if (s.state !== 'open') {
     const how = s.clean === null ? '' : s.clean ? ', clean' : ', unclean';
-    lines.push(kv('Close', `${safeText(describeClose(s.closeCode, s.closeReason))}${s.closedBy === null ? '' : ` by ${s.closedBy}`}${how}`, { fg: 'yellow' }));
+    lines.push(kv('Close', `${describeClose(s.closeCode, s.closeReason)}${s.closedBy === null ? '' : ` by ${s.closedBy}`}${how}`, { fg: 'yellow' }));
   }
   lines.push(blank());
   lines.push(title('Request'));
@@ -307,7 +321,7 @@ export function wrapAll(lines: readonly DetailLine[], width: number): DetailLine
 export function rowDetail(row: Row, session: SessionEntry | undefined, view: PayloadView, width: number, compact = false): DetailLine[] {
   switch (row.type) {
     case 'frame':
-      return frameDetail(row, view, width, compact);
+      return frameDetail(row, view, width, compact, session?.info?.deflate != null);
     case 'message':
       return messageDetail(row.record, view, width);
     case 'open':

@@ -1,4 +1,5 @@
 /** What a, A, e, d and the editor do to held messages (the queue is intercept-queue.ts). */
+import { preview } from '../output/format.js';
 import { resolveAction } from './keymap.js';
 import { MAIN, type AppContext, type EditorMode } from './modes.js';
 import { fromEditable, toEditable } from './payload-codec.js';
@@ -13,7 +14,8 @@ export function heldAction(ctx: AppContext, action: HeldAction): void {
     return;
   }
   const m = entry.message;
-  const what = `#${m.session} ${m.from === 'client' ? 'C→S' : 'S→C'} ${m.kind}`;
+  // Which message: its id, where it went, and its first bytes (several may be held at once).
+  const what = `message ${m.id} (#${m.session} ${m.from === 'client' ? 'C→S' : 'S→C'} ${m.kind}, ${m.data.length} B) ${preview(m.data, m.kind === 'close' ? 'binary' : m.kind, false, 32)}`;
   switch (action) {
     case 'held-forward':
       ctx.queue.forward(entry.seq);

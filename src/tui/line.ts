@@ -1,7 +1,7 @@
 /**
  * Building screen lines: styled segments in, one blessed-tagged string of an exact display width
- * out. Peer bytes never reach the terminal raw: controls, C1 codes, bidi and zero-width format
- * characters and emoji (whose width terminals and blessed disagree on) are shown as escapes.
+ * out. Peer text never reaches the terminal raw: it goes through the shared escaper
+ * (output/terminal-text.ts); wide characters and emoji are measured as two columns.
  */
 import blessed from 'blessed';
 
@@ -23,11 +23,37 @@ export function seg(text: string, style: Style = {}): Seg {
   return { ...style, text };
 }
 
-const unicode = (blessed as unknown as { unicode: { chars: { wide: RegExp; combining: RegExp } } }).unicode;
-// The same sets blessed draws with (fullUnicode): these take two cells, combining marks none.
-const WIDE = new RegExp(unicode.chars.wide.source, 'g');
+interface BlessedUnicode {
+  chars: { wide: RegExp; combining: RegExp; all: RegExp };
+  charWidth(str: string | number, i?: number): number;
+  wsproxyWidths?: true;
+}
+const unicode = (blessed as unknown as { unicode: BlessedUnicode }).unicode;
+// Two cells: blessed's own wide set (CJK, fullwidth forms), the astral CJK planes, and emoji that
+// present as emoji by default: what terminals (wcwidth, tmux) draw two columns wide.
+const WIDE_SOURCE = `${unicode.chars.wide.source.slice(1, -1)}|[\\u{20000}-\\u{3fffd}]|\\p{Emoji_Presentation}`;
+const WIDE = new RegExp(WIDE_SOURCE, 'gu');
+const WIDE_ONE = new RegExp(`^(?:${WIDE_SOURCE})$`, 'u');
+// Combining marks take no cell: blessed puts them in the cell before.
 const COMBINING = new RegExp(unicode.chars.combining.source, 'g');
 const ASCII = /^[\x20-\x7e]*$/;
+
+/**
+ * blessed 0.1.81 knows emoji as one cell, the terminal draws them in two, and every column after
+ * one on the line would be off by one. Teach it the same widths strWidth counts: a wide character
+ * gets a blank cell after it (which drawing skips), and drawing knows it is wide.
+ */
+function teachBlessedWidths(): void {
+  if (unicode.wsproxyWidths === true) return;
+  unicode.wsproxyWidths = true;
+  unicode.chars.all = new RegExp(`(${WIDE_SOURCE})`, 'gu');
+  const charWidth = unicode.charWidth.bind(unicode);
+  unicode.charWidth = (str: string | number, i = 0): number => {
+    const cp = typeof str === 'number' ? str : (str.codePointAt(i) ?? 0);
+    return cp >= 0x1100 && WIDE_ONE.test(String.fromCodePoint(cp)) ? 2 : charWidth(str, i);
+  };
+}
+teachBlessedWidths();
 
 /** Columns `text` takes on screen, as blessed lays it out. */
 export function strWidth(text: string): number {
@@ -40,27 +66,6 @@ export function strWidth(text: string): number {
     if (c < 0xdc00 || c > 0xdfff) n++;
   }
   return n + (text.match(WIDE)?.length ?? 0) - (text.match(COMBINING)?.length ?? 0);
-}
-
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\x00-\x1f\x7f-\x9f]|[\u{10000}-\u{10ffff}]|\p{Cf}|[\ufe00-\ufe0f\u2028\u2029\ufeff]|\p{Emoji_Presentation}/gu;
-
-/** One line of text that is safe and measurable on a terminal. */
-export function safeText(text: string): string {
-  return text.replace(UNSAFE, (c) => {
-    switch (c) {
-      case '\n':
-        return '\\n';
-      case '\r':
-        return '\\r';
-      case '\t':
-        return '\\t';
-      default: {
-        const cp = c.codePointAt(0)!;
-        return cp < 0x100 ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`;
-      }
-    }
-  });
 }
 
 /** Cuts to at most `width` columns, ending with "…" when something was cut. */

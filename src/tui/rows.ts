@@ -5,7 +5,8 @@
 import { arrow, describeClose, flags, formatTime, kindLabel, preview, sideColor } from '../output/format.js';
 import type { Side } from '../proxy/events.js';
 import type { HeldEntry } from './intercept-queue.js';
-import { padEnd, padStart, safeText, seg, type Color, type Seg } from './line.js';
+import { padEnd, padStart, seg, type Color, type Seg } from './line.js';
+import { escapeForTerminal } from '../output/terminal-text.js';
 import type { FrameRow, Row, SessionEntry } from './store.js';
 
 export const TIME_WIDTH = 12;
@@ -75,9 +76,9 @@ function frameSegs(row: FrameRow, previewChars: number): Seg[] {
   if (bad) segs.push(seg(' '), seg(`⚠ ${f.violations.map((v) => v.code).join(',')}`, { fg: 'red', bold: true }));
   segs.push(seg(' '));
   if (f.kind === 'close') {
-    segs.push(seg(f.close === null ? '' : safeText(describeClose(f.close.code, f.close.reason)), { fg: bad ? 'red' : 'yellow' }));
+    segs.push(seg(f.close === null ? '' : describeClose(f.close.code, f.close.reason), { fg: bad ? 'red' : 'yellow' }));
   } else {
-    segs.push(seg(safeText(preview(f.payload, f.kind === 'continuation' ? (row.messageKind ?? 'continuation') : f.kind, f.truncated, previewChars)), bad ? { fg: 'red' } : {}));
+    segs.push(seg(preview(f.payload, f.kind === 'continuation' ? (row.messageKind ?? 'continuation') : f.kind, f.truncated, previewChars), bad ? { fg: 'red' } : {}));
   }
   return segs;
 }
@@ -96,8 +97,8 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
         seg(arrow(m.from), { fg: dirColor(m.from), bold: true }),
         seg(' '),
         seg(dropped ? `✗ dropped${m.by === null ? '' : ` by ${m.by}`}` : `✎ modified${m.by === null ? '' : ` by ${m.by}`}`, { fg: dropped ? 'red' : 'yellow', bold: true }),
-        seg(` ${m.kind} message, ${m.length} B${m.frames > 1 ? ` in ${m.frames} frames` : ''}${dropped ? ' (not delivered)' : ' (sent as the [mod] frame)'} `),
-        seg(safeText(preview(m.payload, m.kind, m.truncated, previewChars)), { fg: 'gray' }),
+        seg(` ${m.kind} message ${m.id}, ${m.length} B${m.frames > 1 ? ` in ${m.frames} frames` : ''}${dropped ? ' (not delivered)' : ' (sent as the [mod] frame)'} `),
+        seg(preview(m.payload, m.kind, m.truncated, previewChars), { fg: 'gray' }),
       ];
     }
     case 'open': {
@@ -105,9 +106,9 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
       const extra = [i.protocol === null ? null : `protocol ${i.protocol}`, i.extensions === null ? null : i.extensions].filter((x) => x !== null).join(' · ');
       return [
         ...head(i.time, i.session),
-        seg(`● open ${safeText(i.client)} → ${safeText(i.target)} ${safeText(i.path)}`, { fg: 'green', bold: true }),
+        seg(`● open ${escapeForTerminal(i.client)} → ${escapeForTerminal(i.target)} ${escapeForTerminal(i.path)}`, { fg: 'green', bold: true }),
         seg(i.status === 101 ? '' : ` ${i.status}`, { fg: 'red' }),
-        seg(extra === '' ? '' : ` · ${safeText(extra)}`, { fg: 'green' }),
+        seg(extra === '' ? '' : ` · ${escapeForTerminal(extra)}`, { fg: 'green' }),
         seg(i.acceptValid === false ? ' ⚠ Sec-WebSocket-Accept invalid' : '', { fg: 'red', bold: true }),
       ];
     }
@@ -116,13 +117,13 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
       const normal = c.clean && (c.code === 1000 || c.code === 1001);
       return [
         ...head(c.time, c.session),
-        seg(`○ closed ${safeText(describeClose(c.code, c.reason))} by ${c.by}, ${c.clean ? 'clean' : 'unclean'}`, { fg: normal ? 'green' : 'yellow' }),
+        seg(`○ closed ${describeClose(c.code, c.reason)} by ${c.by}, ${c.clean ? 'clean' : 'unclean'}`, { fg: normal ? 'green' : 'yellow' }),
       ];
     }
     case 'log': {
       const l = row.record;
       const color: Color = l.level === 'error' ? 'red' : l.level === 'warn' ? 'yellow' : 'lightblue';
-      return [...head(l.time, l.session), seg(`[${safeText(l.source)}]`, { fg: color, bold: true }), seg(` ${safeText(l.text)}`, l.level === 'error' ? { fg: 'red' } : {})];
+      return [...head(l.time, l.session), seg(`[${escapeForTerminal(l.source)}]`, { fg: color, bold: true }), seg(` ${escapeForTerminal(l.text)}`, l.level === 'error' ? { fg: 'red' } : {})];
     }
     case 'violation': {
       const v = row.record;
@@ -130,7 +131,7 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
         ...head(v.time, v.session),
         seg(arrow(v.from), { fg: dirColor(v.from), bold: true }),
         seg(' '),
-        seg(`⚠ ${v.violation.code}: ${safeText(v.violation.message)} (${v.violation.rfc})`, { fg: 'red', bold: true }),
+        seg(`⚠ ${v.violation.code}: ${escapeForTerminal(v.violation.message)} (${v.violation.rfc})`, { fg: 'red', bold: true }),
       ];
     }
   }
@@ -162,7 +163,7 @@ export function sessionColumns(width: number): SessionColumns {
 
 export function sessionHeaderSegs(width: number): Seg[] {
   const c = sessionColumns(width);
-  return [seg(`${padEnd('Sess', 5)}${padEnd('Client', c.client)} ${padEnd('Path', c.path)} ${padEnd('State', STATE)} ${padEnd('C→S', TRAFFIC)} ${padEnd('S→C', TRAFFIC)}${c.extra > 0 ? ' Protocol · Extensions' : ''}`)];
+  return [seg(`${padEnd('Sess', 5)}${padEnd('Client', c.client)} ${padEnd('Path', c.path)} ${padEnd('State', STATE)} ${padEnd('C→S wire', TRAFFIC)} ${padEnd('S→C wire', TRAFFIC)}${c.extra > 0 ? ' Protocol · Extensions' : ''}`)];
 }
 
 export function stateSegs(s: SessionEntry): Seg {
@@ -185,9 +186,9 @@ export function sessionSegs(s: SessionEntry, width: number): Seg[] {
   const traffic = (side: Side): Seg => seg(padEnd(`${s.frames[side]} ${shortBytes(s.bytes[side])}`, TRAFFIC), { fg: dirColor(side) });
   const segs: Seg[] = [
     seg(padEnd(`#${s.id}`, 5), { bold: true }),
-    seg(padEnd(safeText(s.info?.client ?? '?'), c.client)),
+    seg(padEnd(escapeForTerminal(s.info?.client ?? '?'), c.client)),
     seg(' '),
-    seg(padEnd(safeText(s.info?.path ?? ''), c.path)),
+    seg(padEnd(escapeForTerminal(s.info?.path ?? ''), c.path)),
     seg(' '),
     stateSegs(s),
     seg(' '),
@@ -196,7 +197,7 @@ export function sessionSegs(s: SessionEntry, width: number): Seg[] {
     traffic('server'),
   ];
   const extra = [s.info?.protocol ?? null, s.info?.extensions ?? null].filter((x): x is string => x !== null);
-  if (extra.length > 0 && c.extra >= 8) segs.push(seg(` ${safeText(extra.join(' · '))}`, { fg: 'gray' }));
+  if (extra.length > 0 && c.extra >= 8) segs.push(seg(` ${escapeForTerminal(extra.join(' · '))}`, { fg: 'gray' }));
   return segs;
 }
 
@@ -205,6 +206,7 @@ export function heldSegs(entry: HeldEntry, now: number, previewChars = 200): Seg
   const waited = Math.max(0, Math.floor((now - entry.since) / 1000));
   return [
     seg('⏸ ', { fg: 'yellow', bold: true }),
+    seg(`${m.id} `, { fg: 'gray' }),
     seg(sessionTag(m.session)),
     seg(' '),
     seg(arrow(m.from), { fg: dirColor(m.from), bold: true }),
@@ -215,6 +217,6 @@ export function heldSegs(entry: HeldEntry, now: number, previewChars = 200): Seg
     seg(padStart(`${waited}s`, 5), { fg: 'gray' }),
     m.compressed ? seg(' [z]', { fg: 'lightblue' }) : seg(''),
     seg(' '),
-    seg(safeText(preview(m.data, m.kind, false, previewChars))),
+    seg(preview(m.data, m.kind, false, previewChars)),
   ];
 }

@@ -29,7 +29,7 @@ describe('describeHeaderBits', () => {
     assert.deepEqual(describeHeaderBits(raw, header), [
       '1... .... = Fin: True',
       '.000 .... = Reserved: 0x0',
-      '.0.. .... = Per-Message Compressed (RSV1): False',
+      '.0.. .... = Reserved (RSV1): False',
       '.... 0001 = Opcode: Text (1)',
       '1... .... = Mask: True',
       '.111 1110 = Payload length: 126 Extended Payload Length (16 bits)',
@@ -43,11 +43,17 @@ describe('describeHeaderBits', () => {
     assert.deepEqual(describeHeaderBits(raw, header), [
       '1... .... = Fin: True',
       '.000 .... = Reserved: 0x0',
-      '.0.. .... = Per-Message Compressed (RSV1): False',
+      '.0.. .... = Reserved (RSV1): False',
       '.... 1001 = Opcode: Ping (9)',
       '0... .... = Mask: False',
       '.000 0101 = Payload length: 5',
     ]);
+  });
+
+  test('RSV1 reads Per-Message Compressed only when permessage-deflate was negotiated (else Reserved, as Wireshark)', () => {
+    const { raw, header } = parsedHeader({ opcode: Opcode.Text, rsv1: true, payload: 'x', maskKey: KEY_A });
+    assert.equal(describeHeaderBits(raw, header, false)[2], '.1.. .... = Reserved (RSV1): True');
+    assert.equal(describeHeaderBits(raw, header, true)[2], '.1.. .... = Per-Message Compressed (RSV1): True');
   });
 
   test('prints a 64-bit length, RSV bits and a continuation', () => {
@@ -59,7 +65,8 @@ describe('describeHeaderBits', () => {
       payload: Buffer.alloc(65536),
       maskKey: KEY_B,
     });
-    assert.deepEqual(describeHeaderBits(raw, header), [
+    assert.equal(describeHeaderBits(raw, header)[2], '.1.. .... = Reserved (RSV1): True');
+    assert.deepEqual(describeHeaderBits(raw, header, true), [
       '0... .... = Fin: False',
       '.101 .... = Reserved: 0x5',
       '.1.. .... = Per-Message Compressed (RSV1): True',

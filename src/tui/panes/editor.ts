@@ -3,7 +3,8 @@
  * cursor as an inverse cell (the terminal's own cursor stays hidden). Used by the held-message
  * editor and the send form.
  */
-import { renderLine, safeText, seg, strWidth, type Seg } from '../line.js';
+import { renderLine, seg, strWidth, type Seg } from '../line.js';
+import { escapeForTerminal } from '../../output/terminal-text.js';
 import type { EditorMode } from '../modes.js';
 import { MODE_LABEL } from '../payload-codec.js';
 import type { TextBuffer } from '../text-buffer.js';
@@ -15,7 +16,7 @@ export interface Scroll {
 
 /** How each code point is shown: escapes for what a terminal must not get raw. */
 function cells(line: readonly string[]): string[] {
-  return line.map((c) => (c === '\t' ? '→' : safeText(c)));
+  return line.map((c) => (c === '\t' ? '→' : escapeForTerminal(c, { keepBackslash: true })));
 }
 
 export function textAreaLines(buffer: TextBuffer, scroll: Scroll, width: number, height: number, focused: boolean, gutter = '│ '): string[] {
@@ -55,7 +56,7 @@ export function textAreaLines(buffer: TextBuffer, scroll: Scroll, width: number,
 /** The held-message editor overlay: a key line, the text, and a status or error line. */
 export function editorLines(mode: EditorMode, width: number, height: number): string[] {
   const what = mode.editable.mode === 'json' ? 'JSON is checked before sending' : mode.editable.mode === 'hex' ? 'bytes as hex digits' : 'UTF-8 text';
-  const status = mode.error === null ? seg(` ${mode.buffer.lineCount} lines · line ${mode.buffer.row + 1}, column ${mode.buffer.col + 1}`, { fg: 'gray' }) : seg(` ${safeText(mode.error)}`, { fg: 'red', bold: true });
+  const status = mode.error === null ? seg(` ${mode.buffer.lineCount} lines · line ${mode.buffer.row + 1}, column ${mode.buffer.col + 1}`, { fg: 'gray' }) : seg(` ${escapeForTerminal(mode.error)}`, { fg: 'red', bold: true });
   return [
     renderLine([seg(' Ctrl-S', { bold: true }), seg(' forward edited · '), seg('Esc', { bold: true }), seg(' cancel (stays held) · '), seg(what, { fg: 'gray' })], width),
     ...textAreaLines(mode.buffer, mode.scroll, width, Math.max(1, height - 2), true, ' '),

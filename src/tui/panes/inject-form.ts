@@ -6,7 +6,8 @@ import type { InjectKind, InjectRequest } from '../../proxy/control.js';
 import type { Side } from '../../proxy/events.js';
 import { MAX_CONTROL_PAYLOAD } from '../../protocol/constants.js';
 import { isUtf8 } from 'node:buffer';
-import { renderLine, safeText, seg, type Seg } from '../line.js';
+import { renderLine, seg, type Seg } from '../line.js';
+import { escapeForTerminal } from '../../output/terminal-text.js';
 import { encodeClose, formatHexForEdit, parseHex } from '../payload-codec.js';
 import { TextBuffer } from '../text-buffer.js';
 import { textAreaLines, type Scroll } from './editor.js';
@@ -121,7 +122,7 @@ function fieldLabel(text: string, focused: boolean): Seg {
 
 export function injectFormLines(form: InjectForm, width: number, height: number): string[] {
   const lines: string[] = [];
-  lines.push(renderLine([seg(` Send into session #${form.session}`, { bold: true }), seg(` · ${safeText(form.where)}`, { fg: 'gray' })], width));
+  lines.push(renderLine([seg(` Send into session #${form.session}`, { bold: true }), seg(` · ${escapeForTerminal(form.where)}`, { fg: 'gray' })], width));
   lines.push(renderLine([], width));
   const f = form.field;
   lines.push(renderLine([fieldLabel('Direction', f === 'to'), choice('to server', form.to === 'server', f === 'to'), seg(' '), choice('to client', form.to === 'client', f === 'to')], width));
@@ -138,7 +139,7 @@ export function injectFormLines(form: InjectForm, width: number, height: number)
   lines.push(renderLine([fieldLabel(what, f === 'payload')], width));
   const areaHeight = Math.max(1, height - lines.length - 2);
   lines.push(...textAreaLines(form.payload, form.scroll, width, areaHeight, f === 'payload', ' │ '));
-  lines.push(renderLine(form.error === null ? [] : [seg(` ${safeText(form.error)}`, { fg: 'red', bold: true })], width));
+  lines.push(renderLine(form.error === null ? [] : [seg(` ${escapeForTerminal(form.error)}`, { fg: 'red', bold: true })], width));
   lines.push(renderLine([seg(' Tab', { bold: true }), seg(' next field · '), seg('←→', { bold: true }), seg(' choose · '), seg('Ctrl-S', { bold: true }), seg(' send · '), seg('Esc', { bold: true }), seg(' cancel')], width));
   return lines;
 }

@@ -4,7 +4,8 @@
  * least important first.
  */
 import { formatBytes } from '../../output/format.js';
-import { renderLine, safeText, seg, strWidth, truncate, type Seg, type Style } from '../line.js';
+import { renderLine, seg, strWidth, truncate, type Seg, type Style } from '../line.js';
+import { escapeForTerminal } from '../../output/terminal-text.js';
 import type { TextBuffer } from '../text-buffer.js';
 
 export interface StatusState {
@@ -33,16 +34,16 @@ function rate(n: number): string {
 export function statusItems(s: StatusState): Item[] {
   const items: Item[] = [
     { segs: [seg(' wsproxy', { bold: true })], priority: 4 },
-    { segs: [seg(` ${safeText(s.listening)} → ${safeText(s.target)}`)], priority: 3 },
+    { segs: [seg(` ${escapeForTerminal(s.listening)} → ${escapeForTerminal(s.target)}`)], priority: 3 },
     { segs: [seg(` ${s.open} open`, s.open > 0 ? { fg: 'green' } : {})], priority: 0 },
-    { segs: [seg(` ${rate(s.framesPerSec)} f/s ${formatBytes(Math.round(s.bytesPerSec))}/s`)], priority: 1 },
+    { segs: [seg(` ${rate(s.framesPerSec)} f/s ${formatBytes(Math.round(s.bytesPerSec))}/s wire`)], priority: 1 },
   ];
-  if (s.filter !== '') items.push({ segs: [seg(` filter: ${truncate(safeText(s.filter), 24)}`, { fg: 'cyan' })], priority: 0 });
-  if (s.intercept.enabled) items.push({ segs: [seg(` intercept ON: ${truncate(safeText(s.intercept.filter === '' ? 'all' : s.intercept.filter), 20)}`, { fg: 'yellow', bold: true })], priority: 0 });
+  if (s.filter !== '') items.push({ segs: [seg(` filter: ${truncate(escapeForTerminal(s.filter), 24)}`, { fg: 'cyan' })], priority: 0 });
+  if (s.intercept.enabled) items.push({ segs: [seg(` intercept ON: ${truncate(escapeForTerminal(s.intercept.filter === '' ? 'all' : s.intercept.filter), 20)}`, { fg: 'yellow', bold: true })], priority: 0 });
   else items.push({ segs: [seg(' intercept off')], priority: 2 });
   if (s.intercept.held > 0) items.push({ segs: [seg(` ⏸ ${s.intercept.held} held`, { fg: 'red', bold: true })], priority: 0 });
   if (!s.following) items.push({ segs: [seg(s.newRows > 0 ? ` paused +${s.newRows}` : ' paused', { fg: 'yellow' })], priority: 0 });
-  if (s.script !== null) items.push({ segs: [seg(` script: ${truncate(safeText(s.script), 24)}`)], priority: 1 });
+  if (s.script !== null) items.push({ segs: [seg(` script: ${truncate(escapeForTerminal(s.script), 24)}`)], priority: 1 });
   items.push({ segs: [seg(' ? help')], priority: 2 });
   return items;
 }
@@ -73,8 +74,9 @@ const LEVEL_STYLE: { readonly [L in MessageLevel]: Style } = {
   error: { fg: 'red', bold: true },
 };
 
+/** A message may quote peer text already escaped (a preview): its backslashes are kept, controls are not. */
 export function messageLine(text: string, level: MessageLevel, width: number): string {
-  return renderLine([seg(safeText(text), LEVEL_STYLE[level])], width);
+  return renderLine([seg(escapeForTerminal(text, { keepBackslash: true }), LEVEL_STYLE[level])], width);
 }
 
 export const HINTS: readonly (readonly [string, string])[] = [
@@ -112,9 +114,9 @@ export function hintLine(width: number): string {
 
 /** A one-line prompt: label, the text with a block cursor, and an error on the right. */
 export function promptLine(label: string, buffer: TextBuffer, error: string | null, width: number): string {
-  const chars = buffer.line(0).map((c) => safeText(c));
+  const chars = buffer.line(0).map((c) => escapeForTerminal(c, { keepBackslash: true }));
   const labelSegs: Seg[] = [seg(label, { bold: true, fg: 'yellow' })];
-  const errorSegs: Seg[] = error === null ? [] : [seg(`  ${safeText(error)}`, { fg: 'red' })];
+  const errorSegs: Seg[] = error === null ? [] : [seg(`  ${escapeForTerminal(error)}`, { fg: 'red' })];
   const errW = error === null ? 0 : Math.min(Math.floor(width / 2), strWidth(errorSegs[0]!.text));
   const room = Math.max(4, width - strWidth(label) - errW - 1);
   // Scroll so the cursor stays in view.
