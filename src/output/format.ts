@@ -270,9 +270,16 @@ export function formatCloseLine(c: CloseRecord, style: Style): string {
   return `${paint(style, 'dim', formatTime(c.time))} #${c.session} ${paint(style, 'bold', 'closed')} by ${c.by}: ${describeClose(c.code, c.reason)} (${how})${stats}`;
 }
 
+/**
+ * Log and violation texts are the proxy's own words, quoting peer strings through JSON.stringify
+ * (which already escaped their backslashes and C0): escaping its backslashes again would only
+ * double them. Whatever JSON.stringify left raw (C1, bidi) is still escaped.
+ */
+const OWN_TEXT = { keepBackslash: true } as const;
+
 export function formatViolationLine(v: ViolationRecord, style: Style): string {
   const where = v.frame === null ? '' : ` frame ${v.frame}`;
-  return `${paint(style, 'dim', formatTime(v.time))} #${v.session} ${paint(style, 'red', `violation ${v.violation.code}`)} from ${v.from}${where} (${v.violation.rfc}): ${escapeForTerminal(v.violation.message)}`;
+  return `${paint(style, 'dim', formatTime(v.time))} #${v.session} ${paint(style, 'red', `violation ${v.violation.code}`)} from ${v.from}${where} (${v.violation.rfc}): ${escapeForTerminal(v.violation.message, OWN_TEXT)}`;
 }
 
 /** Messages are printed only when they say more than their frames: decided on, or reassembled. */
@@ -285,5 +292,5 @@ export function formatMessageLine(m: MessageRecord, style: Style, previewChars =
 export function formatLogLine(l: LogRecord, style: Style): string {
   const color: Color = l.level === 'error' ? 'red' : l.level === 'warn' ? 'yellow' : 'blue';
   const who = l.session === null ? '' : ` #${l.session}`;
-  return `${paint(style, 'dim', formatTime(l.time))}${who} ${paint(style, color, `[${l.source}]`)} ${escapeForTerminal(l.text)}`;
+  return `${paint(style, 'dim', formatTime(l.time))}${who} ${paint(style, color, `[${escapeForTerminal(l.source)}]`)} ${escapeForTerminal(l.text, OWN_TEXT)}`;
 }

@@ -123,7 +123,7 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
     case 'log': {
       const l = row.record;
       const color: Color = l.level === 'error' ? 'red' : l.level === 'warn' ? 'yellow' : 'lightblue';
-      return [...head(l.time, l.session), seg(`[${escapeForTerminal(l.source)}]`, { fg: color, bold: true }), seg(` ${escapeForTerminal(l.text)}`, l.level === 'error' ? { fg: 'red' } : {})];
+      return [...head(l.time, l.session), seg(`[${escapeForTerminal(l.source)}]`, { fg: color, bold: true }), seg(` ${escapeForTerminal(l.text, { keepBackslash: true })}`, l.level === 'error' ? { fg: 'red' } : {})];
     }
     case 'violation': {
       const v = row.record;
@@ -131,7 +131,7 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
         ...head(v.time, v.session),
         seg(arrow(v.from), { fg: dirColor(v.from), bold: true }),
         seg(' '),
-        seg(`⚠ ${v.violation.code}: ${escapeForTerminal(v.violation.message)} (${v.violation.rfc})`, { fg: 'red', bold: true }),
+        seg(`⚠ ${v.violation.code}: ${escapeForTerminal(v.violation.message, { keepBackslash: true })} (${v.violation.rfc})`, { fg: 'red', bold: true }),
       ];
     }
   }
