@@ -35,6 +35,23 @@ const open: SessionInfo = {
   extensions: `x-ext${EVIL}`,
   deflate: null,
   acceptValid: true,
+  sent: head(`GET /x${EVIL} HTTP/1.1\r\nHost: b\r\nX-Evil: ${EVIL}\r\n\r\n`),
+  answeredBy: 'server',
+  failure: null,
+  body: new Uint8Array(0),
+};
+
+/** A refused upgrade: the reason phrase and the body's first bytes come from the target. */
+const refused: SessionInfo = {
+  ...open,
+  session: 2,
+  status: 403,
+  response: head(`HTTP/1.1 403 Forbidden${EVIL}\r\nX-Evil: ${EVIL}\r\n\r\n`),
+  protocol: null,
+  extensions: null,
+  acceptValid: null,
+  failure: `handshake refused: 403 Forbidden${EVIL}`,
+  body: Buffer.from(`denied${EVIL}`),
 };
 
 function frame(payload: string, overrides: Partial<FrameRecord> = {}): FrameRecord {
@@ -53,7 +70,8 @@ const log: LogRecord = { session: 1, time: 0, source: 'script', level: 'warn', t
 describe('headless lines escape what a peer sent', () => {
   const style = { color: false };
 
-  test('the open line: path, client, subprotocol and extensions', () => {
+  test('the open line: path, client, subprotocol and extensions; a refused upgrade with its reason and body', () => {
+    assertTerminalSafe(formatOpenLine(refused, style), 'refused open line');
     const line = formatOpenLine(open, style);
     assertTerminalSafe(line, 'open line');
     assert.ok(line.includes('\\x1b]0;PWNED\\x07'), line);
@@ -94,13 +112,14 @@ describe('headless lines escape what a peer sent', () => {
     out.on('data', (c: Buffer) => (text += c.toString('utf8')));
     const printer = attachHeadless(bus, out, { color: false });
     bus.emit('session-open', open);
+    bus.emit('session-open', refused);
     bus.emit('frame', frame(`p${EVIL}`));
     bus.emit('message', message);
     bus.emit('log', log);
     bus.emit('error', new Error(`boom ${EVIL}`), { session: 1 });
     bus.emit('session-close', close);
     await printer.close();
-    assert.equal(text.split('\n').length, 7, text);
+    assert.ok(text.split('\n').length >= 8, text);
     assertTerminalSafe(text, 'printer output');
     assert.ok(!text.includes('\x1b'), 'no escape character at all without colour');
   });
@@ -108,7 +127,7 @@ describe('headless lines escape what a peer sent', () => {
 
 describe('the JSONL log escapes C1, bidi and invisible characters', () => {
   test('every record type, and the values read back unchanged', () => {
-    for (const value of [openJson(open), frameJson(frame(`p${EVIL}`)), messageJson(message), closeJson(close), logJson(log)]) {
+    for (const value of [openJson(open), openJson(refused), frameJson(frame(`p${EVIL}`)), messageJson(message), closeJson(close), logJson(log)]) {
       const line = jsonLine(value);
       assertTerminalSafe(line, 'JSONL line');
       assert.deepEqual(JSON.parse(line), value);
