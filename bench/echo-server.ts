@@ -55,8 +55,48 @@ class Connection implements FrameHandler {
       if (!this.parser || chunk.length === 0) return;
     }
     this.chunkLen = chunk.length;
+    if (this.sinkId < 0 && this.parser.atBoundary) chunk = this.echoSmall(chunk);
     this.parser.push(chunk);
     this.flush();
+  }
+
+  /**
+   * The common case of the message workloads, without the parser: whole masked data frames of up
+   * to 125 bytes at the start of the chunk are echoed by one loop into one buffer (FIN, RSV1 and
+   * opcode as they came). Returns what is left for the parser.
+   */
+  private echoSmall(chunk: Buffer): Buffer {
+    const n = chunk.length;
+    let i = 0;
+    let out: Buffer | null = null;
+    let o = 0;
+    while (i + 6 <= n) {
+      const b0 = chunk[i]!;
+      const b1 = chunk[i + 1]!;
+      const len = b1 & 0x7f;
+      if ((b0 & 0x08) !== 0 || (b1 & 0x80) === 0 || len > 125 || i + 6 + len > n) break;
+      out ??= Buffer.allocUnsafe(n);
+      out[o] = b0;
+      out[o + 1] = len;
+      const k0 = chunk[i + 2]!;
+      const k1 = chunk[i + 3]!;
+      const k2 = chunk[i + 4]!;
+      const k3 = chunk[i + 5]!;
+      const src = i + 6;
+      const dst = o + 2;
+      let j = 0;
+      for (; j + 4 <= len; j += 4) {
+        out[dst + j] = chunk[src + j]! ^ k0;
+        out[dst + j + 1] = chunk[src + j + 1]! ^ k1;
+        out[dst + j + 2] = chunk[src + j + 2]! ^ k2;
+        out[dst + j + 3] = chunk[src + j + 3]! ^ k3;
+      }
+      for (; j < len; j++) out[dst + j] = chunk[src + j]! ^ (j % 4 === 0 ? k0 : j % 4 === 1 ? k1 : j % 4 === 2 ? k2 : k3);
+      i = src + len;
+      o = dst + len;
+    }
+    if (out !== null) this.pushPiece(out.subarray(0, o));
+    return i === 0 ? chunk : chunk.subarray(i);
   }
 
   private handshake(chunk: Buffer): Buffer {
@@ -77,8 +117,14 @@ class Connection implements FrameHandler {
     const sink = /^\/sink\/(\d+)$/.exec(path);
     if (sink) this.sinkId = Number(sink[1]);
     const accept = acceptFor(keyLine.slice(keyLine.indexOf(':') + 1).trim());
+    // permessage-deflate (RFC 7692) with its defaults when offered: payloads are never inflated
+    // here, only reflected, so the client's compressed stream comes back as a valid one.
+    const offer = lines.find((l) => l.toLowerCase().startsWith('sec-websocket-extensions:'));
+    const deflate = offer !== undefined && /(^|[\s,:])permessage-deflate\s*(,|$)/i.test(offer);
     this.socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n` +
+        (deflate ? 'Sec-WebSocket-Extensions: permessage-deflate\r\n' : '') +
+        '\r\n',
     );
     this.parser = new FrameParser(this);
     const rest = this.pending.subarray(endAt + 4);
@@ -86,7 +132,7 @@ class Connection implements FrameHandler {
     return rest;
   }
 
-  header(fin: boolean, opcode: number, len: number, key: number | null): void {
+  header(fin: boolean, opcode: number, len: number, key: number | null, rsv1 = false): void {
     this.opcode = opcode;
     this.key = key;
     if (opcode >= 8) {
@@ -102,7 +148,10 @@ class Connection implements FrameHandler {
       return;
     }
     const room = this.reserve(10);
-    this.scratchPos = writeHeader(room, this.scratchPos, fin, opcode, len, null);
+    const at = this.scratchPos;
+    this.scratchPos = writeHeader(room, at, fin, opcode, len, null);
+    // A compressed payload is reflected as it came: the client's own stream is valid both ways.
+    if (rsv1) room[at] = room[at]! | 0x40;
   }
 
   payload(buf: Buffer, start: number, end: number, off: number): void {

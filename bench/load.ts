@@ -25,6 +25,8 @@ const ignore: FrameHandler = { header() {}, payload() {}, end() {} };
 export class WsClient {
   /** Receives the frames; workloads swap it. */
   handler: FrameHandler = ignore;
+  /** When set, receives every read as it came instead of the frame parser (precomputed streams). */
+  raw: ((chunk: Buffer) => void) | null = null;
   /** Called after each chunk read has been parsed: the place to batch the next writes. */
   afterData: () => void = () => {};
   /** Called once if the connection fails or closes before close() was asked for. */
@@ -34,13 +36,14 @@ export class WsClient {
 
   private constructor(readonly socket: net.Socket) {
     const parser = new FrameParser({
-      header: (fin, op, len, key) => this.handler.header(fin, op, len, key),
+      header: (fin, op, len, key, rsv1) => this.handler.header(fin, op, len, key, rsv1),
       payload: (buf, s, e, off) => this.handler.payload(buf, s, e, off),
       end: () => this.handler.end(),
     });
     socket.on('data', (chunk: Buffer) => {
       // Handlers throw IntegrityError on bad data; that fails this connection's workload.
       try {
+        if (this.raw !== null) return this.raw(chunk);
         parser.push(chunk);
         this.afterData();
       } catch (err) {
@@ -61,8 +64,11 @@ export class WsClient {
     this.socket.destroy();
   }
 
-  /** Connects and completes the opening handshake; leftover bytes go to the frame parser. */
-  static connect(port: number, path: string, timeoutMs = 15_000): Promise<WsClient> {
+  /**
+   * Connects and completes the opening handshake; leftover bytes go to the frame parser.
+   * `extensions`: offered in Sec-WebSocket-Extensions; the answer must accept the same one.
+   */
+  static connect(port: number, path: string, timeoutMs = 15_000, extensions?: string): Promise<WsClient> {
     return new Promise((resolve, reject) => {
       const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
       open.add(socket);
@@ -99,6 +105,10 @@ export class WsClient {
         if (accept?.slice(accept.indexOf(':') + 1).trim() !== acceptFor(key)) {
           return done(new IntegrityError('bad Sec-WebSocket-Accept'));
         }
+        if (extensions !== undefined) {
+          const ext = lines.find((l) => l.toLowerCase().startsWith('sec-websocket-extensions:'));
+          if (ext?.slice(ext.indexOf(':') + 1).trim() !== extensions) return done(new Error(`extension ${extensions} not accepted: ${ext ?? 'no Sec-WebSocket-Extensions'}`));
+        }
         done(null);
       };
       socket.on('data', onData);
@@ -106,7 +116,9 @@ export class WsClient {
       socket.once('close', onClose);
       socket.write(
         `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+          `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n` +
+          (extensions === undefined ? '' : `Sec-WebSocket-Extensions: ${extensions}\r\n`) +
+          '\r\n',
       );
     });
   }

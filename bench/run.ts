@@ -15,6 +15,7 @@ import { REPO, VARIANT_LABEL, WSPROXY_MAIN, startEchoServer, wsproxyBuilt, type 
 import { checkTargets, failureLines, summarizeAll, table, targetLines, type Results, type Sample } from './report.js';
 import { bandwidth1m, bandwidth64k } from './workloads/bandwidth.js';
 import { bigFrame } from './workloads/big-frame.js';
+import { deflateMessages } from './workloads/deflate-messages.js';
 import { connections } from './workloads/connections.js';
 import { latency } from './workloads/latency.js';
 import { messages } from './workloads/messages.js';
@@ -25,7 +26,7 @@ import type { Metrics, Workload } from './workloads/types.js';
  * all its threads): unlike throughput it does not depend on how the 2 cores were shared.
  */
 const PROXY_CPU = { key: 'proxyCpuMs', label: 'proxy CPU ms', unit: 'ms', better: 'lower' } as const;
-const ALL: Workload[] = [messages, bandwidth64k, bandwidth1m, latency, connections, bigFrame].map((w) => ({ ...w, metrics: [...w.metrics, PROXY_CPU] }));
+const ALL: Workload[] = [messages, bandwidth64k, bandwidth1m, latency, connections, bigFrame, deflateMessages].map((w) => ({ ...w, metrics: [...w.metrics, PROXY_CPU] }));
 
 interface Machine {
   cpu: string;
@@ -126,7 +127,7 @@ async function main(): Promise<number> {
   const s = opts.scale;
   console.log(
     `scale: ${s.reps} rep(s); w1 ${s.messages.toLocaleString('en-US')} msgs; w2 ${s.count64k} x 64 KiB, ${s.count1m} x 1 MiB; ` +
-      `w3 ${s.pings.toLocaleString('en-US')} pings; w4 ${s.conns} conns x ${s.connRoundTrips}; w5 ${s.bigFrameMiB} MiB frame`,
+      `w3 ${s.pings.toLocaleString('en-US')} pings; w4 ${s.conns} conns x ${s.connRoundTrips}; w5 ${s.bigFrameMiB} MiB frame; w6 ${s.messages.toLocaleString('en-US')} compressed msgs`,
   );
   console.log(`variants: ${variants.map((v) => VARIANT_LABEL[v]).join(', ')}\n`);
 

@@ -105,8 +105,8 @@ export function maskKeyFor(n: number): number {
 }
 
 export interface FrameHandler {
-  /** key is null when the frame is unmasked. */
-  header(fin: boolean, opcode: number, len: number, key: number | null): void;
+  /** key is null when the frame is unmasked; rsv1: the permessage-deflate bit (RFC 7692 §6). */
+  header(fin: boolean, opcode: number, len: number, key: number | null, rsv1: boolean): void;
   /** Raw (still masked) payload bytes buf[start, end); `off` is buf[start]'s offset in the payload. */
   payload(buf: Buffer, start: number, end: number, off: number): void;
   end(): void;
@@ -124,6 +124,11 @@ export class FrameParser {
   private inPayload = false;
 
   constructor(public handler: FrameHandler) {}
+
+  /** Between frames: no header or payload bytes pending. */
+  get atBoundary(): boolean {
+    return !this.inPayload && this.headLen === 0;
+  }
 
   push(chunk: Buffer): void {
     let i = 0;
@@ -171,7 +176,7 @@ export class FrameParser {
       }
       if (src === chunk) i = p;
       this.headLen = 0;
-      this.handler.header((b0 & 0x80) !== 0, b0 & 0x0f, len, key);
+      this.handler.header((b0 & 0x80) !== 0, b0 & 0x0f, len, key, (b0 & 0x40) !== 0);
       this.remaining = len;
       this.off = 0;
       if (len === 0) this.finish();

@@ -1,11 +1,11 @@
 /** Workload 1: one connection, pipelined 64-byte text echoes with a fixed window in flight. */
-import { performance } from 'node:perf_hooks';
-import { IntegrityError, WholeFrames, WsClient, mismatch } from '../load.js';
+import { buildStream, streamEcho, type EchoStream } from '../stream-echo.js';
 import { OP_TEXT, maskKeyFor, writeHeader, xorInPlace } from '../ws-frames.js';
 import type { Workload, WorkloadContext } from './types.js';
 
 const SIZE = 64;
 const FRAME = 2 + 4 + SIZE;
+const ECHO = 2 + SIZE;
 const FILLER = Buffer.from('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_'.repeat(2));
 
 /** Text payload number `seq` into dst[at...]: unique per message, so drops and reorders show. */
@@ -15,41 +15,29 @@ export function textPayload(dst: Buffer, at: number, seq: number, size: number):
   FILLER.copy(dst, at + label.length, seq % 64, seq % 64 + size - label.length);
 }
 
-/** Echoes `count` messages with `window` in flight; resolves with the elapsed milliseconds. */
-export async function pipelinedEcho(port: number, count: number, window: number): Promise<number> {
-  const client = await WsClient.connect(port, '/echo');
-  const expected = Buffer.allocUnsafe(SIZE);
-  let sent = 0;
-  let received = 0;
-  const t0 = performance.now();
-  const elapsed = await new Promise<number>((resolve, reject) => {
-    client.onFail = reject;
-    const sendUpTo = (limit: number): void => {
-      const n = Math.min(limit, count) - sent;
-      if (n <= 0) return;
-      // One write for the whole batch; the frames are masked in place.
-      const batch = Buffer.allocUnsafe(n * FRAME);
-      for (let i = 0; i < n; i++, sent++) {
-        const key = maskKeyFor(sent);
-        const p = writeHeader(batch, i * FRAME, true, OP_TEXT, SIZE, key);
-        textPayload(batch, p, sent, SIZE);
-        xorInPlace(batch, p, p + SIZE, key, 0);
-      }
-      client.socket.write(batch);
-    };
-    client.handler = new WholeFrames((op, payload) => {
-      textPayload(expected, 0, received, SIZE);
-      if (op !== OP_TEXT || !payload.equals(expected)) {
-        throw new IntegrityError(`message ${received}: ${mismatch(op, expected, payload)}`);
-      }
-      received++;
-      if (received === count) resolve(performance.now() - t0);
+const streams = new Map<number, EchoStream>();
+
+/** Message i: masked with its own key toward the server; the echo is the same text, unmasked. */
+function textStream(count: number): EchoStream {
+  let s = streams.get(count);
+  if (s === undefined) {
+    s = buildStream(count, FRAME, ECHO, (i, client, server) => {
+      const key = maskKeyFor(i);
+      const p = writeHeader(client, 0, true, OP_TEXT, SIZE, key);
+      textPayload(client, p, i, SIZE);
+      const q = writeHeader(server, 0, true, OP_TEXT, SIZE, null);
+      client.copy(server, q, p, p + SIZE);
+      xorInPlace(client, p, p + SIZE, key, 0);
+      return [FRAME, ECHO];
     });
-    client.afterData = () => sendUpTo(received + window);
-    sendUpTo(window);
-  });
-  await client.close();
-  return elapsed;
+    streams.set(count, s);
+  }
+  return s;
+}
+
+/** Echoes `count` messages with `window` in flight; resolves with the elapsed milliseconds. */
+export function pipelinedEcho(port: number, count: number, window: number): Promise<number> {
+  return streamEcho(port, textStream(count), { path: '/echo', window });
 }
 
 export const messages: Workload = {
