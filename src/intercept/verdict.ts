@@ -17,12 +17,28 @@ export interface HeldMessage {
   /** Number of frames it arrived in. */
   readonly frames: number;
   readonly compressed: boolean;
+  /** When its first frame arrived (the proxy's clock), when known: a delay counts from here. */
+  readonly time?: number;
+  /** Id of its first frame (FrameRecord.id), when known. */
+  readonly frame?: number;
+}
+
+/**
+ * How a message the proxy writes is cut into frames: payloads of at most `maxFrame` bytes (0: one
+ * frame), with a ping between fragments when `ping` is set (RFC 6455 §5.4 allows control frames
+ * in the middle of a fragmented message). Set by fault rules; any layout counts as a change.
+ */
+export interface FrameLayout {
+  readonly maxFrame: number;
+  readonly ping?: boolean;
 }
 
 /** A message the proxy is to write instead. Close payloads are encoded status code + reason. */
 export interface OutMessage {
   readonly kind: MessageKind | 'ping' | 'pong' | 'close';
   readonly data: Uint8Array;
+  /** Absent: one frame. */
+  readonly layout?: FrameLayout;
 }
 
 export type Verdict =
@@ -75,6 +91,9 @@ export function invalidOutMessage(m: OutMessage): string | null {
   if (!(m.data instanceof Uint8Array)) return `${m.kind} data is not bytes`;
   // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less".
   if (m.kind !== 'text' && m.kind !== 'binary' && m.data.length > 125) return `${m.kind} payload of ${m.data.length} bytes (control frames carry at most 125)`;
+  // §5.5: "Control frames themselves MUST NOT be fragmented."
+  if (m.layout !== undefined && m.kind !== 'text' && m.kind !== 'binary') return `${m.kind} frames cannot be fragmented`;
+  if (m.layout !== undefined && !(Number.isInteger(m.layout.maxFrame) && m.layout.maxFrame >= 0)) return `frame size ${m.layout.maxFrame} is not a whole number`;
   return null;
 }
 
@@ -124,7 +143,8 @@ export async function runChain(
             next.push(out);
             break;
           }
-          if (verdict.messages.length !== 1 || verdict.messages[0]!.kind !== out.kind || !sameBytes(verdict.messages[0]!.data, out.data)) {
+          const one = verdict.messages[0];
+          if (verdict.messages.length !== 1 || one!.kind !== out.kind || !sameBytes(one!.data, out.data) || one!.layout !== undefined) {
             changedBy = interceptor.name;
           }
           next.push(...verdict.messages);

@@ -25,6 +25,7 @@ import type { MaskKeySource } from './mask-keys.js';
 import { closeOf, concat, emitFrame, emitMessage, firstBytes } from './pipe-records.js';
 import { OPCODES, controlKind, size, type ControlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { Sequencer } from './sequencer.js';
+import { cutMessage } from './frame-layout.js';
 
 export interface RelayLimits {
   /** Payload bytes kept per frame and message for observers. */
@@ -289,7 +290,7 @@ export class DirectionPipe {
     }
     const held = !control && msg !== null ? msg.held : null;
     if (held !== null || decide || this.#queue.length > 0) {
-      queued = { id, header, raw, chunks: [], complete: false };
+      queued = { id, header, raw, chunks: [], complete: false, time: this.#time };
       // A control frame inside a held message travels with it, in its place (§5.4 allows the interleaving).
       const tail = this.#queue[this.#queue.length - 1];
       if (held !== null) held.frames.push(queued);
@@ -329,7 +330,7 @@ export class DirectionPipe {
     const mustHold = message.compressed && c !== null && c.contextTakeover && (c.recompress || this.#queue.length > 0);
     let held: MessageItem | null = null;
     if (wanted || mustHold) {
-      held = { type: 'message', id: this.#host.nextId(), kind: dataKind, compressed: message.compressed, wanted, frames: [], parts: [], size: 0, complete: false };
+      held = { type: 'message', id: this.#host.nextId(), time: this.#time, kind: dataKind, compressed: message.compressed, wanted, frames: [], parts: [], size: 0, complete: false };
       this.#enqueue(held);
     }
     // Plain text is validated as it streams, so one validator per direction serves every message;
@@ -547,40 +548,45 @@ export class DirectionPipe {
     return rekey(frame.header.maskKey, key);
   }
 
-  /** Frames the proxy writes itself: one frame per message, masked toward the server. */
+  /** Frames the proxy writes itself: one frame per message (unless its layout says otherwise), masked toward the server. */
   /** `origin` null: write without a frame record. */
   #writeMessages(messages: readonly OutMessage[], origin: FrameOrigin | null, now = false, compressed: readonly Buffer[] | null = null): void {
     const toServer = this.from === 'client';
     messages.forEach((m, i) => {
-      const opcode = OPCODES[m.kind];
       const body = compressed?.[i] ?? m.data;
-      const rsv1 = compressed?.[i] !== undefined;
-      const maskKey = toServer ? this.#host.keys() : null;
-      const [header, payload] = encodeFrame({ fin: true, rsv1, opcode, maskKey, payload: body });
-      this.#out.push(header, payload);
-      if (origin === null) return;
-      const record = (): void => {
-        const limit = this.#host.limits.maxPreview;
-        // A copy: the caller (a script, the UI) may reuse its buffer.
-        const preview = Buffer.from(m.data.length > limit ? m.data.subarray(0, limit) : m.data);
-        const truncated = m.data.length > preview.length;
-        const close = m.kind === 'close' ? closeOf(m.data) : null;
-        const facts = {
-          id: this.#host.nextId(),
-          time: this.#host.now(),
-          header: { fin: true, rsv1, rsv2: false, rsv3: false, opcode, maskKey, payloadLength: body.length, headerLength: header.length },
-          raw: header,
-          violations: [],
-        };
-        emitFrame(this.#host, this.from, facts, preview, truncated, close, origin, rsv1);
-        if (origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
-          emitMessage(this.#host, this.from, { id: facts.id, time: facts.time, kind: m.kind, length: m.data.length, payload: preview, truncated, frames: 1, compressed: rsv1, fate: 'injected', by: null });
-        }
-      };
-      this.#releaseHeld();
-      if (now) record();
-      else this.#records.now(record);
+      const pieces = m.layout === undefined ? null : cutMessage(m, body, compressed?.[i] !== undefined);
+      if (pieces === null) this.#writeFrame(m, m.data, true, compressed?.[i] !== undefined, OPCODES[m.kind], body, toServer, origin, now, true);
+      else pieces.forEach((p, n) => this.#writeFrame(m, p.plain, p.fin, p.rsv1, p.opcode, p.payload, toServer, origin, now, n === 0));
     });
+  }
+
+  /** One frame the proxy writes, and its record. `plain`: what observers are shown of it. */
+  #writeFrame(m: OutMessage, plain: Uint8Array, fin: boolean, rsv1: boolean, opcode: number, body: Uint8Array, toServer: boolean, origin: FrameOrigin | null, now: boolean, first: boolean): void {
+    const maskKey = toServer ? this.#host.keys() : null;
+    const [header, payload] = encodeFrame({ fin, rsv1, opcode, maskKey, payload: body });
+    this.#out.push(header, payload);
+    if (origin === null) return;
+    const record = (): void => {
+      const limit = this.#host.limits.maxPreview;
+      // A copy: the caller (a script, the UI) may reuse its buffer.
+      const preview = Buffer.from(plain.length > limit ? plain.subarray(0, limit) : plain);
+      const truncated = plain.length > preview.length;
+      const close = opcode === Opcode.Close ? closeOf(plain) : null;
+      const facts = {
+        id: this.#host.nextId(),
+        time: this.#host.now(),
+        header: { fin, rsv1, rsv2: false, rsv3: false, opcode, maskKey, payloadLength: body.length, headerLength: header.length },
+        raw: header,
+        violations: [],
+      };
+      emitFrame(this.#host, this.from, facts, preview, truncated, close, origin, rsv1);
+      if (first && origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
+        emitMessage(this.#host, this.from, { id: facts.id, time: facts.time, kind: m.kind, length: m.data.length, payload: preview, truncated, frames: 1, compressed: rsv1, fate: 'injected', by: null });
+      }
+    };
+    this.#releaseHeld();
+    if (now) record();
+    else this.#records.now(record);
   }
 
   #flush(): void {
@@ -699,7 +705,7 @@ export class DirectionPipe {
   async #decideControl(frame: QueuedFrame): Promise<void> {
     const kind = controlKind(frame.header.opcode)!;
     const data = concat(frame.chunks);
-    const held: HeldMessage = { id: frame.id, session: this.#host.session, from: this.from, kind, data, frames: 1, compressed: false };
+    const held: HeldMessage = { id: frame.id, session: this.#host.session, from: this.from, kind, data, frames: 1, compressed: false, time: frame.time, frame: frame.id };
     const result = await runChain(this.#host.interceptors(), held, this.#host.signal, (name, e) => this.#host.chainError(name, e));
     if (result.changedBy === null) this.#writeOriginal(frame);
     else {
@@ -734,7 +740,7 @@ export class DirectionPipe {
       }
       data = concat(dataFrames.flatMap((f) => f.chunks));
     }
-    const held: HeldMessage = { id: item.id, session: host.session, from: this.from, kind: item.kind, data, frames: dataFrames.length, compressed: item.compressed };
+    const held: HeldMessage = { id: item.id, session: host.session, from: this.from, kind: item.kind, data, frames: dataFrames.length, compressed: item.compressed, time: item.time, frame: item.frames[0]?.id };
     const result = item.wanted
       ? await runChain(host.interceptors(), held, host.signal, (name, e) => host.chainError(name, e))
       : { messages: [{ kind: item.kind, data }], changedBy: null, dropped: false };

@@ -162,6 +162,47 @@ export interface LogRecord {
   readonly text: string;
 }
 
+/** A fault rule acted (src/fault/): on a message, a connection, an upgrade or every session. */
+export interface FaultRecord {
+  readonly session: number | null;
+  readonly time: number;
+  /** The rule's id and its text (canonical form). */
+  readonly ruleId: number;
+  readonly rule: string;
+  /** delay, drop, duplicate, close, abort, halfclose, fragment, coalesce, throttle, trickle, handshake, kill... */
+  readonly action: string;
+  /** Whose messages it acted on, when it acted on a direction. */
+  readonly from: Side | null;
+  /** First frame of the message it acted on (FrameRecord.id), when there is one. */
+  readonly frame: number | null;
+  /** The message (MessageRecord.id, or the control frame's id), when there is one. */
+  readonly message: number | null;
+  /** What it did, in words: "held 203 ms", "cut into 7 frames of at most 16 B", "close 1012 to client". */
+  readonly detail: string;
+}
+
+/** Reconnect attempts of one client address to one path after a storm (storm: kill all). */
+export interface ReconnectRecord {
+  readonly time: number;
+  /** Client IP address (ports change with every connection). */
+  readonly client: string;
+  readonly path: string;
+  /** When the storm this report follows killed the sessions. */
+  readonly since: number;
+  readonly attempts: number;
+  /** Refused by the storm (503) among them. */
+  readonly refused: number;
+  /** Milliseconds from the kill to the first attempt, then between attempts. */
+  readonly intervals: readonly number[];
+  /** Interval counts per bucket; `histogram[i]` counts intervals below `buckets[i]` ms (and at least the one before). */
+  readonly buckets: readonly number[];
+  readonly histogram: readonly number[];
+  /** Intervals grow (median ratio of one to the previous at least 1.5). */
+  readonly backoff: boolean;
+  /** Intervals are spread around their trend rather than exact (randomised). */
+  readonly jitter: boolean;
+}
+
 export interface ProxyEvents {
   'session-open': [SessionInfo];
   frame: [FrameRecord];
@@ -170,6 +211,8 @@ export interface ProxyEvents {
   'session-close': [CloseRecord];
   log: [LogRecord];
   http: [HttpRecord];
+  fault: [FaultRecord];
+  reconnects: [ReconnectRecord];
   error: [Error, { readonly session: number | null }];
 }
 

@@ -21,6 +21,8 @@ export interface QueuedFrame {
   readonly raw: Uint8Array;
   readonly chunks: Uint8Array[];
   complete: boolean;
+  /** When its header arrived. */
+  readonly time: number;
 }
 
 export type Item =
@@ -28,6 +30,8 @@ export type Item =
   | {
       readonly type: 'message';
       readonly id: number;
+      /** When its first frame arrived. */
+      readonly time: number;
       readonly kind: DataKind;
       readonly compressed: boolean;
       /** Some decider wants it (otherwise it is held only to be re-compressed). */

@@ -13,6 +13,7 @@ import { otherSide, type CloseRecord, type ProxyBus, type SessionInfo, type Side
 import type { SessionStats } from '../export/stats.js';
 import type { MaskKeySource } from './mask-keys.js';
 import { Sequencer } from './sequencer.js';
+import type { GateFactory, WriteGate } from './write-gate.js';
 
 export interface SessionDeps {
   readonly bus: ProxyBus;
@@ -29,7 +30,7 @@ export interface SessionDeps {
 /** A peer that vanished gets this long before the other side is cut too. */
 const LINGER_MS = 1000;
 
-type PauseReason = 'drain' | 'queue';
+type PauseReason = 'drain' | 'queue' | 'gate';
 
 /** Below this, a batch of segments is joined before writing. */
 const COALESCE_BYTES = 16 * 1024;
@@ -51,6 +52,8 @@ export class Session implements SessionControl {
   #closeFrames = new Set<Side>();
   #failed = false;
   #lingerTimer: NodeJS.Timeout | null = null;
+  /** Fault gates on the bytes written to each peer; null (the usual case) writes straight through. */
+  readonly #gates: { [S in Side]: WriteGate | null } = { client: null, server: null };
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
 
@@ -84,8 +87,66 @@ export class Session implements SessionControl {
     this.#pipes[request.to === 'server' ? 'client' : 'server'].inject(message);
   }
 
-  close(code = 1000, reason = ''): void {
-    this.#fail(code, reason);
+  close(code = 1000, reason = '', to?: Side): void {
+    this.#fail(code, reason, to);
+  }
+
+  reset(to?: Side): void {
+    if (this.#state === 'closed') return;
+    this.#closeStart ??= { by: 'proxy', code: null, reason: 'aborted' };
+    for (const side of ['client', 'server'] as const) {
+      this.#pipes[side].stop();
+      this.#dropGate(side);
+      const socket = this.#sockets[side];
+      // No close frame: the peer sees the connection reset (a browser reports 1006).
+      if (to === undefined || to === side) socket.resetAndDestroy();
+      else socket.end();
+    }
+    this.#linger();
+  }
+
+  halfClose(to: Side): void {
+    const socket = this.#sockets[to];
+    if (this.#state === 'closed' || socket.writableEnded) return;
+    // What is still owed to `to` (and what comes later from its partner) is not written after the FIN.
+    this.#pipes[otherSide(to)].stop();
+    this.#dropGate(to);
+    socket.end();
+  }
+
+  setWriteGate(to: Side, make: GateFactory | null): WriteGate | null {
+    const from = otherSide(to);
+    const socket = this.#sockets[to];
+    const old = this.#gates[to];
+    if (old !== null) {
+      this.#gates[to] = null;
+      const rest = old.detach();
+      this.#pause(from, 'gate', false);
+      if (rest.length > 0) this.#write(from, to, rest);
+    }
+    if (make === null || this.#state === 'closed') return null;
+    const gate = make({
+      write: (chunk) => {
+        if (socket.destroyed || !socket.writable) return true;
+        return socket.write(chunk);
+      },
+      onDrain: (fn) => socket.once('drain', fn),
+      pressure: (over) => this.#pause(from, 'gate', over),
+      empty: () => {
+        if (this.#ended[from]) this.#endWhenDrained(from);
+      },
+    });
+    this.#gates[to] = gate;
+    return gate;
+  }
+
+  /** Forgets what a gate still holds (the connection is being cut or failed). */
+  #dropGate(to: Side): void {
+    const gate = this.#gates[to];
+    if (gate === null) return;
+    this.#gates[to] = null;
+    gate.detach();
+    this.#pause(otherSide(to), 'gate', false);
   }
 
   #host(from: Side): PipeHost {
@@ -136,6 +197,8 @@ export class Session implements SessionControl {
   #write(from: Side, to: Side, segments: readonly Uint8Array[]): void {
     const socket = this.#sockets[to];
     if (socket.destroyed || !socket.writable) return;
+    const gate = this.#gates[to];
+    if (gate !== null) return gate.write(segments);
     let total = 0;
     for (const s of segments) total += s.length;
     if (segments.length === 1) socket.write(segments[0]!);
@@ -164,7 +227,7 @@ export class Session implements SessionControl {
 
   /** The peer on `side` ended its stream: pass the end on once everything it sent is written. */
   #endWhenDrained(side: Side): void {
-    if (!this.#pipes[side].drained) return;
+    if (!this.#pipes[side].drained || (this.#gates[otherSide(side)]?.pending ?? 0) > 0) return;
     const other = this.#sockets[otherSide(side)];
     if (!other.destroyed && !other.writableEnded) {
       other.end();
@@ -237,8 +300,11 @@ export class Session implements SessionControl {
     this.#deps.bus.emit('log', { session: this.info.session, time: this.#deps.now(), source: interceptor, level: 'error', text: `failed, message forwarded unchanged: ${text}` });
   }
 
-  /** The proxy closes both sides itself: a close frame each way, then the connections. */
-  #fail(code: number, reason: string): void {
+  /**
+   * The proxy closes both sides itself: a close frame each way, then the connections. With `only`,
+   * that peer gets `code` and the other 1001 (going away, RFC 6455 §7.4.1).
+   */
+  #fail(code: number, reason: string, only?: Side): void {
     if (this.#failed || this.#state === 'closed') return;
     this.#failed = true;
     if (this.#state === 'open') this.#state = 'closing';
@@ -248,7 +314,9 @@ export class Session implements SessionControl {
       const pipe = this.#pipes[side];
       pipe.stop();
       // The client pipe writes to the server and the server pipe to the client: each peer gets one.
-      pipe.writeNow({ kind: 'close', data: payload });
+      const to = otherSide(side);
+      this.#dropGate(to);
+      pipe.writeNow({ kind: 'close', data: only === undefined || only === to ? payload : encodeClosePayload(1001, 'going away') });
     }
     for (const socket of Object.values(this.#sockets)) socket.end();
     this.#linger();
