@@ -8,6 +8,10 @@ import type { RunningProxy } from '../proxy/server.js';
 import { prepareScript, replaceInterceptor, type ScriptHandle } from '../script/index.js';
 import { startTui } from '../tui/index.js';
 import type { Options } from './options.js';
+import { FaultEngine } from '../fault/engine.js';
+import { loadFaults, parseSeed } from '../fault/load.js';
+import { FaultRandom } from '../fault/prng.js';
+import { startControl, type ControlServer } from '../fault/control-api.js';
 
 export interface FrontEnds {
   /** Resolves when the user quits from the UI (never in headless mode). */
@@ -16,16 +20,37 @@ export interface FrontEnds {
 }
 
 export interface PreparedFrontEnds {
+  /** Fault rules (--fault, --faults): attached to the proxy by start(). */
+  readonly faults: FaultEngine;
+  /** Starts --control, if asked for; throws when it cannot listen. */
+  startControl(): Promise<ControlServer | null>;
   start(proxy: RunningProxy, headless: boolean): FrontEnds;
 }
 
 /** Throws ScriptLoadError / ReplaceRuleError with a one-line message. */
 export async function prepareFrontEnds(options: Options): Promise<PreparedFrontEnds> {
   const replace = options.replace.length === 0 ? null : replaceInterceptor(options.replace);
+  const loaded = loadFaults(options.faults, options.faultsFile);
+  const seed = options.faultSeed !== null ? parseSeed(options.faultSeed) : (loaded.seed ?? FaultRandom.randomSeed());
+  const faults = new FaultEngine(seed);
+  for (const r of loaded.rules) faults.add(r.rule, r.source, r.enabled);
   const script = options.script === null ? null : await prepareScript({ path: options.script, timeoutMs: options.scriptTimeout, failMode: options.scriptFail, watch: true });
+  let control: ControlServer | null = null;
   return {
+    faults,
+    async startControl() {
+      if (options.control === null) return null;
+      control = await startControl(faults, options.control.host, options.control.port);
+      process.stderr.write(`wsproxy: control API on http://${control.host.includes(':') ? `[${control.host}]` : control.host}:${control.port}/rules\n`);
+      return control;
+    },
     start(proxy, headless) {
       if (replace !== null) proxy.use(replace, INTERCEPTOR_ORDER.replace);
+      faults.attach(proxy);
+      if (faults.rules().length > 0 || options.faultSeed !== null) {
+        // Printed so that a failing run can be replayed exactly.
+        process.stderr.write(`wsproxy: ${faults.rules().length} fault rule(s), seed ${seed} (replay with --fault-seed ${seed})\n`);
+      }
       const scriptHandle: ScriptHandle | null = script?.start(proxy) ?? null;
       const tui = headless
         ? null
@@ -38,6 +63,8 @@ export async function prepareFrontEnds(options: Options): Promise<PreparedFrontE
       return {
         quit: tui?.closed ?? new Promise(() => undefined),
         async close() {
+          await control?.close();
+          faults.close();
           tui?.destroy();
           await scriptHandle?.close();
         },

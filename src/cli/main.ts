@@ -10,6 +10,7 @@ import { attachJsonl } from '../output/jsonl.js';
 import { startDemoClient, startEchoTarget } from './demo.js';
 import { OptionError, toOptions, type Options, type RawOptions } from './options.js';
 import { ReplaceRuleError } from '../script/index.js';
+import { FaultRuleError } from '../fault/rule.js';
 import { probeTarget } from './probe.js';
 import { prepareFrontEnds, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
 import { addExportCommands, attachExports } from './export-commands.js';
@@ -25,6 +26,8 @@ Examples:
       rewrite, drop or inject messages from a script (hot-reloaded)
   $ wsproxy -l 9000 -t localhost:12345 --replace 'server:/"price":\\d+/"price":0/'
       substitute text in every server message
+  $ wsproxy -l 9000 -t localhost:12345 --fault 'server: close 1012 "restart" after 30s'
+      test that the client survives a server restart (docs/faults.md)
   $ wsproxy demo
       a built-in echo target and client, to see it work at once
 
@@ -62,7 +65,12 @@ function addProxyOptions(cmd: Command): Command {
     .option('--replace <rule>', "text substitution '[client:|server:]/regex/replacement/[flags]' (repeatable)", (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--har <file>', 'write the sessions as HAR 1.2 (Chrome DevTools), at each close and at exit')
     .option('--har-control', 'include ping, pong and close frames in the HAR')
-    .option('--pcap <file>', 'write both legs of every session as pcapng as it happens ("-": stdout)');
+    .option('--pcap <file>', 'write both legs of every session as pcapng as it happens ("-": stdout)')
+    .option('--fault <rule>', "a fault rule, e.g. 'server: delay 200ms jitter 50ms' (repeatable; see docs/faults.md)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--faults <file>', 'fault rules from a JSON file')
+    .option('--fault-seed <n>', 'seed for every fault probability and jitter (printed at start when not given)')
+    .option('--control <port>', 'JSON HTTP API on 127.0.0.1:PORT to list, add and remove fault rules and trigger kill all')
+    .option('--control-host <host>', 'bind the control API to this address instead of 127.0.0.1');
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
@@ -101,7 +109,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 function fail(error: unknown): never {
-  const usage = error instanceof OptionError || error instanceof ReplaceRuleError || error instanceof LogReadError;
+  const usage = error instanceof OptionError || error instanceof ReplaceRuleError || error instanceof FaultRuleError || error instanceof LogReadError;
   const text = usage ? (error as Error).message : describeStartError(error);
   process.stderr.write(`wsproxy: ${text}\n`);
   process.exit(usage ? 2 : 1);
@@ -151,6 +159,7 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
   const headless = options.headless || !tty;
   const printer = headless ? attachHeadless(proxy.bus, exports.stdoutTaken ? process.stderr : process.stdout, { color: options.color && process.stdout.isTTY === true }) : null;
   const frontEnds: FrontEnds = prepared.start(proxy, headless);
+  await prepared.startControl().catch((e: Error) => fail(new Error(`--control: ${describeStartError(e)}`)));
   if (headless) process.stderr.write(`wsproxy: listening on ${proxy.listening}, relaying to ${proxy.target}\n`);
 
   let stopping = false;

@@ -35,6 +35,12 @@ export interface Options {
   readonly harControl: boolean;
   /** --pcap FILE, or "-" for stdout. */
   readonly pcap: string | null;
+  /** --fault rules as written, --faults file, --fault-seed (null: a random seed, printed). */
+  readonly faults: readonly string[];
+  readonly faultsFile: string | null;
+  readonly faultSeed: string | null;
+  /** --control PORT and --control-host (loopback unless given). */
+  readonly control: Address | null;
 }
 
 /** What commander hands over (all strings, before validation). */
@@ -58,6 +64,11 @@ export interface RawOptions {
   readonly har?: string;
   readonly harControl?: boolean;
   readonly pcap?: string;
+  readonly fault?: readonly string[];
+  readonly faults?: string;
+  readonly faultSeed?: string;
+  readonly control?: string;
+  readonly controlHost?: string;
 }
 
 function port(text: string, flag: string): number {
@@ -109,6 +120,7 @@ function positiveInt(text: string, flag: string): number {
 export function toOptions(raw: RawOptions, defaults: { readonly target?: Target } = {}): Options {
   const target = raw.target === undefined ? defaults.target : parseTarget(raw.target);
   if (target === undefined) throw new OptionError('--target is required (e.g. --target localhost:12345); try "wsproxy demo" for a built-in one');
+  if (raw.controlHost !== undefined && raw.control === undefined) throw new OptionError('--control-host needs --control PORT');
   if (raw.scriptFail !== 'open' && raw.scriptFail !== 'closed') throw new OptionError(`--script-fail: expected "open" or "closed", got "${raw.scriptFail}"`);
   return Object.freeze({
     listen: parseListen(raw.listen),
@@ -131,5 +143,9 @@ export function toOptions(raw: RawOptions, defaults: { readonly target?: Target 
     har: raw.har ?? null,
     harControl: raw.harControl === true,
     pcap: raw.pcap ?? null,
+    faults: [...(raw.fault ?? [])],
+    faultsFile: raw.faults ?? null,
+    faultSeed: raw.faultSeed ?? null,
+    control: raw.control === undefined ? null : { host: raw.controlHost ?? '127.0.0.1', port: port(raw.control, '--control') },
   });
 }

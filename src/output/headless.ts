@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { subscribe, type ProxyBus } from '../proxy/events.js';
 import { formatCloseLine, formatLogLine, formatMessageLine, formatOpenLine, formatViolationLine, writeFrameLine, type Style } from './format.js';
 import { LineWriter } from './line-writer.js';
+import { formatFaultLine, formatReconnectLine } from './fault-format.js';
 
 export interface HeadlessOptions {
   readonly color: boolean;
@@ -29,6 +30,8 @@ export function attachHeadless(bus: ProxyBus, out: Writable, options: HeadlessOp
     violation: (v) => writer.write(formatViolationLine(v, style)),
     'session-close': (c) => writer.write(formatCloseLine(c, style)),
     log: (l) => writer.write(formatLogLine(l, style)),
+    fault: (f) => writer.write(formatFaultLine(f, style)),
+    reconnects: (r) => writer.write(formatReconnectLine(r, style)),
     error: (e, where) => writer.write(formatLogLine({ session: where.session, time: Date.now(), source: 'proxy', level: 'error', text: e.message }, style)),
   });
   return {

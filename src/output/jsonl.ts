@@ -8,6 +8,7 @@ import type { HttpHead } from '../protocol/handshake.js';
 import { subscribe, type CloseRecord, type FrameRecord, type LogRecord, type MessageRecord, type ProxyBus, type SessionInfo, type ViolationRecord } from '../proxy/events.js';
 import { LineWriter } from './line-writer.js';
 import { escapeJsonText } from './terminal-text.js';
+import { faultJson, reconnectsJson } from './fault-format.js';
 
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
 
@@ -141,6 +142,8 @@ export async function attachJsonl(bus: ProxyBus, path: string): Promise<JsonlLog
     },
     'session-close': (c) => line(closeJson(c)),
     log: (l) => line(logJson(l)),
+    fault: (f) => line(faultJson(f)),
+    reconnects: (r) => line(reconnectsJson(r) as Json),
     error: (e, where) => line({ type: 'error', session: where.session, time: iso(Date.now()), message: e.message }),
   });
   return {
