@@ -144,6 +144,7 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
       deflate: options.deflate,
       strict: options.strict,
       limits: { maxPreview: options.maxPreview, maxMessage: options.maxMessage },
+      admit: prepared.faults.admit,
     });
   } catch (error) {
     fail(error);

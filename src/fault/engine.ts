@@ -6,6 +6,7 @@
  * not registered, so the relay's fast path does not even ask it.
  */
 import { DROP, FORWARD, type HeldMessage, type MessageInterceptor, type MessageMeta, type OutMessage, type Verdict } from '../intercept/verdict.js';
+import type { Admission, UpgradeAttempt } from '../proxy/admission.js';
 import { INTERCEPTOR_ORDER, type ProxyControl, type SessionControl } from '../proxy/control.js';
 import { otherSide, type FaultRecord, type ReconnectRecord, type SessionInfo, type Side } from '../proxy/events.js';
 import { matches, mayMatchMeta, type Filter, type FilterSubject } from '../tui/filter.js';
@@ -23,18 +24,6 @@ export interface ActiveRule {
   /** Where it came from: "cli", "file", "script", "tui", "control". */
   readonly source: string;
 }
-
-/** An upgrade request as the admission hook sees it. */
-export interface UpgradeAttempt {
-  /** "ip:port" of the client. */
-  readonly client: string;
-  /** Request target (path and query). */
-  readonly path: string;
-}
-
-export type Admission =
-  | { readonly action: 'pass' }
-  | { readonly action: 'refuse'; readonly status: number; readonly headers: readonly (readonly [string, string])[]; readonly reason: string };
 
 export const ADMIT: Admission = Object.freeze({ action: 'pass' });
 
@@ -197,7 +186,7 @@ export class FaultEngine {
    * The admission hook for upgrades: handshake rules and the refusal window of a storm. Every
    * attempt counts for the reconnect report. Cheap when no rule applies.
    */
-  admit(attempt: UpgradeAttempt): Admission | Promise<Admission> {
+  readonly admit = (attempt: UpgradeAttempt): Admission | Promise<Admission> => {
     const now = this.#now();
     const storm = now < this.#refuseUntil;
     const rules = this.#rules.filter((r) => r.enabled && (r.rule.action.type === 'handshake' || r.rule.action.type === 'handshake-delay') && pathMatches(r.rule, attempt.path));
@@ -212,7 +201,7 @@ export class FaultEngine {
       return ADMIT;
     }
     return this.#admitRules(rules, attempt, now);
-  }
+  };
 
   async #admitRules(rules: readonly ActiveRule[], attempt: UpgradeAttempt, now: number): Promise<Admission> {
     let verdict: Admission = ADMIT;

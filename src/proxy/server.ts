@@ -18,6 +18,7 @@ import type { RelayLimits } from './direction-pipe.js';
 import type { ProxyBus, ProxyEvents } from './events.js';
 import { listenTcp, peerAddress } from './layers/accept.js';
 import type { ConnectionContext, Dialer, LayerDeps } from './layers/context.js';
+import type { AdmissionHook } from './admission.js';
 import { plainHttpLayer } from './layers/http-pass.js';
 import { serveHttp, type RequestLayers } from './layers/http-reader.js';
 import { upgradeLayer } from './layers/upgrade.js';
@@ -47,6 +48,8 @@ export interface ProxyOptions {
   readonly maxHeaderLines?: number;
   /** How the target is reached; TCP by default. */
   readonly dial?: Dialer;
+  /** Asked before each upgrade is dialled (fault rules: handshake refusals, storms). */
+  readonly admit?: AdmissionHook;
 }
 
 export interface RunningProxy extends ProxyControl {
@@ -99,6 +102,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     closing: () => closing,
     log: (session, level, text) => bus.emit('log', { session, time: now(), source: 'proxy', level, text }),
     stats: (close) => stats.finish(close),
+    ...(options.admit === undefined ? {} : { admit: options.admit }),
   };
 
   const layers: RequestLayers = { upgrade: upgradeLayer(deps), plain: plainHttpLayer(deps) };

@@ -13,6 +13,7 @@ import type { SessionStats } from '../../export/stats.js';
 import type { MaskKeySource } from '../mask-keys.js';
 import type { Session } from '../session.js';
 import type { Target } from '../upstream.js';
+import type { AdmissionHook } from '../admission.js';
 
 /** TLS facts of one leg of a connection (filled in by a TLS layer; null for plaintext). */
 export interface TlsFacts {
@@ -73,4 +74,6 @@ export interface LayerDeps {
   log(session: number | null, level: 'info' | 'warn' | 'error', text: string): void;
   /** The session's final numbers for its close record (export/stats-tracker.ts). */
   stats(close: Omit<CloseRecord, 'stats'>): SessionStats | null;
+  /** Asked before an upgrade is dialled: pass, hold, or refuse it (fault rules); absent: every upgrade passes. */
+  readonly admit?: AdmissionHook;
 }

@@ -6,7 +6,7 @@
  * unreachable, silent or not HTTP gets the client the proxy's own 502 or 504.
  */
 import type { Socket } from 'node:net';
-import { header, parseExtensions, verifyAccept, type HttpHead } from '../../protocol/handshake.js';
+import { header, parseExtensions, parseHead, splitHead, verifyAccept, type HttpHead } from '../../protocol/handshake.js';
 import { deflateFromResponse, type DeflateParams } from '../../protocol/deflate-params.js';
 import { headVersion, keepsAlive, responseFraming, type BodyFraming } from '../../protocol/http1.js';
 import type { SessionInfo } from '../events.js';
@@ -36,6 +36,12 @@ async function upgrade(deps: LayerDeps, request: IncomingRequest, reader: Socket
   if (target === null) return failed(deps, reader, { session: id, time, ctx, request, sent: request.head, target: '' }, 502, 'no target for this request');
   const sent = headForTarget(request, target, settings, true);
   const base: Attempt = { session: id, time, ctx, request, sent, target: formatTarget(target) };
+  if (deps.admit !== undefined) {
+    const asked = deps.admit({ client: ctx.client, path: request.line.target });
+    const admission = asked instanceof Promise ? await asked : asked;
+    if (admission.action === 'refuse') return refusedByProxy(deps, reader, base, admission.status, admission.headers, admission.reason);
+    if (client.destroyed || deps.closing()) return 'done';
+  }
 
   const dialed = await deps.dial(target, settings.upstreamTimeoutMs);
   if (!dialed.ok) return failed(deps, reader, base, dialed.status, dialed.reason);
@@ -83,6 +89,26 @@ function failed(deps: LayerDeps, reader: SocketReader, a: Attempt, status: 502 |
   const body = proxyAnswer(status, reason).bytes.subarray(head.raw.length);
   deps.bus.emit('session-open', info(a, head, status, { answeredBy: 'proxy', failure: reason, body, acceptValid: null, protocol: null, extensions: null, deflate: null }));
   const close = { session: a.session, time: deps.now(), code: null, reason, by: 'proxy', clean: false } as const;
+  deps.bus.emit('session-close', { ...close, stats: deps.stats(close) });
+  return 'done';
+}
+
+/** The admission hook refused the upgrade: the proxy answers with its status and headers (Retry-After...). */
+function refusedByProxy(deps: LayerDeps, reader: SocketReader, a: Attempt, status: number, headers: readonly (readonly [string, string])[], reason: string): Next {
+  reader.detach();
+  const plain = proxyAnswer(status, reason);
+  const extra = headers.map(([n, v]) => `${n}: ${v}\r\n`).join('');
+  const headEnd = plain.head.raw.length - 2;
+  const bytes = Buffer.concat([plain.bytes.subarray(0, headEnd), Buffer.from(extra, 'latin1'), plain.bytes.subarray(headEnd)]);
+  const split = splitHead(bytes);
+  const parsed = split.state === 'complete' ? parseHead(split.head) : null;
+  const head = parsed !== null && parsed.ok ? parsed.head : plain.head;
+  const client = reader.socket;
+  if (client.writable) client.end(bytes);
+  setTimeout(() => client.destroy(), 1000).unref();
+  const failure = `handshake refused by the proxy: ${status} (${reason})`;
+  deps.bus.emit('session-open', info(a, head, status, { answeredBy: 'proxy', failure, body: plain.bytes.subarray(plain.head.raw.length), acceptValid: null, protocol: null, extensions: null, deflate: null }));
+  const close = { session: a.session, time: deps.now(), code: null, reason: failure, by: 'proxy', clean: false } as const;
   deps.bus.emit('session-close', { ...close, stats: deps.stats(close) });
   return 'done';
 }
