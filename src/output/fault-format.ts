@@ -3,7 +3,8 @@
  * names the frame it acted on, so it can be matched to that frame's line printed before it.
  */
 import type { FaultRecord, ReconnectRecord } from '../proxy/events.js';
-import { escapeText, formatTime, paint, type Style } from './format.js';
+import { formatTime, paint, type Style } from './format.js';
+import { escapeForTerminal as escapeText } from './terminal-text.js';
 
 export function formatFaultLine(f: FaultRecord, style: Style): string {
   const who = f.session === null ? '' : ` #${f.session}`;
