@@ -68,6 +68,12 @@ export interface MessageInterceptor {
   decide(message: HeldMessage, signal: AbortSignal): Verdict | Promise<Verdict>;
   /** Told when a message it wanted was too large to hold (over --max-message) and was streamed. */
   streamed?(meta: MessageMeta, length: number): void;
+  /**
+   * Told of a complete message it wants that waits behind an undecided one in the same direction
+   * (for a decider that lists what is held). decide() is still called for it later, in order; the
+   * signal aborts when the session ends.
+   */
+  waiting?(message: HeldMessage, signal: AbortSignal): void;
 }
 
 export interface ChainResult {

@@ -26,6 +26,7 @@ import { closeOf, concat, emitFrame, emitMessage, firstBytes } from './pipe-reco
 import { OPCODES, controlKind, size, type ControlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { Sequencer } from './sequencer.js';
 import { cutMessage } from './frame-layout.js';
+import { announceWaiting } from './waiting.js';
 
 export interface RelayLimits {
   /** Payload bytes kept per frame and message for observers. */
@@ -94,6 +95,8 @@ export class DirectionPipe {
   /** Data injects wait for the peer's open message to end (fragments must not interleave, §5.4). */
   #pendingInjects: OutMessage[] = [];
   #pumping = false;
+  /** Messages behind the queue head already announced to the deciders (announceWaiting). */
+  readonly #announced = new WeakSet<MessageItem>();
   /** Frames whose inflated output (and so whose record) is still to come. */
   readonly #inflating = new Set<Promise<InflatedPart>>();
   #out: Uint8Array[] = [];
@@ -620,7 +623,11 @@ export class DirectionPipe {
 
   /** Moves the queue head along as far as it can; single-flight. */
   async #pump(): Promise<void> {
-    if (this.#pumping) return;
+    if (this.#pumping) {
+      // The head waits for a decision; what completed behind it may be listed meanwhile.
+      if (this.#queue.length > 1) this.#announceWaiting();
+      return;
+    }
     this.#pumping = true;
     try {
       while (this.#queue.length > 0 && !this.#stopped) {
@@ -638,7 +645,11 @@ export class DirectionPipe {
         } else if (!item.complete) {
           if (item.size <= this.#host.limits.maxMessage) break;
           this.#streamHeld(item);
-        } else await this.#decideMessage(item);
+        } else {
+          const decided = this.#decideMessage(item);
+          if (this.#queue.length > 1) this.#announceWaiting();
+          await decided;
+        }
         this.#dequeue(item);
         this.#flush();
       }
@@ -650,6 +661,11 @@ export class DirectionPipe {
       this.#checkPressure();
       if (this.drained) this.#host.idle();
     }
+  }
+
+  #announceWaiting(): void {
+    const host = this.#host;
+    announceWaiting(this.#queue, this.#announced, host.interceptors(), host.session, this.from, host.limits.maxMessage, host.signal);
   }
 
   #dequeue(item: Item): void {

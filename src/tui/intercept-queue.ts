@@ -1,8 +1,9 @@
 /**
  * The TUI's intercept: a MessageInterceptor (order INTERCEPTOR_ORDER.intercept) that holds each
  * matching message until the person at the keyboard forwards, edits or drops it. The relay keeps
- * everything behind a held message in that direction queued, so at most one message per session
- * and direction is held here at a time; across them they are listed in the order they arrived.
+ * everything behind a held message in that direction queued and decides it in order; the messages
+ * waiting there are listed too (MessageInterceptor.waiting), and a decision taken on one of them
+ * early is its verdict when its turn comes. All are listed in the order they arrived.
  * Pure: no blessed, no timers.
  */
 import { DROP, FORWARD, type HeldMessage, type MessageInterceptor, type MessageMeta, type Verdict } from '../intercept/verdict.js';
@@ -29,7 +30,14 @@ export interface InterceptQueueOptions {
 
 interface Pending {
   readonly entry: HeldEntry;
-  readonly settle: (verdict: Verdict) => void;
+  /** null while the message waits behind another: decide() has not been called for it yet. */
+  readonly settle: ((verdict: Verdict) => void) | null;
+  readonly detach: () => void;
+}
+
+/** A verdict given before the relay asked (the message was waiting behind another). */
+interface Early {
+  readonly verdict: Verdict;
   readonly detach: () => void;
 }
 
@@ -52,6 +60,8 @@ export class InterceptQueue implements MessageInterceptor {
   #enabled = false;
   #filter: Filter;
   #pending: Pending[] = [];
+  /** Early verdicts by message id, until decide() asks for them. */
+  readonly #early = new Map<number, Early>();
   #seq = 0;
   readonly #now: () => number;
   readonly #onChange: () => void;
@@ -101,10 +111,25 @@ export class InterceptQueue implements MessageInterceptor {
   }
 
   decide(message: HeldMessage, signal: AbortSignal): Verdict | Promise<Verdict> {
-    if (!this.#enabled || signal.aborted) return FORWARD;
-    if (!isMetaOnly(this.#filter) && !matches(this.#filter, heldSubject(message))) return FORWARD;
+    const early = this.#early.get(message.id);
+    if (early !== undefined) {
+      this.#early.delete(message.id);
+      early.detach();
+      return early.verdict;
+    }
+    const listed = this.#pending.find((p) => p.settle === null && p.entry.message.id === message.id);
+    if (listed !== undefined) {
+      this.#remove(listed.entry.seq);
+      listed.detach();
+    }
+    if (!this.#enabled || signal.aborted) {
+      if (listed !== undefined) this.#onChange();
+      return FORWARD;
+    }
+    // A message already listed while it waited stays held, whatever the filter says now.
+    if (listed === undefined && !isMetaOnly(this.#filter) && !matches(this.#filter, heldSubject(message))) return FORWARD;
     return new Promise<Verdict>((resolve) => {
-      const entry: HeldEntry = { seq: ++this.#seq, message, since: this.#now() };
+      const entry: HeldEntry = listed?.entry ?? { seq: ++this.#seq, message, since: this.#now() };
       const onAbort = (): void => {
         // The session ended: the relay discards the message; just forget it.
         this.#remove(entry.seq);
@@ -112,9 +137,24 @@ export class InterceptQueue implements MessageInterceptor {
         this.#onChange();
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      this.#pending.push({ entry, settle: resolve, detach: () => signal.removeEventListener('abort', onAbort) });
+      this.#insert({ entry, settle: resolve, detach: () => signal.removeEventListener('abort', onAbort) });
       this.#onChange();
     });
+  }
+
+  /** A message the relay will ask about once those ahead of it are decided: listed now. */
+  waiting(message: HeldMessage, signal: AbortSignal): void {
+    if (!this.#enabled || signal.aborted || this.#early.has(message.id)) return;
+    if (this.#pending.some((p) => p.entry.message.id === message.id)) return;
+    if (!isMetaOnly(this.#filter) && !matches(this.#filter, heldSubject(message))) return;
+    const entry: HeldEntry = { seq: ++this.#seq, message, since: this.#now() };
+    const onAbort = (): void => {
+      this.#early.delete(message.id);
+      if (this.#remove(entry.seq) !== undefined) this.#onChange();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#insert({ entry, settle: null, detach: () => signal.removeEventListener('abort', onAbort) });
+    this.#onChange();
   }
 
   streamed(meta: MessageMeta, length: number): void {
@@ -129,18 +169,9 @@ export class InterceptQueue implements MessageInterceptor {
   resolve(seq: number, decision: HeldDecision): boolean {
     const pending = this.#remove(seq);
     if (pending === undefined) return false;
-    pending.detach();
-    switch (decision.action) {
-      case 'forward':
-        pending.settle(FORWARD);
-        break;
-      case 'drop':
-        pending.settle(DROP);
-        break;
-      case 'replace':
-        pending.settle({ action: 'replace', messages: [{ kind: pending.entry.message.kind, data: decision.data }] });
-        break;
-    }
+    const verdict: Verdict =
+      decision.action === 'forward' ? FORWARD : decision.action === 'drop' ? DROP : { action: 'replace', messages: [{ kind: pending.entry.message.kind, data: decision.data }] };
+    this.#settle(pending, verdict);
     this.#onChange();
     return true;
   }
@@ -161,12 +192,28 @@ export class InterceptQueue implements MessageInterceptor {
   forwardAll(): number {
     const all = this.#pending;
     this.#pending = [];
-    for (const p of all) {
-      p.detach();
-      p.settle(FORWARD);
-    }
+    for (const p of all) this.#settle(p, FORWARD);
     if (all.length > 0) this.#onChange();
     return all.length;
+  }
+
+  /** Settles a held message now, or keeps the verdict for when the relay asks about a waiting one. */
+  #settle(p: Pending, verdict: Verdict): void {
+    if (p.settle === null) {
+      // The abort listener stays until then: a session that ends first forgets the verdict.
+      this.#early.set(p.entry.message.id, { verdict, detach: p.detach });
+      return;
+    }
+    p.detach();
+    p.settle(verdict);
+  }
+
+  /** In arrival order: ids increase in the order messages reached the proxy. */
+  #insert(p: Pending): void {
+    const id = p.entry.message.id;
+    let i = this.#pending.length;
+    while (i > 0 && this.#pending[i - 1]!.entry.message.id > id) i--;
+    this.#pending.splice(i, 0, p);
   }
 
   #remove(seq: number): Pending | undefined {

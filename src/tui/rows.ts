@@ -206,7 +206,7 @@ export function heldSegs(entry: HeldEntry, now: number, previewChars = 200): Seg
   const waited = Math.max(0, Math.floor((now - entry.since) / 1000));
   return [
     seg('⏸ ', { fg: 'yellow', bold: true }),
-    seg(`${m.id} `, { fg: 'gray' }),
+    seg(`${padStart(String(m.id), 5)} `, { fg: 'gray' }),
     seg(sessionTag(m.session)),
     seg(' '),
     seg(arrow(m.from), { fg: dirColor(m.from), bold: true }),

@@ -150,7 +150,7 @@ describe('TUI screen', () => {
     assert.ok(h.find('⏸ 2 held') !== null, 'count in the status bar');
     const held = row(h, '⏸ Held 2');
     assert.ok(held.y > 3);
-    assert.match(row(h, '"first"').line, /⏸ \d+ #1 +C→S text/);
+    assert.match(row(h, '"first"').line, /⏸ +\d+ #1 +C→S text/);
     let settled = false;
     void first.then(() => (settled = true));
     await wait(5);

@@ -151,6 +151,52 @@ describe('InterceptQueue', () => {
     assert.ok(changes >= 3, 'enable, hold and abort each report a change');
   });
 
+  it('lists messages waiting behind a held one; an early verdict is the answer when the relay asks', async () => {
+    const q = new InterceptQueue();
+    q.setEnabled(true);
+    const ac = new AbortController();
+    const head = held(1, 'client', 'head');
+    const [a, b, c] = [held(1, 'client', 'a'), held(1, 'client', 'b'), held(1, 'client', 'c')];
+    // The relay may tell of waiting messages before the head reaches this decider: listed by arrival.
+    q.waiting(b, ac.signal);
+    q.waiting(a, ac.signal);
+    const first = q.decide(head, ac.signal);
+    q.waiting(c, ac.signal);
+    q.waiting(c, ac.signal);
+    assert.deepEqual(q.held.map((e) => Buffer.from(e.message.data).toString()), ['head', 'a', 'b', 'c']);
+    q.drop(q.held[1]!.seq);
+    q.replace(q.held[1]!.seq, Buffer.from('B'));
+    assert.deepEqual(q.held.map((e) => Buffer.from(e.message.data).toString()), ['head', 'c']);
+    q.forward(q.held[0]!.seq);
+    assert.deepEqual(await first, { action: 'forward' });
+    assert.deepEqual(await q.decide(a, ac.signal), { action: 'drop' });
+    const vb = await q.decide(b, ac.signal);
+    assert.ok(vb.action === 'replace' && Buffer.from(vb.messages[0]!.data).toString() === 'B');
+    // Still undecided when its turn comes: it stays listed, now held for real.
+    const vc = q.decide(c, ac.signal);
+    assert.equal(q.size, 1);
+    q.forwardAll();
+    assert.deepEqual(await vc, { action: 'forward' });
+  });
+
+  it('forgets waiting messages and early verdicts when the session ends', () => {
+    const q = new InterceptQueue();
+    q.setEnabled(true);
+    const ac = new AbortController();
+    const [a, b] = [held(5, 'server', 'a'), held(5, 'server', 'b')];
+    q.waiting(a, ac.signal);
+    q.waiting(b, ac.signal);
+    q.drop(q.held[0]!.seq);
+    assert.equal(q.size, 1);
+    ac.abort();
+    assert.equal(q.size, 0);
+    // A later session's message with no early verdict is held as usual.
+    const other = new AbortController();
+    void q.decide(a, other.signal);
+    assert.equal(q.size, 1, 'the dropped verdict went with its session');
+    other.abort();
+  });
+
   it('runs after earlier deciders, so it sees what a script already changed', async () => {
     const upper: MessageInterceptor = {
       name: 'script',
