@@ -5,7 +5,7 @@
 import { EventEmitter } from 'eventemitter3';
 import { WebSocket, WebSocketServer, type PerMessageDeflateOptions, type RawData } from 'ws';
 import { createProxy, type ProxyOptions, type RunningProxy } from '../../src/proxy/server.js';
-import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, ProxyEvents, SessionInfo, ViolationRecord } from '../../src/proxy/events.js';
+import type { CloseRecord, FrameRecord, HttpRecord, LogRecord, MessageRecord, ProxyEvents, SessionInfo, ViolationRecord } from '../../src/proxy/events.js';
 import { until } from './raw-peer.js';
 
 export interface Collected {
@@ -16,6 +16,8 @@ export interface Collected {
   readonly closes: CloseRecord[];
   readonly logs: LogRecord[];
   readonly errors: Error[];
+  /** Plain HTTP requests passed through. */
+  readonly https: HttpRecord[];
 }
 
 export interface ProxyHarness extends Collected {
@@ -28,13 +30,13 @@ export interface ProxyHarness extends Collected {
   close(): Promise<void>;
 }
 
-export type HarnessOptions = Partial<Omit<ProxyOptions, 'target' | 'listen' | 'bus'>>;
+export type HarnessOptions = Partial<Omit<ProxyOptions, 'listen' | 'bus'>>;
 
 export const DEFAULT_LIMITS = { maxPreview: 64 * 1024, maxMessage: 16 * 1024 * 1024 } as const;
 
 export async function startProxy(targetPort: number, options: HarnessOptions = {}): Promise<ProxyHarness> {
   const bus = new EventEmitter<ProxyEvents>();
-  const c: Collected = { opens: [], frames: [], messages: [], violations: [], closes: [], logs: [], errors: [] };
+  const c: Collected = { opens: [], frames: [], messages: [], violations: [], closes: [], logs: [], errors: [], https: [] };
   bus.on('session-open', (s) => c.opens.push(s));
   bus.on('frame', (f) => c.frames.push(f));
   bus.on('message', (m) => c.messages.push(m));
@@ -42,6 +44,7 @@ export async function startProxy(targetPort: number, options: HarnessOptions = {
   bus.on('session-close', (s) => c.closes.push(s));
   bus.on('log', (l) => c.logs.push(l));
   bus.on('error', (e) => c.errors.push(e));
+  bus.on('http', (r) => c.https.push(r));
   const proxy = await createProxy({
     listen: { host: '127.0.0.1', port: 0 },
     target: { host: '127.0.0.1', port: targetPort, basePath: '' },
