@@ -13,6 +13,7 @@ import { IntegrityError } from './load.js';
 import { measure, proxyCpuSeconds } from './measure.js';
 import { REPO, VARIANT_LABEL, WSPROXY_MAIN, startEchoServer, wsproxyBuilt, type VariantId } from './peers.js';
 import { checkTargets, failureLines, summarizeAll, table, targetLines, type Results, type Sample } from './report.js';
+import { leafLine, measureLeafIssuance } from './tls-leaf.js';
 import { bandwidth1m, bandwidth64k } from './workloads/bandwidth.js';
 import { bigFrame } from './workloads/big-frame.js';
 import { deflateMessages } from './workloads/deflate-messages.js';
@@ -169,6 +170,8 @@ async function main(): Promise<number> {
   const targets = checkTargets(sum).filter((t) => variants.includes(t.variant) && results.has(t.workload));
   if (targets.length) console.log(`targets (bench/README.md):\n${targetLines(targets)}\n`);
   else console.log('targets: not checked (wsproxy not measured)\n');
+  const leaf = await measureLeafIssuance(opts.quick ? 50 : 300);
+  console.log(`${leafLine(leaf)}\n`);
 
   const outDir = path.join(REPO, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
@@ -186,6 +189,7 @@ async function main(): Promise<number> {
       variants: Object.fromEntries(variants.map((v) => [v, { median: sum.get(w.id)?.get(v)?.median, samples: results.get(w.id)?.get(v) }])),
     })),
     targets,
+    tlsLeaf: leaf,
   };
   const file = path.join(outDir, 'latest.json');
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
