@@ -68,11 +68,6 @@ export function escapeForTerminal(text: string, options: EscapeOptions = {}): st
   return text.replace(re, escapeChar);
 }
 
-/** Whether `text` has anything escapeForTerminal would change (quotes aside). */
-export function needsEscape(text: string): boolean {
-  return !PRINTABLE_ASCII.test(text) && UNSAFE.test(text);
-}
-
 /**
  * The characters JSON.stringify leaves raw that a terminal reading the log (`tail -f`, `cat`)
  * must not get: DEL, C1 controls, format characters (bidi, zero-width), line and paragraph
