@@ -177,6 +177,18 @@ export class FaultEngine {
     return sessions.length;
   }
 
+  /** The write gates (throttle, trickle) of live sessions: rate, bytes held now, most bytes held at once. */
+  gates(): { readonly session: number; readonly to: Side; readonly rate: number; readonly pending: number; readonly peak: number }[] {
+    const out: { session: number; to: Side; rate: number; pending: number; peak: number }[] = [];
+    for (const live of this.#sessions.values()) {
+      for (const to of ['client', 'server'] as const) {
+        const g = live.gates[to];
+        if (g !== null) out.push({ session: live.info.session, to, rate: g.rate, pending: g.pending, peak: g.peak });
+      }
+    }
+    return out;
+  }
+
   /** The reconnect report of the current storm window so far. */
   reconnects(): ReconnectRecord[] {
     return this.#tracker.report(this.#now());

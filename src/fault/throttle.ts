@@ -7,6 +7,11 @@ import type { GateSink, WriteGate } from '../proxy/write-gate.js';
 
 /** The gate writes at most this many milliseconds' worth of bytes at once. */
 const SLICE_MS = 20;
+/**
+ * Time a late timer may make up for: bytes owed for up to this long go out at once. Timers on a
+ * busy machine fire late; without it a throttle runs slow by the lateness.
+ */
+const CATCH_UP_MS = 100;
 
 export interface ThrottleClock {
   now(): number;
@@ -31,6 +36,8 @@ export class Throttle implements WriteGate {
   #in = 0;
   #out = 0;
   #paces: Pace[] = [];
+  /** The pace in force, or null for the gate's own rate. */
+  #regime: Pace | null = null;
   /** When the next byte may leave. */
   #free = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -80,6 +87,8 @@ export class Throttle implements WriteGate {
     }
     if (this.#pending > this.peak) this.peak = this.#pending;
     this.#pump();
+    // The pump may be waiting for its timer or a drain: the bound is checked on every write.
+    this.#checkPressure();
   }
 
   detach(): Uint8Array[] {
@@ -96,7 +105,13 @@ export class Throttle implements WriteGate {
   #currentRate(): number {
     while (this.#paces.length > 0 && this.#paces[0]!.until <= this.#out) this.#paces.shift();
     const p = this.#paces[0];
-    return p !== undefined && p.from <= this.#out ? p.rate : this.#rate;
+    const pace = p !== undefined && p.from <= this.#out ? p : null;
+    if (pace !== this.#regime) {
+      // A trickle starts from now: no catching up on time that passed before it.
+      this.#regime = pace;
+      this.#free = Math.max(this.#free, Date.now());
+    }
+    return pace !== null ? pace.rate : this.#rate;
   }
 
   #pump(): void {
@@ -105,7 +120,7 @@ export class Throttle implements WriteGate {
     while (this.#pending > 0) {
       const rate = this.#currentRate();
       if (Number.isFinite(rate)) {
-        if (this.#free < now - SLICE_MS) this.#free = now - SLICE_MS;
+        if (this.#free < now - CATCH_UP_MS) this.#free = now - CATCH_UP_MS;
         if (this.#free > now) {
           this.#timer = setTimeout(() => {
             this.#timer = null;
@@ -131,12 +146,18 @@ export class Throttle implements WriteGate {
         break;
       }
     }
-    const over = this.#pending > this.#highWater;
+    this.#checkPressure();
+    if (this.#pending === 0) this.#sink.empty();
+  }
+
+  /** Over the high-water mark the sender is paused, and resumed below half of it (so it is not toggled per read). */
+  #checkPressure(): void {
+    const high = this.#highWater;
+    const over = this.#over ? this.#pending > high / 2 : this.#pending > high;
     if (over !== this.#over) {
       this.#over = over;
       this.#sink.pressure(over);
     }
-    if (this.#pending === 0) this.#sink.empty();
   }
 
   /** Up to `n` bytes from the front of the queue (a view, not a copy, when they lie in one segment). */
