@@ -8,6 +8,8 @@ import { harDocument } from '../export/har.js';
 import { harEntryFromLog } from '../export/har-from-log.js';
 import { attachHar, writeAtomic, type HarWriter } from '../export/har-writer.js';
 import { readLog, type RecordedSession } from '../export/log-reader.js';
+import { attachPcap, type PcapWriter } from '../export/pcap-writer.js';
+import fs from 'node:fs';
 import type { Options } from './options.js';
 import { statsFromRecords, type SessionStats } from '../export/stats.js';
 import { formatStatsTable } from '../export/stats-text.js';
@@ -38,10 +40,27 @@ export async function attachExports(proxy: RunningProxy, options: Pick<Options, 
       throw new Error(`--har: ${(error as Error).message}`);
     }
   }
+  let pcap: PcapWriter | null = null;
+  if (options.pcap !== null) {
+    const toStdout = options.pcap === '-';
+    // stdout through fs writes (libuv's thread pool): a pipe to a slow reader then fills the
+    // writer's bounded queue instead of blocking the relay, as process.stdout's synchronous pipe writes would.
+    const out = toStdout ? fs.createWriteStream('', { fd: 1, autoClose: false }) : fs.createWriteStream(options.pcap);
+    if (!toStdout) {
+      await new Promise<void>((resolve, reject) => {
+        out.once('open', () => resolve());
+        out.once('error', (e: Error) => reject(new Error(`--pcap: ${e.message}`)));
+      });
+    }
+    // A reader that goes away (wireshark closed) ends the capture, not the proxy.
+    out.on('error', () => undefined);
+    pcap = attachPcap(proxy.bus, { out, endStream: !toStdout, proxyAddress: proxy.listening });
+  }
   return {
     stdoutTaken: options.pcap === '-',
     async close() {
       await har?.close();
+      await pcap?.close();
     },
   };
 }

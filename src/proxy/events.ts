@@ -203,12 +203,29 @@ export interface ReconnectRecord {
   readonly jitter: boolean;
 }
 
+/**
+ * Bytes as they crossed one socket of a session (after the handshake heads, which are in
+ * SessionInfo). Emitted only while someone listens (pcapng export). `bytes` are valid during the
+ * call only: the relay re-masks in place, so a listener copies what it keeps.
+ */
+export interface WireRecord {
+  readonly session: number;
+  /** The clock reading of the read (the same one its frame records carry), or of the write. */
+  readonly time: number;
+  /** Which socket: the client's connection or the server's. */
+  readonly leg: Side;
+  /** in: sent by the peer on that socket; out: written by the proxy to it. */
+  readonly direction: 'in' | 'out';
+  readonly bytes: readonly Uint8Array[];
+}
+
 export interface ProxyEvents {
   'session-open': [SessionInfo];
   frame: [FrameRecord];
   message: [MessageRecord];
   violation: [ViolationRecord];
   'session-close': [CloseRecord];
+  wire: [WireRecord];
   log: [LogRecord];
   http: [HttpRecord];
   fault: [FaultRecord];

@@ -54,6 +54,8 @@ export class Session implements SessionControl {
   #lingerTimer: NodeJS.Timeout | null = null;
   /** Fault gates on the bytes written to each peer; null (the usual case) writes straight through. */
   readonly #gates: { [S in Side]: WriteGate | null } = { client: null, server: null };
+  /** The clock reading of the read being relayed, while wire observers listen. */
+  #readTime: number | null = null;
   readonly #done: Promise<void>;
   #resolveDone!: () => void;
 
@@ -77,7 +79,18 @@ export class Session implements SessionControl {
 
   /** Feeds bytes that arrived together with a handshake head (they must not be lost). */
   feed(from: Side, bytes: Uint8Array): void {
-    if (bytes.length > 0) this.#pipes[from].push(bytes);
+    if (bytes.length > 0) this.#received(from, bytes);
+  }
+
+  /** Bytes from a peer into its pipe; told first to wire observers (pcapng) when there are any. */
+  #received(from: Side, chunk: Uint8Array): void {
+    const bus = this.#deps.bus;
+    if (bus.listenerCount('wire') === 0) return this.#pipes[from].push(chunk);
+    // Before the pipe re-masks the chunk in place; the pipe's records get the same clock reading.
+    const time = (this.#readTime = this.#deps.now());
+    bus.emit('wire', { session: this.info.session, time, leg: from, direction: 'in', bytes: [chunk] });
+    this.#pipes[from].push(chunk);
+    this.#readTime = null;
   }
 
   send(request: InjectRequest): void {
@@ -128,6 +141,8 @@ export class Session implements SessionControl {
     const gate = make({
       write: (chunk) => {
         if (socket.destroyed || !socket.writable) return true;
+        // A gate writes later (or in other pieces) than the relay asked: the wire is what leaves now.
+        if (this.#deps.bus.listenerCount('wire') > 0) this.#tellWire(to, [chunk], this.#deps.now());
         return socket.write(chunk);
       },
       onDrain: (fn) => socket.once('drain', fn),
@@ -159,7 +174,8 @@ export class Session implements SessionControl {
       keys: deps.keys,
       signal: this.#abort.signal,
       records: this.#records,
-      now: deps.now,
+      // While wire observers hear a read, the pipe dates its records with that read's clock reading.
+      now: () => this.#readTime ?? deps.now(),
       nextId: deps.nextId,
       interceptors: deps.interceptors,
       write: (segments) => this.#write(from, to, segments),
@@ -177,7 +193,7 @@ export class Session implements SessionControl {
     const socket = this.#sockets[side];
     const pipe = this.#pipes[side];
     const other = otherSide(side);
-    socket.on('data', (chunk: Buffer) => pipe.push(chunk));
+    socket.on('data', (chunk: Buffer) => this.#received(side, chunk));
     socket.on('drain', () => this.#pause(other, 'drain', false));
     socket.on('end', () => {
       this.#ended[side] = true;
@@ -199,6 +215,7 @@ export class Session implements SessionControl {
     if (socket.destroyed || !socket.writable) return;
     const gate = this.#gates[to];
     if (gate !== null) return gate.write(segments);
+    if (this.#deps.bus.listenerCount('wire') > 0) this.#tellWire(to, segments, this.#readTime ?? this.#deps.now());
     let total = 0;
     for (const s of segments) total += s.length;
     if (segments.length === 1) socket.write(segments[0]!);
@@ -213,6 +230,10 @@ export class Session implements SessionControl {
     }
     if (socket.writableNeedDrain) this.#pause(from, 'drain', true);
     if (this.#ended[from]) this.#endWhenDrained(from);
+  }
+
+  #tellWire(to: Side, bytes: readonly Uint8Array[], time: number): void {
+    this.#deps.bus.emit('wire', { session: this.info.session, time, leg: to, direction: 'out', bytes });
   }
 
   /** Pauses reading from `side` while its output is backed up or its hold queue is full. */

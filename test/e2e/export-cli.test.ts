@@ -10,7 +10,12 @@ import path from 'node:path';
 import type { Har } from 'har-format';
 import { playSession, startSlowPongEcho } from '../export/peers.js';
 import { assertChromeImportable, assertValidHar } from '../export/har-check.js';
-import { skipUnlessBuilt, wsproxy } from '../export/cli-process.js';
+import { ROOT, skipUnlessBuilt, wsproxy } from '../export/cli-process.js';
+import { spawn } from 'node:child_process';
+import { openWs } from '../helpers/proxy-harness.js';
+import { until } from '../helpers/raw-peer.js';
+import { messages } from '../export/peers.js';
+import { HAVE_TSHARK } from '../export/tshark.js';
 
 describe('export commands', { timeout: 120_000 }, () => {
   test('--har and --log-file, then `wsproxy har` and `wsproxy stats` on the log', { timeout: 40_000 }, async (t) => {
@@ -61,6 +66,45 @@ describe('export commands', { timeout: 120_000 }, () => {
       proxy.kill();
       await server.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--pcap - streams a capture `tshark -r -` reads while the session is still open', { timeout: 40_000 }, async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    if (!HAVE_TSHARK) return t.skip('tshark is not installed');
+    const server = await startSlowPongEcho();
+    // A shell pipeline, as a user types it: tshark reads a real pipe (it refuses a socket).
+    const line = `exec node bin/wsproxy.js --listen 127.0.0.1:0 --target 127.0.0.1:${server.port} --headless --pcap - | tshark -l -r - -Y websocket -T fields -e frame.interface_id -e websocket.opcode -e websocket.payload.text 2>/dev/null`;
+    const sh = spawn('sh', ['-c', line], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let decoded = '';
+    let stderr = '';
+    sh.stdout.setEncoding('utf8').on('data', (s: string) => (decoded += s));
+    sh.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const exited = new Promise((resolve) => sh.once('close', resolve));
+    const group = (signal: NodeJS.Signals): void => {
+      try {
+        process.kill(-sh.pid!, signal);
+      } catch {
+        // already gone
+      }
+    };
+    try {
+      const port = Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(stderr), 10_000, 'the listening line'))[1]);
+      const ws = await openWs(`ws://127.0.0.1:${port}/live`);
+      const got = messages(ws, 1);
+      ws.send('live hello');
+      await got;
+      // The session is open: tshark has already decoded the message on both legs, both ways.
+      await until(() => decoded.split('\n').filter((l) => l.endsWith('\t1\tlive hello')).length === 4, 10_000, `tshark to decode the message (so far ${JSON.stringify(decoded)})`);
+      assert.equal(ws.readyState, ws.OPEN);
+      // The headless lines went to stderr, not into the capture.
+      await until(() => stderr.includes('"live hello"'), 5000, 'the frame line on stderr');
+      ws.close(1000);
+      group('SIGINT');
+      await exited;
+    } finally {
+      group('SIGKILL');
+      await server.close();
     }
   });
 });

@@ -11,9 +11,9 @@ export interface SlowPongServer {
  * Echoes every message (text stays text); answers a ping after `pongDelayMs`, and never answers a
  * ping whose payload is "unanswered". `transform` may change what it echoes.
  */
-export async function startSlowPongEcho(options: { pongDelayMs?: number; deflate?: boolean; transform?: (text: string) => string } = {}): Promise<SlowPongServer> {
+export async function startSlowPongEcho(options: { pongDelayMs?: number; deflate?: boolean; transform?: (text: string) => string; onMessage?: (data: Buffer) => void } = {}): Promise<SlowPongServer> {
   const delay = options.pongDelayMs ?? 50;
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: options.deflate ?? false, autoPong: false });
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: options.deflate ?? false, autoPong: false, maxPayload: 512 * 1024 * 1024 });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', (ws) => {
     ws.on('error', () => undefined);
@@ -23,6 +23,7 @@ export async function startSlowPongEcho(options: { pongDelayMs?: number; deflate
     });
     ws.on('message', (data: RawData, isBinary) => {
       const buf = toBuffer(data);
+      if (options.onMessage !== undefined) return options.onMessage(buf);
       if (isBinary || options.transform === undefined) ws.send(buf, { binary: isBinary });
       else ws.send(options.transform(buf.toString('utf8')));
     });
