@@ -3,7 +3,7 @@
  * view names things the same way. No IO; colour is a flag.
  */
 import { closeCodeName } from '../protocol/close-codes.js';
-import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord } from '../proxy/events.js';
+import type { CloseRecord, FrameRecord, HttpRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord } from '../proxy/events.js';
 import { LineBytes } from './line-bytes.js';
 import { formatStatsSummary } from '../export/stats-text.js';
 import { escapeForTerminal } from './terminal-text.js';
@@ -261,7 +261,28 @@ export function formatOpenLine(s: SessionInfo, style: Style): string {
   const ext = s.extensions === null ? '' : ` ext=${escapeForTerminal(s.extensions)}`;
   const proto = s.protocol === null ? '' : ` protocol=${escapeForTerminal(s.protocol)}`;
   const status = s.status === 101 ? paint(style, 'green', '101') : paint(style, 'red', String(s.status));
-  return `${paint(style, 'dim', formatTime(s.time))} #${s.session} ${paint(style, 'bold', 'open')} ${escapeForTerminal(s.client)} → ${escapeForTerminal(s.target)} ${escapeForTerminal(s.path)} ${status}${proto}${ext}`;
+  return `${paint(style, 'dim', formatTime(s.time))} #${s.session} ${paint(style, 'bold', 'open')} ${escapeForTerminal(s.client)} → ${escapeForTerminal(s.target)} ${escapeForTerminal(s.path)} ${status}${proto}${ext}${openOutcome(s, style)}`;
+}
+
+/**
+ * What became of the attempt, when it is not a plain 101: a wrong Accept on a 101, or why no
+ * WebSocket opened ("handshake refused: 403 Forbidden" and the first bytes of the target's body,
+ * or the proxy's own reason when it answered 502/504 itself).
+ */
+function openOutcome(s: SessionInfo, style: Style): string {
+  if (s.status === 101) return s.acceptValid === false ? ` ${paint(style, 'red', '⚠ Sec-WebSocket-Accept invalid')}` : '';
+  if (s.failure === null) return '';
+  const body = s.answeredBy === 'server' && s.body.length > 0 ? ` ${preview(s.body, looksLikeText(s.body) ? 'text' : 'binary', false, 60)}` : '';
+  const who = s.answeredBy === 'proxy' ? ' (answered by the proxy)' : '';
+  return ` ${paint(style, 'red', escapeForTerminal(s.failure))}${who}${body}`;
+}
+
+/** A plain HTTP request passed through, one dim line: `GET /app.js → 200 12 ms ↑312 B ↓4.1 KiB`. */
+export function formatHttpLine(r: HttpRecord, style: Style): string {
+  const status = r.status === null ? 'no answer' : String(r.status);
+  const error = r.error === null ? '' : ` (${escapeForTerminal(r.error)})`;
+  const text = `${formatTime(r.time)} http ${escapeForTerminal(r.client)} ${escapeForTerminal(r.method)} ${escapeForTerminal(r.url)} → ${status}${r.answeredBy === 'proxy' ? ' from the proxy' : ''} ${r.duration} ms ↑${formatBytes(r.requestBytes)} ↓${formatBytes(r.responseBytes)}${error}`;
+  return paint(style, 'dim', text);
 }
 
 export function formatCloseLine(c: CloseRecord, style: Style): string {

@@ -1,7 +1,7 @@
 /** The headless printer: one readable line per frame, plus open, close, violation and log lines. */
 import type { Writable } from 'node:stream';
 import { subscribe, type ProxyBus } from '../proxy/events.js';
-import { formatCloseLine, formatLogLine, formatMessageLine, formatOpenLine, formatViolationLine, writeFrameLine, type Style } from './format.js';
+import { formatCloseLine, formatHttpLine, formatLogLine, formatMessageLine, formatOpenLine, formatViolationLine, writeFrameLine, type Style } from './format.js';
 import { LineWriter } from './line-writer.js';
 import { formatFaultLine, formatReconnectLine } from './fault-format.js';
 
@@ -30,6 +30,7 @@ export function attachHeadless(bus: ProxyBus, out: Writable, options: HeadlessOp
     violation: (v) => writer.write(formatViolationLine(v, style)),
     'session-close': (c) => writer.write(formatCloseLine(c, style)),
     log: (l) => writer.write(formatLogLine(l, style)),
+    http: (r) => writer.write(formatHttpLine(r, style)),
     fault: (f) => writer.write(formatFaultLine(f, style)),
     reconnects: (r) => writer.write(formatReconnectLine(r, style)),
     error: (e, where) => writer.write(formatLogLine({ session: where.session, time: Date.now(), source: 'proxy', level: 'error', text: e.message }, style)),

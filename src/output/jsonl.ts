@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import type { HttpHead } from '../protocol/handshake.js';
-import { subscribe, type CloseRecord, type FrameRecord, type LogRecord, type MessageRecord, type ProxyBus, type SessionInfo, type ViolationRecord } from '../proxy/events.js';
+import { subscribe, type CloseRecord, type FrameRecord, type HttpRecord, type LogRecord, type MessageRecord, type ProxyBus, type SessionInfo, type ViolationRecord } from '../proxy/events.js';
+import { diffHeads } from './head-diff.js';
 import { LineWriter } from './line-writer.js';
 import { escapeJsonText } from './terminal-text.js';
 import { faultJson, reconnectsJson } from './fault-format.js';
@@ -40,14 +41,49 @@ export function openJson(s: SessionInfo): Json {
     client: s.client,
     target: s.target,
     path: s.path,
-    requestLine: s.request.startLine,
+    // The request as the target received it (Host, base path, --no-deflate applied); what the
+    // client sent follows when it differs.
+    requestLine: s.sent.startLine,
     status: s.status,
     statusLine: s.response.startLine,
-    requestHeaders: headersObject(s.request),
+    requestHeaders: headersObject(s.sent),
     responseHeaders: headersObject(s.response),
+    ...clientRequest(s),
     protocol: s.protocol,
     extensions: s.extensions,
     acceptValid: s.acceptValid,
+    answeredBy: s.answeredBy,
+    failure: s.failure,
+    ...refusalBody(s.body),
+  };
+}
+
+/** The first bytes of a refusal's body (empty after a 101). */
+function refusalBody(body: Uint8Array): { body: string; bodyEncoding: 'utf8' | 'base64' } {
+  const encoded = encodePayload(body, true);
+  return { body: encoded.payload, bodyEncoding: encoded.encoding };
+}
+
+function clientRequest(s: SessionInfo): { clientRequestLine: string | null; clientRequestHeaders: Json; rewritten: Json } {
+  const diff = diffHeads(s.request, s.sent);
+  if (diff.same) return { clientRequestLine: null, clientRequestHeaders: null, rewritten: [] };
+  return { clientRequestLine: s.request.startLine, clientRequestHeaders: headersObject(s.request), rewritten: diff.sent.filter((l) => l.changed).map((l) => l.text) };
+}
+
+export function httpJson(r: HttpRecord): Json {
+  return {
+    type: 'http',
+    time: iso(r.time),
+    client: r.client,
+    target: r.target,
+    method: r.method,
+    url: r.url,
+    status: r.status,
+    duration: r.duration,
+    requestBytes: r.requestBytes,
+    responseBytes: r.responseBytes,
+    answeredBy: r.answeredBy,
+    error: r.error,
   };
 }
 
@@ -134,6 +170,7 @@ export async function attachJsonl(bus: ProxyBus, path: string): Promise<JsonlLog
   const line = (value: Json): void => writer.write(jsonLine(value));
   const unsubscribe = subscribe(bus, {
     'session-open': (s) => line(openJson(s)),
+    http: (r) => line(httpJson(r)),
     frame: (f) => line(frameJson(f)),
     message: (m) => line(messageJson(m)),
     // Violations tied to a frame are in that frame's line.
