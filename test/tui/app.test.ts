@@ -222,6 +222,9 @@ describe('TUI screen', () => {
     assert.equal(r.dropped, true);
     const line = row(h, '✗ dropped by intercept');
     assert.equal(h.cell(line.x, line.y).fg, COLOR.red);
+    // The status line and the log row name the message: its id and first bytes.
+    assert.match(row(h, 'dropped message').line, /dropped message \d+ \(#1 C→S text, 8 B\) "unwanted"/);
+    assert.match(line.line, /text message \d+, 8 B \(not delivered\) "unwanted"/);
   });
 
   it('turning intercept off forwards everything held', async () => {
