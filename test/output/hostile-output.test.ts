@@ -6,11 +6,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
-import { describeClose, formatCloseLine, formatFrameLine, formatLogLine, formatMessageLine, formatOpenLine, formatViolationLine, preview } from '../../src/output/format.js';
+import { describeClose, formatCloseLine, formatFrameLine, formatHttpLine, formatLogLine, formatMessageLine, formatOpenLine, formatViolationLine, preview } from '../../src/output/format.js';
 import { attachHeadless } from '../../src/output/headless.js';
-import { closeJson, frameJson, jsonLine, logJson, messageJson, openJson } from '../../src/output/jsonl.js';
+import { closeJson, frameJson, httpJson, jsonLine, logJson, messageJson, openJson } from '../../src/output/jsonl.js';
 import { parseHead, type HttpHead } from '../../src/protocol/handshake.js';
-import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, ProxyEvents, SessionInfo } from '../../src/proxy/events.js';
+import type { CloseRecord, FrameRecord, HttpRecord, LogRecord, MessageRecord, ProxyEvents, SessionInfo } from '../../src/proxy/events.js';
 import { assertTerminalSafe } from '../helpers/terminal-safe.js';
 
 /** A bit of everything a terminal must not get raw. */
@@ -65,6 +65,7 @@ function frame(payload: string, overrides: Partial<FrameRecord> = {}): FrameReco
 
 const message: MessageRecord = { id: 9, session: 1, time: 0, from: 'client', kind: 'text', length: 20, payload: Buffer.from(`m${EVIL}`), truncated: false, frames: 1, compressed: false, fate: 'dropped', by: 'script' };
 const close: CloseRecord = { session: 1, time: 0, code: 4000, reason: `bye${EVIL}`, by: 'server', clean: true };
+const http: HttpRecord = { time: 0, client: '127.0.0.1:1', target: 't:80', method: `GE\x1bT`, url: `/app${EVIL}`, status: 502, duration: 1, requestBytes: 1, responseBytes: 1, answeredBy: 'proxy', error: `bad ${EVIL}` };
 const log: LogRecord = { session: 1, time: 0, source: 'script', level: 'warn', text: `rejected path ${EVIL}` };
 
 describe('headless lines escape what a peer sent', () => {
@@ -93,6 +94,7 @@ describe('headless lines escape what a peer sent', () => {
     assertTerminalSafe(formatMessageLine(message, style), 'message line');
     assertTerminalSafe(formatCloseLine(close, style), 'close line');
     assertTerminalSafe(formatLogLine(log, style), 'log line');
+    assertTerminalSafe(formatHttpLine(http, style), 'http line');
     const violation = { session: 1, time: 0, from: 'client' as const, frame: null, violation: { code: 'invalid-utf8' as const, closeCode: 1007 as const, fatal: false, rfc: 'RFC 6455 §8.1', message: `bad ${EVIL}` } };
     assertTerminalSafe(formatViolationLine(violation, style), 'violation line');
   });
@@ -127,7 +129,7 @@ describe('headless lines escape what a peer sent', () => {
 
 describe('the JSONL log escapes C1, bidi and invisible characters', () => {
   test('every record type, and the values read back unchanged', () => {
-    for (const value of [openJson(open), openJson(refused), frameJson(frame(`p${EVIL}`)), messageJson(message), closeJson(close), logJson(log)]) {
+    for (const value of [openJson(open), openJson(refused), frameJson(frame(`p${EVIL}`)), messageJson(message), closeJson(close), logJson(log), httpJson(http)]) {
       const line = jsonLine(value);
       assertTerminalSafe(line, 'JSONL line');
       assert.deepEqual(JSON.parse(line), value);
