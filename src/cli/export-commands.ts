@@ -10,6 +10,9 @@ import { attachHar, writeAtomic, type HarWriter } from '../export/har-writer.js'
 import { readLog, type RecordedSession } from '../export/log-reader.js';
 import { attachPcap, type PcapWriter } from '../export/pcap-writer.js';
 import fs from 'node:fs';
+import { readRecording } from '../export/recording.js';
+import { replay, type ReplaySpeed } from '../export/replay.js';
+import { parsePath } from '../export/json-diff.js';
 import type { Options } from './options.js';
 import { statsFromRecords, type SessionStats } from '../export/stats.js';
 import { formatStatsTable } from '../export/stats-text.js';
@@ -105,5 +108,35 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
       const text = JSON.stringify(harDocument(sessions.map((s) => harEntryFromLog(s, { control: opts.control === true })), version), null, 1);
       if (opts.output === undefined) out(`${text}\n`);
       else await writeAtomic(opts.output, text).catch((e: Error) => fail(new Error(`-o: ${e.message}`)));
+    });
+
+  program
+    .command('replay')
+    .description('replay a recorded session against a server and diff its answers (exit 0 same, 1 different, 2 error)')
+    .argument('<file>', 'a JSONL log (--log-file) or a HAR (--har, or from Chrome)')
+    .requiredOption('--target <url>', 'ws://HOST:PORT of the server (or of a running wsproxy in front of it)')
+    .option('--session <n>', 'which session of the recording (default: the first)')
+    .option('--speed <mode>', '1: recorded timing; 0: as fast as possible; wait: each after the answers recorded before it', '1')
+    .option('--control', 'send the recorded pings, pongs and close too, and compare the server\'s')
+    .option('--ignore <path>', 'leave this JSON path out of the comparison, e.g. $.ts or $..id (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--timeout <ms>', 'how long to wait for an answer that does not come', '2000')
+    .action(async (file: string, opts: { target: string; session?: string; speed: string; control?: boolean; ignore: string[]; timeout: string }) => {
+      const usage = (text: string): void => {
+        process.stderr.write(`wsproxy replay: ${text}\n`);
+        process.exitCode = 2;
+      };
+      if (opts.speed !== '1' && opts.speed !== '0' && opts.speed !== 'wait') return usage(`--speed: expected 1, 0 or wait, got "${opts.speed}"`);
+      if (!/^\d+$/.test(opts.timeout)) return usage(`--timeout: expected milliseconds, got "${opts.timeout}"`);
+      try {
+        opts.ignore.forEach(parsePath);
+        const sessions = await readRecording(file);
+        const rec = opts.session === undefined ? sessions[0] : sessions.find((s) => String(s.session) === opts.session);
+        if (rec === undefined) return usage(opts.session === undefined ? `${file}: no WebSocket session in it` : `${file}: no session ${opts.session} (there are: ${sessions.map((s) => s.session).join(', ') || 'none'})`);
+        const result = await replay(rec, { target: opts.target, speed: opts.speed as ReplaySpeed, control: opts.control === true, ignore: opts.ignore, timeoutMs: Number(opts.timeout) });
+        out(`${result.report.join('\n')}\n`);
+        process.exitCode = result.ok ? 0 : 1;
+      } catch (error) {
+        usage(error instanceof Error ? error.message : String(error));
+      }
     });
 }

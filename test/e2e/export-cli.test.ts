@@ -16,6 +16,9 @@ import { openWs } from '../helpers/proxy-harness.js';
 import { until } from '../helpers/raw-peer.js';
 import { messages } from '../export/peers.js';
 import { HAVE_TSHARK } from '../export/tshark.js';
+import { startProxy } from '../helpers/proxy-harness.js';
+import { attachJsonl } from '../../src/output/jsonl.js';
+import { deadPort } from '../helpers/raw-peer.js';
 
 describe('export commands', { timeout: 120_000 }, () => {
   test('--har and --log-file, then `wsproxy har` and `wsproxy stats` on the log', { timeout: 40_000 }, async (t) => {
@@ -105,6 +108,44 @@ describe('export commands', { timeout: 120_000 }, () => {
     } finally {
       group('SIGKILL');
       await server.close();
+    }
+  });
+
+  test('wsproxy replay: exit 0 against the same server, 1 with the changed field in the diff, 0 with --ignore, 2 on errors', { timeout: 60_000 }, async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wsproxy-replay-cli-'));
+    const same = await startSlowPongEcho({ pongDelayMs: 5 });
+    const changed = await startSlowPongEcho({ transform: (text) => JSON.stringify({ ...(JSON.parse(text) as object), ts: 12345 }) });
+    const h = await startProxy(same.port);
+    const log = path.join(dir, 'rec.jsonl');
+    const jsonl = await attachJsonl(h.proxy.bus, log);
+    try {
+      await playSession(`${h.url}/replay-me`);
+      await h.waitClose(1);
+      await jsonl.close();
+      const run = (args: string[]) => wsproxy(['replay', log, ...args]).exited;
+      const ok = await run(['--target', `ws://127.0.0.1:${same.port}`, '--speed', '0']);
+      assert.equal(ok.code, 0, ok.stdout.toString() + ok.stderr);
+      assert.match(ok.stdout.toString(), /all 3 server messages match/);
+      const bad = await run(['--target', `ws://127.0.0.1:${changed.port}`, '--speed', 'wait']);
+      assert.equal(bad.code, 1, bad.stdout.toString() + bad.stderr);
+      assert.match(bad.stdout.toString(), /server message 1 .*: differs\n {4}\$\.ts: expected 1, actual 12345/);
+      const ignored = await run(['--target', `ws://127.0.0.1:${changed.port}`, '--speed', '0', '--ignore', '$.ts']);
+      assert.equal(ignored.code, 0, ignored.stdout.toString());
+      const dead = await run(['--target', `ws://127.0.0.1:${await deadPort()}`]);
+      assert.equal(dead.code, 2);
+      assert.match(dead.stderr, /^wsproxy replay: ws:\/\/127\.0\.0\.1:\d+\/replay-me: connect ECONNREFUSED/);
+      const usage = await run(['--target', `ws://127.0.0.1:${same.port}`, '--speed', 'fast']);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /--speed: expected 1, 0 or wait/);
+      const noSession = await run(['--target', `ws://127.0.0.1:${same.port}`, '--session', '9']);
+      assert.equal(noSession.code, 2);
+      assert.match(noSession.stderr, /no session 9 \(there are: 1\)/);
+    } finally {
+      await h.close();
+      await same.close();
+      await changed.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
