@@ -9,6 +9,7 @@ export type {
   ScriptCloseInfo,
   ScriptContext,
   ScriptDrop,
+  ScriptFault,
   ScriptFrame,
   ScriptFrameOut,
   ScriptHead,
@@ -39,6 +40,8 @@ export type {
   ViolationRecord,
 } from './proxy/events.js';
 export type { HeldMessage, MessageInterceptor, MessageMeta, OutMessage, Verdict } from './intercept/verdict.js';
+export type { FaultRuleObject } from './fault/rule.js';
+export type { FaultRecord, ReconnectRecord } from './proxy/events.js';
 export type { DeflateParams } from './protocol/deflate-params.js';
 export type { HttpHead } from './protocol/handshake.js';
 export type { FrameKind } from './protocol/constants.js';

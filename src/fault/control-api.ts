@@ -2,7 +2,7 @@
  * --control PORT: a small JSON HTTP API for CI, on 127.0.0.1 unless --control-host says otherwise.
  * A plain node:http handler: five routes do not need a router.
  *
- *   GET    /rules               the rules: [{ id, rule, enabled, hits, source }]
+ *   GET    /rules               the rules: [{ id, rule, enabled, hits, source, session }]
  *   POST   /rules               add one: a rule string, or a JSON rule object (docs/faults.md)
  *   PATCH  /rules/ID            { "enabled": true|false }
  *   DELETE /rules/ID            remove it
@@ -32,7 +32,7 @@ class HttpError extends Error {
 }
 
 function ruleJson(r: ActiveRule): Record<string, unknown> {
-  return { id: r.id, rule: r.rule.text, enabled: r.enabled, hits: r.hits, source: r.source };
+  return { id: r.id, rule: r.rule.text, enabled: r.enabled, hits: r.hits, source: r.source, session: r.session };
 }
 
 function readBody(req: http.IncomingMessage): Promise<string> {

@@ -23,6 +23,20 @@ export interface ActiveRule {
   hits: number;
   /** Where it came from: "cli", "file", "script", "tui", "control". */
   readonly source: string;
+  /** Only this session (a rule a script added with ctx.fault), removed when it ends; null: every session. */
+  readonly session: number | null;
+}
+
+const engines = new WeakMap<ProxyControl, FaultEngine>();
+
+/** The engine attached to a proxy; one is made (random seed) and attached when there is none yet. */
+export function faultEngineFor(proxy: ProxyControl): FaultEngine {
+  let engine = engines.get(proxy);
+  if (engine === undefined) {
+    engine = new FaultEngine(FaultRandom.randomSeed());
+    engine.attach(proxy);
+  }
+  return engine;
 }
 
 export const ADMIT: Admission = Object.freeze({ action: 'pass' });
@@ -87,6 +101,7 @@ export class FaultEngine {
   /** Starts acting on a running proxy: sessions already open and every one after. */
   attach(proxy: ProxyControl): void {
     this.#proxy = proxy;
+    engines.set(proxy, this);
     const onOpen = (info: SessionInfo): void => this.#sessionOpened(info);
     const onClose = (record: { readonly session: number }): void => this.#sessionClosed(record.session);
     proxy.bus.on('session-open', onOpen);
@@ -122,9 +137,9 @@ export class FaultEngine {
   }
 
   /** Adds a rule (text or an already parsed one). Throws FaultRuleError on a bad rule. */
-  add(spec: string | ParsedRule, source: string, enabled = true): ActiveRule {
+  add(spec: string | ParsedRule, source: string, enabled = true, session: number | null = null): ActiveRule {
     const rule = typeof spec === 'string' ? parseRule(spec) : spec;
-    const active: ActiveRule = { id: this.#nextId++, rule, enabled, hits: 0, source };
+    const active: ActiveRule = { id: this.#nextId++, rule, enabled, hits: 0, source, session };
     this.#rules = [...this.#rules, active];
     if (enabled) this.#started(active);
     this.#sync();
@@ -132,9 +147,9 @@ export class FaultEngine {
   }
 
   /** Adds a rule given as JSON (a string in the grammar or an object). */
-  addJson(value: unknown, source: string, label = 'fault'): ActiveRule {
+  addJson(value: unknown, source: string, label = 'fault', session: number | null = null): ActiveRule {
     const { rule, enabled } = ruleFromJson(value, label);
-    return this.add(rule, source, enabled);
+    return this.add(rule, source, enabled, session);
   }
 
   remove(id: number): boolean {
@@ -201,7 +216,7 @@ export class FaultEngine {
   readonly admit = (attempt: UpgradeAttempt): Admission | Promise<Admission> => {
     const now = this.#now();
     const storm = now < this.#refuseUntil;
-    const rules = this.#rules.filter((r) => r.enabled && (r.rule.action.type === 'handshake' || r.rule.action.type === 'handshake-delay') && pathMatches(r.rule, attempt.path));
+    const rules = this.#rules.filter((r) => r.enabled && r.session === null && (r.rule.action.type === 'handshake' || r.rule.action.type === 'handshake-delay') && pathMatches(r.rule, attempt.path));
     if (storm) {
       this.#tracker.attempt(attempt.client, attempt.path, now, true);
       const retry = Math.max(1, Math.ceil((this.#refuseUntil - now) / 1000));
@@ -239,7 +254,7 @@ export class FaultEngine {
   #started(r: ActiveRule): void {
     if (this.#proxy === null) return;
     const a = r.rule.action;
-    if (a.type === 'kill') {
+    if (a.type === 'kill' && r.session === null) {
       if (a.every === null) this.killAll(a.close, a.refuse, r);
       else {
         const timer = setInterval(() => this.killAll(a.close, a.refuse, r), a.every);
@@ -289,6 +304,12 @@ export class FaultEngine {
   }
 
   #sessionClosed(id: number): void {
+    const scoped = this.#rules.filter((r) => r.session === id);
+    if (scoped.length > 0) {
+      this.#rules = this.#rules.filter((r) => r.session !== id);
+      for (const r of scoped) this.#stopped(r);
+      this.#sync();
+    }
     const live = this.#sessions.get(id);
     if (live === undefined) return;
     for (const t of live.timers) clearTimeout(t);
@@ -300,7 +321,7 @@ export class FaultEngine {
   #arm(live: LiveSession, r: ActiveRule): void {
     const a = r.rule.action;
     if ((a.type !== 'close' && a.type !== 'abort' && a.type !== 'halfclose') || a.after === null) return;
-    if (live.timed.has(r.id) || !pathMatches(r.rule, live.info.path)) return;
+    if (live.timed.has(r.id) || !pathMatches(r.rule, live.info.path) || (r.session !== null && r.session !== live.info.session)) return;
     live.timed.add(r.id);
     // A rule added to a live session counts its time from now; a new session from its opening.
     const start = Math.max(live.info.time, this.#now());
@@ -323,7 +344,7 @@ export class FaultEngine {
       let needed = false;
       let throttle: ActiveRule | null = null;
       for (const r of this.#rules) {
-        if (!r.enabled || !sideMatches(r.rule, from) || !pathMatches(r.rule, live.info.path)) continue;
+        if (!r.enabled || !sideMatches(r.rule, from) || !pathMatches(r.rule, live.info.path) || (r.session !== null && r.session !== live.info.session)) continue;
         const a = r.rule.action;
         if (a.type === 'throttle') {
           needed = true;
@@ -361,7 +382,7 @@ export class FaultEngine {
   #appliesTo(r: ActiveRule, meta: MessageMeta): boolean {
     const rule = r.rule;
     const a = rule.action;
-    if (!isMessageAction(a) || !sideMatches(rule, meta.from)) return false;
+    if (!isMessageAction(a) || !sideMatches(rule, meta.from) || (r.session !== null && r.session !== meta.session)) return false;
     if (rule.path !== null) {
       const live = this.#sessions.get(meta.session);
       if (live === undefined || !pathMatches(rule, live.info.path)) return false;

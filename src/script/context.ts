@@ -7,7 +7,8 @@ import { formatWithOptions } from 'node:util';
 import type { ProxyControl } from '../proxy/control.js';
 import type { FrameRecord, LogRecord, SessionInfo } from '../proxy/events.js';
 import { injectRequest, scriptHead } from './convert.js';
-import type { ScriptContext, ScriptDrop, ScriptSend, ScriptSession, ScriptTimer } from './define-script.js';
+import type { ScriptContext, ScriptDrop, ScriptFault, ScriptSend, ScriptSession, ScriptTimer } from './define-script.js';
+import { faultEngineFor } from '../fault/engine.js';
 
 export type LogLevel = LogRecord['level'];
 
@@ -135,6 +136,19 @@ export class SessionScope {
     };
   }
 
+  /** ctx.fault: a rule on this session (or every session with `global`), through the proxy's fault engine. */
+  fault(rule: unknown, global: boolean): ScriptFault {
+    const engine = faultEngineFor(this.#host.proxy);
+    const storm = typeof rule === 'string' ? /^\s*storm\s*:|kill\s+all/i.test(rule) : (rule as { action?: unknown } | null)?.action === 'kill';
+    const active = engine.addJson(rule, 'script', 'ctx.fault', global || storm ? null : this.id);
+    return {
+      id: active.id,
+      rule: active.rule.text,
+      enable: (on?: boolean) => void engine.setEnabled(active.id, on),
+      remove: () => void engine.remove(active.id),
+    };
+  }
+
   #timerError(error: unknown): void {
     this.#host.log(this.id, 'error', `timer callback threw: ${this.#host.describeError(error)}`);
   }
@@ -173,5 +187,6 @@ export function hookContext<S extends object = Record<string, any>>(scope: Sessi
     error: (...args: unknown[]): void => scope.log('error', args),
     setTimeout: (fn: () => void | Promise<void>, ms: number): ScriptTimer => scope.timer(fn, ms, false),
     setInterval: (fn: () => void | Promise<void>, ms: number): ScriptTimer => scope.timer(fn, ms, true),
+    fault: (rule, options) => scope.fault(rule, options?.global === true),
   };
 }

@@ -3,7 +3,7 @@
  * types are the reference documentation of the API (docs/scripting.md walks through them).
  *
  * ```ts
- * import { defineScript } from 'wsproxy';
+import { defineScript } from 'wsproxy';
  *
  * export default defineScript({
  *   onMessage(msg, ctx) {
@@ -16,6 +16,7 @@ import type { FrameKind } from '../protocol/constants.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
 import type { Violation } from '../protocol/violations.js';
 import type { SessionInfo, Side } from '../proxy/events.js';
+import type { FaultRuleObject } from '../fault/rule.js';
 
 export type { Side } from '../proxy/events.js';
 
@@ -230,6 +231,23 @@ export interface ScriptContext<S extends object = Record<string, any>> {
   setTimeout(fn: () => void | Promise<void>, ms: number): ScriptTimer;
   /** Like setInterval, but cleared when the session closes, and an exception in `fn` is logged. */
   setInterval(fn: () => void | Promise<void>, ms: number): ScriptTimer;
+  /**
+   * Adds a fault rule (docs/faults.md): the text of `--fault` (`'server: delay 200ms'`) or the
+   * same rule as an object. It acts on this session only and goes when the session ends, unless
+   * `{ global: true }` (storms are always global). Throws a one-line error on a bad rule.
+   */
+  fault(rule: string | FaultRuleObject, options?: { readonly global?: boolean }): ScriptFault;
+}
+
+/** A fault rule added by a script. */
+export interface ScriptFault {
+  /** Its id, as the TUI, the control API and `fault` records name it. */
+  readonly id: number;
+  /** The rule in canonical text form. */
+  readonly rule: string;
+  /** Turns it on or off (toggles without an argument). */
+  enable(on?: boolean): void;
+  remove(): void;
 }
 
 /** Anything a hook may return, now or as a promise. */

@@ -37,7 +37,7 @@ test('the control API adds a rule mid-session, toggles and removes it, and kills
   const added = await call(base, 'POST', '/rules', 'server: drop match /secret/', true);
   assert.equal(added.status, 201);
   const rule = added.json as { id: number; rule: string; enabled: boolean };
-  assert.deepEqual(rule, { id: 1, rule: 'server: drop match /secret/', enabled: true, hits: 0, source: 'control' });
+  assert.deepEqual(rule, { id: 1, rule: 'server: drop match /secret/', enabled: true, hits: 0, source: 'control', session: null });
 
   const got: string[] = [];
   ws.on('message', (d: RawData) => got.push(toBuffer(d).toString()));
@@ -52,7 +52,7 @@ test('the control API adds a rule mid-session, toggles and removes it, and kills
   assert.equal((await reply).data.toString(), 'secret two', 'disabled: passes');
 
   const list = await call(base, 'GET', '/rules');
-  assert.deepEqual(list.json, [{ id: 1, rule: 'server: drop match /secret/', enabled: false, hits: 1, source: 'control' }]);
+  assert.deepEqual(list.json, [{ id: 1, rule: 'server: drop match /secret/', enabled: false, hits: 1, source: 'control', session: null }]);
 
   // A JSON object rule, then removal.
   const obj = await call(base, 'POST', '/rules', { direction: 'client', action: 'delay', args: ['10ms'] });
