@@ -141,16 +141,16 @@ function cutAt(text: string, max: number): string {
 const QUOTE = 0x22;
 const ELLIPSIS = Buffer.from('…');
 
-/** preview(), written as bytes. The common cases (printable ASCII text, binary as hex) need no string. */
+/** preview(), written as bytes. The common cases (printable ASCII text, JSON included, binary as hex) need no string. */
 function writePreview(out: LineBytes, payload: Uint8Array, kind: FrameRecord['kind'], truncated: boolean, maxChars: number): void {
   if (payload.length > 0) {
     const textual = kind === 'text' || kind === 'continuation' || kind === 'ping' || kind === 'pong';
     // Printable ASCII reads as text under every one of these kinds; a kind other than text must be
     // text all through (looksLikeText), so only a payload short enough to check whole qualifies.
     if (textual && (kind === 'text' || payload.length <= maxChars)) {
-      const n = Math.min(payload.length, maxChars);
       const start = out.length;
-      if (out.byte(QUOTE).plainAscii(payload, n)) {
+      const n = out.byte(QUOTE).quotedAscii(payload, maxChars);
+      if (n >= 0) {
         out.byte(QUOTE);
         if (n < payload.length || truncated) out.bytes(ELLIPSIS);
         return;

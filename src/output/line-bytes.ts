@@ -81,21 +81,31 @@ export class LineBytes {
   }
 
   /**
-   * Copies b[0..n) while its bytes are printable ASCII other than a backslash or a double quote
-   * (text that needs no escaping inside quotes); returns false, having written nothing, at the
-   * first other byte.
+   * Printable ASCII as a quoted preview shows it: `"` and `\` escaped as `\"` and `\\` (what
+   * escapeForTerminal writes with `quoted`), at most `max` characters, never half an escape.
+   * Returns how many bytes of `b` were written; -1, having written nothing, at any other byte
+   * before the cut (JSON text is the common case: every field name is quoted).
    */
-  plainAscii(b: Uint8Array, n: number): boolean {
-    this.#room(n);
+  quotedAscii(b: Uint8Array, max: number): number {
+    this.#room(max);
     const buf = this.#buf;
-    const pos = this.#pos;
-    for (let i = 0; i < n; i++) {
+    const end = this.#pos + max;
+    let o = this.#pos;
+    let i = 0;
+    for (; i < b.length; i++) {
       const c = b[i]!;
-      if (c < 0x20 || c > 0x7e || c === 0x5c || c === 0x22) return false;
-      buf[pos + i] = c;
+      if (c < 0x20 || c > 0x7e) return -1;
+      if (c === 0x22 || c === 0x5c) {
+        if (o + 2 > end) break;
+        buf[o++] = 0x5c;
+        buf[o++] = c;
+      } else {
+        if (o === end) break;
+        buf[o++] = c;
+      }
     }
-    this.#pos = pos + n;
-    return true;
+    this.#pos = o;
+    return i;
   }
 
   newline(): this {

@@ -54,13 +54,14 @@ describe('LineBytes', () => {
     assert.equal(taken.toString(), 'first');
   });
 
-  test('plainAscii copies text that needs no escaping and refuses anything else, writing nothing', () => {
+  test('quotedAscii escapes quotes and backslashes, stops before an escape would be cut, and refuses anything else, writing nothing', () => {
     const out = new LineBytes(4);
-    assert.equal(out.plainAscii(Buffer.from('hello world'), 11), true);
-    assert.equal(out.plainAscii(Buffer.from('a\\b'), 3), false);
-    assert.equal(out.plainAscii(Buffer.from('tab\there'), 8), false);
-    assert.equal(out.plainAscii(Buffer.from('é'), 2), false);
-    assert.equal(out.toString(), 'hello world');
+    assert.equal(out.quotedAscii(Buffer.from('{"a":1}'), 80), 7);
+    assert.equal(out.quotedAscii(Buffer.from('a\\b'), 80), 3);
+    assert.equal(out.quotedAscii(Buffer.from('tab\there'), 80), -1);
+    assert.equal(out.quotedAscii(Buffer.from('é'), 80), -1);
+    assert.equal(out.quotedAscii(Buffer.from('xy"z'), 3), 2, 'the escape of the quote does not fit in 3');
+    assert.equal(out.toString(), '{\\"a\\":1}a\\\\bxy');
   });
 });
 
@@ -81,6 +82,9 @@ describe('frame lines as bytes', () => {
       fc.uint8Array({ maxLength: 200 }),
       fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
       fc.stringMatching(/^[ -~]{0,200}$/).map((s) => Buffer.from(s)),
+      // JSON: quotes (escaped in a quoted preview) everywhere, and backslashes.
+      fc.json({ maxDepth: 2 }).map((s) => Buffer.from(s)),
+      fc.stringMatching(/^["\\a-z]{0,200}$/).map((s) => Buffer.from(s)),
     ),
     truncated: fc.boolean(),
     compressed: fc.boolean(),
