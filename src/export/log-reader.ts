@@ -58,7 +58,7 @@ export interface RecordedSession {
   readonly target: string;
   readonly path: string;
   readonly status: number;
-  /** e.g. "GET /chat?room=1 HTTP/1.1"; rebuilt from the path for logs older than the field. */
+  /** As the client sent it, e.g. "GET /chat?room=1 HTTP/1.1"; rebuilt from the path for logs older than the field. */
   readonly requestLine: string;
   /** e.g. "HTTP/1.1 101 Switching Protocols". */
   readonly statusLine: string;
@@ -118,9 +118,10 @@ export class LogSessions {
           target: str(o['target']),
           path,
           status,
-          requestLine: str(o['requestLine'], `GET ${path} HTTP/1.1`),
+          // The request as the client sent it: clientRequest* when the proxy rewrote it (Host, ...).
+          requestLine: str(o['clientRequestLine'], str(o['requestLine'], `GET ${path} HTTP/1.1`)),
           statusLine: str(o['statusLine'], `HTTP/1.1 ${status}`),
-          requestHeaders: headerPairs(o['requestHeaders']),
+          requestHeaders: headerPairs(o['clientRequestHeaders'] ?? o['requestHeaders']),
           responseHeaders: headerPairs(o['responseHeaders']),
           protocol: typeof o['protocol'] === 'string' ? o['protocol'] : null,
           extensions: typeof o['extensions'] === 'string' ? o['extensions'] : null,
