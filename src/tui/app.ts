@@ -4,6 +4,7 @@
  * never through the relay's internals. Rendering is batched (at most `maxRenderRate` a second
  * for traffic; keys answer at once) and the terminal is restored on quit, destroy and crash.
  */
+import { faultEngineFor } from '../fault/engine.js';
 import blessed from 'blessed';
 import { INTERCEPTOR_ORDER, type ProxyControl } from '../proxy/control.js';
 import { otherSide } from '../proxy/events.js';
@@ -73,7 +74,7 @@ export class TuiApp implements MainContext {
   payloadView: PayloadView = 'auto';
   mode: Mode = MAIN;
   #message: { text: string; level: MessageLevel; until: number } | null = null;
-  readonly history: { [P in PromptPurpose]: string[] } = { filter: [], intercept: [], write: [] };
+  readonly history: { [P in PromptPurpose]: string[] } = { filter: [], intercept: [], write: [], fault: [] };
 
   #tick: NodeJS.Timeout | null = null;
   #unsubscribe: () => void = () => {};
@@ -184,6 +185,7 @@ export class TuiApp implements MainContext {
       following: this.#view.framesCursor.follow,
       newRows: this.#view.newRows(),
       script: this.#options.scriptState?.() ?? null,
+      faults: { rules: faultEngineFor(this.proxy).rules().filter((r) => r.enabled).length, applied: this.store.faultsApplied },
     };
   }
 

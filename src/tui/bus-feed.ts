@@ -29,6 +29,15 @@ export function feedStore(bus: ProxyBus, store: TuiStore, now: () => number, cha
       store.addLog(log);
       changed();
     },
+    fault: (fault) => {
+      store.addFault(fault);
+      changed();
+    },
+    reconnects: (r) => {
+      const verdict = r.attempts < 3 ? 'too few attempts to judge' : `${r.backoff ? 'backs off' : 'NO backoff'}, ${r.jitter ? 'jittered' : 'no jitter'}`;
+      store.addLog({ session: null, time: r.time, source: 'reconnects', level: r.backoff || r.attempts < 3 ? 'info' : 'warn', text: `${r.client} ${r.path}: ${r.attempts} attempt(s), ${r.refused} refused; ${verdict}; intervals ${r.intervals.join(',')} ms` });
+      changed();
+    },
     error: (error, where) => {
       store.addLog({ session: where.session, time: now(), source: 'error', level: 'error', text: error.message });
       changed();

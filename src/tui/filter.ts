@@ -7,12 +7,12 @@
  *   from:client from:server         who sent it (also c / s); to:server is from:client
  *   kind:text,binary kind:close     opcode kinds; data = text,binary,continuation; control = ping,pong,close
  *   session:3 session:1-4 #3        session ids
- *   is:violation is:injected is:modified is:dropped is:compressed
+ *   is:violation is:injected is:modified is:dropped is:compressed is:fault
  */
 import type { Side } from '../proxy/events.js';
 import type { MessageMeta } from '../intercept/verdict.js';
 
-export type Mark = 'violation' | 'injected' | 'modified' | 'dropped' | 'compressed';
+export type Mark = 'violation' | 'injected' | 'modified' | 'dropped' | 'compressed' | 'fault';
 
 export type KindName = 'text' | 'binary' | 'continuation' | 'ping' | 'pong' | 'close' | 'reserved';
 
@@ -68,6 +68,8 @@ const MARK_WORDS: { readonly [word: string]: Mark } = {
   dropped: 'dropped',
   compressed: 'compressed',
   deflate: 'compressed',
+  fault: 'fault',
+  faults: 'fault',
 };
 
 const SIDE_WORDS: { readonly [word: string]: Side } = { client: 'client', c: 'client', server: 'server', s: 'server' };

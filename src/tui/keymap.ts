@@ -35,6 +35,7 @@ export type Action =
   | 'bottom'
   | 'session-filter'
   | 'session-close'
+  | 'faults'
   | 'save'
   | 'cancel'
   | 'accept'
@@ -73,6 +74,7 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ['s'], action: 'inject', contexts: ['global'], help: 'Send a frame into the selected session (to client or server)' },
   { keys: ['r'], action: 'resend', contexts: ['global'], help: 'Resend the selected message in its session, same direction' },
   { keys: ['X'], action: 'session-close', contexts: ['global'], help: 'Close the selected session (1000 to both peers)' },
+  { keys: ['F'], action: 'faults', contexts: ['global'], help: 'Fault rules: list them; type a rule to add it, N to toggle rule N, -N to remove it' },
   { keys: ['c'], action: 'clear', contexts: ['global'], help: 'Clear the log (sessions stay)' },
   { keys: ['p'], action: 'pause', contexts: ['global'], help: 'Pause / resume following the tail of the log' },
   { keys: ['w'], action: 'write', contexts: ['global'], help: 'Write the visible (filtered) log to a JSONL file' },
@@ -185,7 +187,7 @@ const SECTIONS: readonly (readonly [KeyContext, string])[] = [
   ['sessions', 'Sessions'],
   ['held', 'Held messages'],
   ['detail', 'Detail'],
-  ['prompt', 'Prompts: / filter, I intercept filter, w file name'],
+  ['prompt', 'Prompts: / filter, I intercept filter, w file name, F fault rule'],
   ['editor', 'Editor (e)'],
   ['inject', 'Send form (s)'],
   ['confirm', 'Questions'],

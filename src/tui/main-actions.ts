@@ -5,6 +5,7 @@ import { forwardAll, heldAction, toggleIntercept } from './intercept-actions.js'
 import type { Action } from './keymap.js';
 import type { AppContext } from './modes.js';
 import { applyFilterText, openPrompt } from './prompts.js';
+import { openFaultPrompt } from './fault-prompt.js';
 import { closeSession, openInject, resend } from './traffic-actions.js';
 import type { ViewState } from './view-state.js';
 
@@ -35,6 +36,8 @@ export function mainAction(ctx: MainContext, view: ViewState, action: Action): v
       return openPrompt(ctx, 'intercept');
     case 'write':
       return openPrompt(ctx, 'write');
+    case 'faults':
+      return openFaultPrompt(ctx);
     case 'intercept-toggle':
       return toggleIntercept(ctx);
     case 'held-forward':

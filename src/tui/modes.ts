@@ -13,7 +13,7 @@ import type { MessageLevel } from './panes/status-bar.js';
 import type { Row, TuiStore } from './store.js';
 import type { TextBuffer } from './text-buffer.js';
 
-export type PromptPurpose = 'filter' | 'intercept' | 'write';
+export type PromptPurpose = 'filter' | 'intercept' | 'write' | 'fault';
 
 export type PromptMode = {
   readonly type: 'prompt';
@@ -24,6 +24,8 @@ export type PromptMode = {
   readonly original: string;
   error: string | null;
   historyAt: number;
+  /** Lines shown over the panes while the prompt is open (the fault rules for `F`). */
+  readonly listing?: readonly string[];
 };
 
 export type EditorMode = {

@@ -4,10 +4,12 @@ import { editorLines, editorTitle } from './panes/editor.js';
 import { helpContent } from './panes/help.js';
 import { injectFormLines } from './panes/inject-form.js';
 import type { Pane } from './panes/pane.js';
+import { escapeForTerminal } from '../output/terminal-text.js';
 
 /** Draws the overlay for modes that have one and hides it otherwise; clamps the help's scroll. */
 export function renderOverlay(overlay: Pane, mode: Mode, cols: number, rows: number): void {
-  if (mode.type !== 'help' && mode.type !== 'editor' && mode.type !== 'inject') {
+  const listing = mode.type === 'prompt' ? mode.listing : undefined;
+  if (mode.type !== 'help' && mode.type !== 'editor' && mode.type !== 'inject' && listing === undefined) {
     overlay.place(null);
     return;
   }
@@ -23,11 +25,21 @@ export function renderOverlay(overlay: Pane, mode: Mode, cols: number, rows: num
     overlay.setLines(all.slice(mode.scroll, mode.scroll + inner.height));
     return;
   }
+  if (listing !== undefined) {
+    overlay.setLabel('Fault rules (docs/faults.md)');
+    overlay.setLines(listing.slice(0, inner.height).map((raw) => {
+      // Rule text may come from a file or the control API: no control sequence reaches the terminal.
+      const l = escapeForTerminal(raw);
+      return l.length > inner.width ? `${l.slice(0, inner.width - 1)}…` : l;
+    }));
+    return;
+  }
   if (mode.type === 'inject') {
     overlay.setLabel('Send a frame');
     overlay.setLines(injectFormLines(mode.form, inner.width, inner.height));
     return;
   }
+  if (mode.type !== 'editor') return;
   overlay.setLabel(editorTitle(mode));
   overlay.setLines(editorLines(mode, inner.width, inner.height));
 }

@@ -4,11 +4,13 @@ import { MATCH_ALL, parseFilter } from './filter.js';
 import { resolveAction } from './keymap.js';
 import { MAIN, type AppContext, type PromptMode, type PromptPurpose } from './modes.js';
 import { TextBuffer } from './text-buffer.js';
+import { acceptFaultPrompt, faultPromptError } from './fault-prompt.js';
 
 const LABELS: { readonly [P in PromptPurpose]: string } = {
   filter: '/ ',
   intercept: 'intercept filter: ',
   write: 'write visible log to: ',
+  fault: 'fault rule: ',
 };
 
 export function openPrompt(ctx: AppContext, purpose: PromptPurpose): void {
@@ -41,7 +43,8 @@ export function promptKey(ctx: AppContext, mode: PromptMode, name: string, ch: s
     default:
       if (!mode.buffer.handleKey(name, ch)) return;
   }
-  if (mode.purpose === 'filter' || mode.purpose === 'intercept') {
+  if (mode.purpose === 'fault') mode.error = faultPromptError(mode.buffer.text);
+  else if (mode.purpose === 'filter' || mode.purpose === 'intercept') {
     const parsed = parseFilter(mode.buffer.text);
     mode.error = parsed.ok ? null : parsed.error;
     // The log filter applies as you type; the intercept filter only on Enter.
@@ -78,6 +81,8 @@ function acceptPrompt(ctx: AppContext, mode: PromptMode): void {
       ctx.say(`intercept ON: holding ${text === '' ? 'every message, control frames too' : `messages that match "${text}"`}`, 'warn');
       return;
     }
+    case 'fault':
+      return acceptFaultPrompt(ctx, mode, text);
     case 'write': {
       ctx.mode = MAIN;
       if (text === '') return;

@@ -74,6 +74,7 @@ function frameSegs(row: FrameRow, previewChars: number): Seg[] {
   if (f.origin === 'modified') segs.push(seg(' '), seg('[mod]', { fg: 'yellow', bold: true }));
   if (f.compressed) segs.push(seg(' '), seg('[z]', { fg: 'lightblue' }));
   if (bad) segs.push(seg(' '), seg(`⚠ ${f.violations.map((v) => v.code).join(',')}`, { fg: 'red', bold: true }));
+  if (row.fault !== undefined) segs.push(seg(' '), seg(`[fault:${row.fault}]`, { fg: 'magenta', bold: true }));
   segs.push(seg(' '));
   if (f.kind === 'close') {
     segs.push(seg(f.close === null ? '' : describeClose(f.close.code, f.close.reason), { fg: bad ? 'red' : 'yellow' }));

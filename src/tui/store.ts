@@ -5,7 +5,7 @@
  */
 import { closeCodeName } from '../protocol/close-codes.js';
 import type { SessionState } from '../proxy/control.js';
-import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord } from '../proxy/events.js';
+import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, SessionInfo, Side, ViolationRecord, FaultRecord } from '../proxy/events.js';
 import { SessionStatsBuilder } from '../export/stats.js';
 import { Deque } from './deque.js';
 import { MATCH_ALL, matches, type Filter, type FilterSubject, type Mark } from './filter.js';
@@ -20,6 +20,8 @@ export interface FrameRow {
   readonly messageKind: 'text' | 'binary' | null;
   /** The whole message this data frame belongs to, once its record arrived (for resend). */
   message: MessageRecord | null;
+  /** The fault rule actions applied to its message ("delay", "drop"...), once a `fault` record named it. */
+  fault?: string;
 }
 
 /** A message the decision path changed or dropped: shown because its frames alone do not say so. */
@@ -190,7 +192,7 @@ export function subjectOf(row: Row): FilterSubject {
         from: r.from,
         kind: r.kind,
         messageKind: row.messageKind,
-        marks: frameMarks(r),
+        marks: row.fault === undefined ? frameMarks(r) : [...frameMarks(r), 'fault'],
         text: () => (r.close !== null ? `${r.close.code ?? ''} ${r.close.code === null ? '' : closeCodeName(r.close.code)} ${r.close.reason}` : payloadText(r.payload, r.kind)),
       };
     }
@@ -254,6 +256,8 @@ export class TuiStore {
   readonly #lanes = new Map<number, { readonly client: Lane; readonly server: Lane }>();
   readonly #rates = new RateMeter();
   #framesSeen = 0;
+  /** Fault records seen (the status bar's count). */
+  faultsApplied = 0;
   #evicted = 0;
   /** Bumped on every change, so a renderer can tell whether anything happened. */
   version = 0;
@@ -416,6 +420,15 @@ export class TuiStore {
     }
     if (shown) this.#push({ type: 'message', seq: ++this.#seq, record: record! });
     else this.version++;
+  }
+
+  /** A fault rule acted: its frame is marked, and the fault gets a row of its own. */
+  addFault(record: FaultRecord): void {
+    this.faultsApplied++;
+    const row = record.frame === null ? undefined : this.#frames.get(record.frame);
+    if (row !== undefined) row.fault = row.fault === undefined ? record.action : `${row.fault},${record.action}`;
+    const on = record.frame === null ? '' : ` frame ${record.frame}`;
+    this.addLog({ session: record.session, time: record.time, source: 'fault', level: 'warn', text: `rule ${record.ruleId} ${record.action}${on}: ${record.detail}  [${record.rule}]` });
   }
 
   addViolation(record: ViolationRecord): void {

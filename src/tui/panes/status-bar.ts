@@ -19,6 +19,8 @@ export interface StatusState {
   readonly following: boolean;
   readonly newRows: number;
   readonly script: string | null;
+  /** Fault rules on, and faults applied so far (docs/faults.md). */
+  readonly faults?: { readonly rules: number; readonly applied: number };
 }
 
 interface Item {
@@ -44,6 +46,7 @@ export function statusItems(s: StatusState): Item[] {
   if (s.intercept.held > 0) items.push({ segs: [seg(` ⏸ ${s.intercept.held} held`, { fg: 'red', bold: true })], priority: 0 });
   if (!s.following) items.push({ segs: [seg(s.newRows > 0 ? ` paused +${s.newRows}` : ' paused', { fg: 'yellow' })], priority: 0 });
   if (s.script !== null) items.push({ segs: [seg(` script: ${truncate(escapeForTerminal(s.script), 24)}`)], priority: 1 });
+  if (s.faults !== undefined && (s.faults.rules > 0 || s.faults.applied > 0)) items.push({ segs: [seg(` faults: ${s.faults.rules} rule(s), ${s.faults.applied} applied`, { fg: 'magenta', bold: true })], priority: 1 });
   items.push({ segs: [seg(' ? help')], priority: 2 });
   return items;
 }
