@@ -16,6 +16,7 @@ import { parsePath } from '../export/json-diff.js';
 import type { Options } from './options.js';
 import { statsFromRecords, type SessionStats } from '../export/stats.js';
 import { formatStatsTable } from '../export/stats-text.js';
+import { escapeForTerminal, escapeJsonText } from '../output/terminal-text.js';
 
 /** The recorded stats of a session when its close carried them, else rebuilt from its frames. */
 export function sessionStats(s: RecordedSession): SessionStats {
@@ -85,8 +86,9 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
       if (opts.session !== undefined) sessions = sessions.filter((s) => String(s.session) === opts.session);
       for (const s of sessions) {
         const stats = sessionStats(s);
-        if (opts.json === true) out(`${JSON.stringify({ session: s.session, client: s.client, target: s.target, path: s.path, stats })}\n`);
-        else out(`#${s.session} ${s.client} → ${s.target} ${s.path}\n${formatStatsTable(stats).join('\n')}\n\n`);
+        // The log gives back exactly what the peers sent: escaped again before it reaches a terminal.
+        if (opts.json === true) out(`${escapeJsonText(JSON.stringify({ session: s.session, client: s.client, target: s.target, path: s.path, stats }))}\n`);
+        else out(`#${s.session} ${escapeForTerminal(s.client)} → ${escapeForTerminal(s.target)} ${escapeForTerminal(s.path)}\n${formatStatsTable(stats).join('\n')}\n\n`);
       }
     });
 
@@ -106,7 +108,7 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
       }
       if (opts.session !== undefined) sessions = sessions.filter((s) => String(s.session) === opts.session);
       const text = JSON.stringify(harDocument(sessions.map((s) => harEntryFromLog(s, { control: opts.control === true })), version), null, 1);
-      if (opts.output === undefined) out(`${text}\n`);
+      if (opts.output === undefined) out(`${escapeJsonText(text)}\n`);
       else await writeAtomic(opts.output, text).catch((e: Error) => fail(new Error(`-o: ${e.message}`)));
     });
 

@@ -7,7 +7,7 @@
  */
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,5 +118,14 @@ describe('a hostile peer cannot reach the terminal through the headless printer 
     const frame = records.find((r) => r['type'] === 'frame' && r['from'] === 'server' && r['kind'] === 'text')!;
     assert.equal(frame['payload'], `s${TEXT_EVIL}`);
     assert.match(text, /\\u202eevil\\u2066x\\u2069\\u200b/);
+
+    // The log gives back exactly what the peers sent; the commands that print from it escape again.
+    for (const args of [['stats', log], ['stats', '--json', log], ['har', log]]) {
+      const run = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+      assert.equal(run.status, 0, `${args.join(' ')}: ${run.stderr}`);
+      assertTerminalSafe(run.stdout, `wsproxy ${args.join(' ')}`);
+      assertTerminalSafe(run.stderr, `wsproxy ${args.join(' ')} (stderr)`);
+      assert.ok(run.stdout.includes('PWNED'), `wsproxy ${args.join(' ')} shows the session`);
+    }
   });
 });

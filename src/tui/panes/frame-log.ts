@@ -1,6 +1,7 @@
 /** The frame log, the main pane: a window onto the filtered view of the ring. */
 import type { ListCursor } from '../list-cursor.js';
 import { renderLine, seg } from '../line.js';
+import { escapeForTerminal } from '../../output/terminal-text.js';
 import { frameHeaderSegs, rowSegs } from '../rows.js';
 import type { TuiStore } from '../store.js';
 import { selectionStyle, titleLine } from './pane.js';
@@ -19,7 +20,7 @@ export function frameLogLines(store: TuiStore, cursor: ListCursor, width: number
   const lines = [titleLine(frameHeaderSegs(), summary, width, focused)];
   const rows = height - 1;
   if (shown === 0) {
-    const why = filtered ? `  nothing matches the filter "${store.filter.source}" (/ to change it)` : '  waiting for frames…';
+    const why = filtered ? `  nothing matches the filter "${escapeForTerminal(store.filter.source, { quoted: true })}" (/ to change it)` : '  waiting for frames…';
     lines.push(renderLine([seg(why, { fg: 'gray' })], width));
     return lines;
   }
