@@ -10,6 +10,7 @@ import type { FrameRecord, MessageRecord } from '../proxy/events.js';
 import type { HeldEntry } from './intercept-queue.js';
 import { seg, strWidth, type Seg, type Style } from './line.js';
 import { escapeForTerminal, escapeJsonText } from '../output/terminal-text.js';
+import { diffHeads, type HeadLine } from '../output/head-diff.js';
 import { dirColor } from './rows.js';
 import { formatStatsTable } from '../export/stats-text.js';
 import { decodeText, type FrameRow, type Row, type SessionEntry } from './store.js';
@@ -243,17 +244,22 @@ export function heldDetail(entry: HeldEntry, view: PayloadView, width: number, n
   return lines;
 }
 
-function headLines(head: HttpHead, width: number): DetailLine[] {
+/** A head's lines; with `changed`, lines the other head lacks are marked `≠` in yellow, the rest indented to match. */
+function headLines(head: HttpHead, width: number, changed?: readonly HeadLine[]): DetailLine[] {
   const lines: DetailLine[] = [];
-  for (const part of wrap(escapeForTerminal(head.startLine), width)) lines.push([seg(part, { bold: true })]);
-  for (const [name, value] of head.headers) {
+  const marked = (i: number): boolean => changed?.[i]?.changed === true;
+  const prefix = (i: number): Seg[] => (changed === undefined ? [] : [seg(marked(i) ? '≠ ' : '  ', { fg: 'yellow', bold: true })]);
+  const inner = changed === undefined ? width : width - 2;
+  for (const part of wrap(escapeForTerminal(head.startLine), inner)) lines.push([...prefix(0), seg(part, marked(0) ? { bold: true, fg: 'yellow' } : { bold: true })]);
+  head.headers.forEach(([name, value], n) => {
     const text = `${escapeForTerminal(name)}: ${escapeForTerminal(value)}`;
-    const parts = wrap(text, width);
+    const parts = wrap(text, inner);
+    const style: Style = marked(n + 1) ? { fg: 'yellow' } : {};
     parts.forEach((p, i) => {
-      if (i === 0 && p.length > name.length) lines.push([seg(p.slice(0, name.length + 1), { fg: 'cyan' }), seg(p.slice(name.length + 1))]);
-      else lines.push([seg(p)]);
+      if (i === 0 && p.length > name.length) lines.push([...prefix(n + 1), seg(p.slice(0, name.length + 1), marked(n + 1) ? { fg: 'yellow', bold: true } : { fg: 'cyan' }), seg(p.slice(name.length + 1), style)]);
+      else lines.push([...(changed === undefined ? [] : [seg('  ')]), seg(p, style)]);
     });
-  }
+  });
   return lines;
 }
 
@@ -282,12 +288,22 @@ export function sessionDetail(s: SessionEntry, width: number): DetailLine[] {
       ),
     );
   }
-  const valid = verifyAccept(info.request, info.response);
-  if (valid) lines.push([seg('Sec-WebSocket-Accept: ', { fg: 'gray' }), seg('valid ✓', { fg: 'green', bold: true })]);
-  else {
-    const key = header(info.request, 'sec-websocket-key');
-    const expected = key === null ? 'no Sec-WebSocket-Key in the request' : `expected ${computeAccept(key)}`;
-    lines.push([seg('Sec-WebSocket-Accept: ', { fg: 'gray' }), seg('invalid ✗', { fg: 'red', bold: true }), seg(` (${expected})`, { fg: 'red' })]);
+  if (info.failure !== null) {
+    // Why no WebSocket opened: the target's refusal with its body, or the proxy's own answer.
+    lines.push(kv('Outcome', `${escapeForTerminal(info.failure)}${info.answeredBy === 'proxy' ? ' (answered by the proxy)' : ''}`, { fg: 'red', bold: true }));
+    if (info.answeredBy === 'server' && info.body.length > 0) {
+      const body = looksLikeText(info.body) ? escapeForTerminal(Buffer.from(info.body).toString('utf8')) : hexdump(info.body, 64).join(' ');
+      for (const part of wrap(`Body: ${body}`, width)) lines.push([seg(part, { fg: 'red' })]);
+    }
+  }
+  // RFC 6455 §4.2.2: the Accept check applies to a 101 only, against the key the target received.
+  if (info.status === 101) {
+    if (verifyAccept(info.sent, info.response)) lines.push([seg('Sec-WebSocket-Accept: ', { fg: 'gray' }), seg('valid ✓', { fg: 'green', bold: true })]);
+    else {
+      const key = header(info.sent, 'sec-websocket-key');
+      const expected = key === null ? 'no Sec-WebSocket-Key in the request' : `expected ${computeAccept(key)}`;
+      lines.push([seg('Sec-WebSocket-Accept: ', { fg: 'gray' }), seg('invalid ✗', { fg: 'red', bold: true }), seg(` (${expected})`, { fg: 'red' })]);
+    }
   }
   lines.push([
     seg('Traffic (wire bytes: headers and payload as sent): ', { fg: 'gray' }),
@@ -300,8 +316,19 @@ export function sessionDetail(s: SessionEntry, width: number): DetailLine[] {
     lines.push(kv('Close', `${describeClose(s.closeCode, s.closeReason)}${s.closedBy === null ? '' : ` by ${s.closedBy}`}${how}`, { fg: 'yellow' }));
   }
   lines.push(blank());
-  lines.push(title('Request'));
-  lines.push(...headLines(info.request, width));
+  // What the target received (Host, base path, --no-deflate applied), then, when it differs, what
+  // the client sent; lines that differ are marked in both.
+  const diff = diffHeads(info.request, info.sent);
+  if (diff.same) {
+    lines.push(title('Request'));
+    lines.push(...headLines(info.sent, width));
+  } else {
+    lines.push(title('Request, as the target received it (≠ changed by the proxy)'));
+    lines.push(...headLines(info.sent, width, diff.sent));
+    lines.push(blank());
+    lines.push(title('Request, as the client sent it'));
+    lines.push(...headLines(info.request, width, diff.client));
+  }
   lines.push(blank());
   lines.push(title('Response'));
   lines.push(...headLines(info.response, width));

@@ -2,7 +2,7 @@
  * One screen line per item: frame-log rows, session rows and held-message rows, as styled
  * segments. Pure; the panes lay them out (line.ts) and blessed draws them.
  */
-import { arrow, describeClose, flags, formatTime, kindLabel, preview, sideColor } from '../output/format.js';
+import { arrow, describeClose, flags, formatTime, kindLabel, looksLikeText, preview, sideColor } from '../output/format.js';
 import type { Side } from '../proxy/events.js';
 import type { HeldEntry } from './intercept-queue.js';
 import { padEnd, padStart, seg, type Color, type Seg } from './line.js';
@@ -109,6 +109,8 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
         ...head(i.time, i.session),
         seg(`● open ${escapeForTerminal(i.client)} → ${escapeForTerminal(i.target)} ${escapeForTerminal(i.path)}`, { fg: 'green', bold: true }),
         seg(i.status === 101 ? '' : ` ${i.status}`, { fg: 'red' }),
+        seg(i.failure === null ? '' : ` ${escapeForTerminal(i.failure)}${i.answeredBy === 'proxy' ? ' (answered by the proxy)' : ''}`, { fg: 'red', bold: true }),
+        seg(i.failure !== null && i.answeredBy === 'server' && i.body.length > 0 ? ` ${preview(i.body, looksLikeText(i.body) ? 'text' : 'binary', false, 60)}` : '', { fg: 'gray' }),
         seg(extra === '' ? '' : ` · ${escapeForTerminal(extra)}`, { fg: 'green' }),
         seg(i.acceptValid === false ? ' ⚠ Sec-WebSocket-Accept invalid' : '', { fg: 'red', bold: true }),
       ];
@@ -170,6 +172,8 @@ export function sessionHeaderSegs(width: number): Seg[] {
 export function stateSegs(s: SessionEntry): Seg {
   // A bad Sec-WebSocket-Accept is worth the state column's attention.
   if (s.info !== null && s.info.acceptValid === false && s.state !== 'closed') return seg(padEnd(`${s.state} ⚠accept`, STATE), { fg: 'red', bold: true });
+  // An attempt that did not open says so: refused by the target, or failed at the proxy (502/504).
+  if (s.info !== null && s.info.status !== 101) return seg(padEnd(`${s.info.answeredBy === 'proxy' ? 'failed' : 'refused'} ${s.info.status}`, STATE), { fg: 'red', bold: true });
   switch (s.state) {
     case 'open':
       return seg(padEnd('open', STATE), { fg: 'green', bold: true });
