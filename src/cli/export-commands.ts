@@ -21,7 +21,7 @@ import { escapeForTerminal, escapeJsonText } from '../output/terminal-text.js';
 /** The recorded stats of a session when its close carried them, else rebuilt from its frames. */
 export function sessionStats(s: RecordedSession): SessionStats {
   if (s.close?.stats != null) return s.close.stats;
-  return statsFromRecords(s.time, s.frames, s.messages, s.close);
+  return statsFromRecords(s.time, s.frames, s.messages, s.close, s.faults);
 }
 
 function out(text: string): void {

@@ -71,6 +71,8 @@ export interface RecordedSession {
   /** Frames and messages in the order of the log. */
   readonly events: ({ readonly frame: RecordedFrame } | { readonly message: RecordedMessage })[];
   close: RecordedClose | null;
+  /** Actions of the `fault` records of this session, in order. */
+  readonly faults: string[];
 }
 
 type Obj = Record<string, unknown>;
@@ -129,6 +131,7 @@ export class LogSessions {
           messages: [],
           events: [],
           close: null,
+          faults: [],
         });
         break;
       }
@@ -177,6 +180,10 @@ export class LogSessions {
         };
         s.messages.push(message);
         s.events.push({ message });
+        break;
+      }
+      case 'fault': {
+        this.sessions.get(id)?.faults.push(str(o['action'], 'fault'));
         break;
       }
       case 'close': {

@@ -1,6 +1,6 @@
 /** Stats as text: the table of `wsproxy stats` and the TUI session detail, and the headless summary. */
 import { closeCodeName } from '../protocol/close-codes.js';
-import type { DirectionStats, RttStats, SessionStats } from './stats.js';
+import type { DirectionStats, FaultStats, RttStats, SessionStats } from './stats.js';
 
 const ms = (n: number | null): string => (n === null ? '-' : `${Math.round(n * 10) / 10} ms`);
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)}%`);
@@ -36,7 +36,14 @@ export function formatStatsTable(s: SessionStats): string[] {
   const rows: [string, string, string][] = [['', 'client→server', 'server→client'], ...statsRows(s)];
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
-  return [...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd()), `  ${closeText(s)}`];
+  const faults = s.faults === undefined ? [] : [`  ${faultsText(s.faults)}`];
+  return [...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd()), ...faults, `  ${closeText(s)}`];
+}
+
+/** "faults: 5 (drop 3, delay 2)". */
+export function faultsText(f: FaultStats): string {
+  const parts = Object.entries(f.byAction).map(([action, n]) => `${action} ${n}`);
+  return `faults: ${f.total} (${parts.join(', ')})`;
 }
 
 /** One line for the headless close line. */
@@ -46,5 +53,5 @@ export function formatStatsSummary(s: SessionStats): string {
     const r = d.rtt === null ? '' : ` rtt ${ms(d.rtt.medianMs)} median of ${d.rtt.count}`;
     return `${d.messages} msg ${d.frames} fr ${d.wireBytes} B wire (${pct(d.overhead)} overhead)${deflate}${r}`;
   };
-  return `C→S ${side(s.client)} · S→C ${side(s.server)} · ${ms(s.durationMs)}`;
+  return `C→S ${side(s.client)} · S→C ${side(s.server)} · ${ms(s.durationMs)}${s.faults === undefined ? '' : ` · ${s.faults.total} fault(s)`}`;
 }

@@ -14,6 +14,7 @@ export class StatsTracker {
       'session-open': (s) => void this.#sessions.set(s.session, new SessionStatsBuilder(s.time)),
       frame: (f) => this.#sessions.get(f.session)?.frame(f),
       message: (m) => this.#sessions.get(m.session)?.message(m),
+      fault: (f) => (f.session === null ? undefined : this.#sessions.get(f.session)?.fault(f.action)),
     });
   }
 

@@ -71,8 +71,16 @@ export interface DirectionStats {
   readonly firstMessageMs: number | null;
 }
 
+/** Fault rules that acted on a session (docs/faults.md), by action. */
+export interface FaultStats {
+  readonly total: number;
+  readonly byAction: { readonly [action: string]: number };
+}
+
 export interface SessionStats {
   readonly durationMs: number | null;
+  /** Present when fault rules acted on the session. */
+  readonly faults?: FaultStats;
   readonly client: DirectionStats;
   readonly server: DirectionStats;
   readonly close: {
@@ -140,6 +148,7 @@ export class SessionStatsBuilder {
   #firstClose: { time: number; from: Side } | null = null;
   #replyMs: number | null = null;
   #close: CloseFacts | null = null;
+  readonly #faults = new Map<string, number>();
 
   constructor(openTime: number) {
     this.open = openTime;
@@ -192,10 +201,18 @@ export class SessionStatsBuilder {
     this.#close = c;
   }
 
+  /** A fault rule acted on the session (a `fault` record). */
+  fault(action: string): void {
+    this.#faults.set(action, (this.#faults.get(action) ?? 0) + 1);
+  }
+
   snapshot(now: number = this.#close?.time ?? this.open): SessionStats {
     const c = this.#close;
     const end = c?.time ?? null;
+    let total = 0;
+    for (const n of this.#faults.values()) total += n;
     return {
+      ...(total === 0 ? {} : { faults: { total, byAction: Object.fromEntries(this.#faults) } }),
       durationMs: (end ?? now) - this.open,
       client: this.#dirs.client.snapshot(this.open),
       server: this.#dirs.server.snapshot(this.open),
@@ -216,8 +233,10 @@ export function statsFromRecords(
   frames: Iterable<FrameFacts>,
   messages: Iterable<MessageFacts>,
   close: CloseFacts | null,
+  faults: Iterable<string> = [],
 ): SessionStats {
   const b = new SessionStatsBuilder(open);
+  for (const action of faults) b.fault(action);
   // Frames and messages interleave in the log; matching pings to pongs needs only frame order.
   for (const f of frames) b.frame(f);
   for (const m of messages) b.message(m);

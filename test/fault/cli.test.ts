@@ -85,6 +85,13 @@ describe('faults from the command line', { timeout: 60_000 }, () => {
       const frameIds = new Set(records.filter((r) => r['type'] === 'frame').map((r) => r['id']));
       for (const f of faults) if (f['frame'] !== null) assert.ok(frameIds.has(f['frame']), `fault frame ${String(f['frame'])} is a logged frame`);
       if (c !== null && faults.some((f) => f['action'] === 'close')) assert.equal(c.code, 1012);
+      // The close record's stats and `wsproxy stats` summarise the session's faults.
+      const close = records.find((r) => r['type'] === 'close') as { stats?: { faults?: { total: number; byAction: Record<string, number> } } } | undefined;
+      assert.equal(close?.stats?.faults?.total, faults.length);
+      assert.equal(close?.stats?.faults?.byAction['drop'], drops);
+      const stats = new Cli(['stats', log]);
+      assert.equal(await stats.exited, 0);
+      assert.match(stats.stdout, new RegExp(`faults: ${faults.length} \\(drop ${drops}`));
     } finally {
       cli.child.kill('SIGKILL');
       await echo.close();
