@@ -74,7 +74,7 @@ export class TuiApp implements MainContext {
   payloadView: PayloadView = 'auto';
   mode: Mode = MAIN;
   #message: { text: string; level: MessageLevel; until: number } | null = null;
-  readonly history: { [P in PromptPurpose]: string[] } = { filter: [], intercept: [], write: [], fault: [] };
+  readonly history: { [P in PromptPurpose]: string[] } = { filter: [], intercept: [], write: [], fault: [], har: [] };
 
   #tick: NodeJS.Timeout | null = null;
   #unsubscribe: () => void = () => {};

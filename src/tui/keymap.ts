@@ -24,6 +24,7 @@ export type Action =
   | 'clear'
   | 'pause'
   | 'write'
+  | 'write-har'
   | 'detail'
   | 'close-detail'
   | 'payload-view'
@@ -78,6 +79,7 @@ export const BINDINGS: readonly Binding[] = [
   { keys: ['c'], action: 'clear', contexts: ['global'], help: 'Clear the log (sessions stay)' },
   { keys: ['p'], action: 'pause', contexts: ['global'], help: 'Pause / resume following the tail of the log' },
   { keys: ['w'], action: 'write', contexts: ['global'], help: 'Write the visible (filtered) log to a JSONL file' },
+  { keys: ['H'], action: 'write-har', contexts: ['global'], help: 'Write the sessions in the visible log as HAR (Chrome DevTools)' },
   { keys: ['x'], action: 'payload-view', contexts: ['global'], help: 'Detail payload as: auto (JSON/text/hex), hex, text' },
   { keys: ['escape'], action: 'close-detail', contexts: ['global'], help: 'Close the detail pane (small screens) / back to the log' },
   { keys: ['C-l'], action: 'redraw', contexts: ['global'], help: 'Redraw the screen' },

@@ -38,6 +38,8 @@ export function mainAction(ctx: MainContext, view: ViewState, action: Action): v
       return openPrompt(ctx, 'write');
     case 'faults':
       return openFaultPrompt(ctx);
+    case 'write-har':
+      return openPrompt(ctx, 'har');
     case 'intercept-toggle':
       return toggleIntercept(ctx);
     case 'held-forward':

@@ -13,7 +13,7 @@ import type { MessageLevel } from './panes/status-bar.js';
 import type { Row, TuiStore } from './store.js';
 import type { TextBuffer } from './text-buffer.js';
 
-export type PromptPurpose = 'filter' | 'intercept' | 'write' | 'fault';
+export type PromptPurpose = 'filter' | 'intercept' | 'write' | 'fault' | 'har';
 
 export type PromptMode = {
   readonly type: 'prompt';

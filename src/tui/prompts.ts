@@ -1,5 +1,5 @@
 /** The one-line prompts: `/` log filter, `I` intercept filter, `w` file name. */
-import { defaultExportName, writeJsonl } from './export.js';
+import { defaultExportName, writeHar, writeJsonl } from './export.js';
 import { MATCH_ALL, parseFilter } from './filter.js';
 import { resolveAction } from './keymap.js';
 import { MAIN, type AppContext, type PromptMode, type PromptPurpose } from './modes.js';
@@ -11,10 +11,11 @@ const LABELS: { readonly [P in PromptPurpose]: string } = {
   intercept: 'intercept filter: ',
   write: 'write visible log to: ',
   fault: 'fault rule: ',
+  har: 'write visible sessions as HAR to: ',
 };
 
 export function openPrompt(ctx: AppContext, purpose: PromptPurpose): void {
-  const initial = purpose === 'filter' ? ctx.store.filter.source : purpose === 'intercept' ? ctx.queue.filter.source : defaultExportName(ctx.now());
+  const initial = purpose === 'filter' ? ctx.store.filter.source : purpose === 'intercept' ? ctx.queue.filter.source : purpose === 'har' ? defaultExportName(ctx.now()).replace(/\.jsonl$/, '.har') : defaultExportName(ctx.now());
   ctx.mode = { type: 'prompt', purpose, label: LABELS[purpose], buffer: new TextBuffer(initial, false), original: initial, error: null, historyAt: ctx.history[purpose].length };
 }
 
@@ -91,6 +92,17 @@ function acceptPrompt(ctx: AppContext, mode: PromptMode): void {
       const path = text.startsWith('/') ? text : `${ctx.cwd.replace(/\/$/, '')}/${text}`;
       writeJsonl(path, rows).then(
         (n) => ctx.say(`wrote ${n} rows to ${path}`),
+        (error: Error) => ctx.say(`could not write ${path}: ${error.message}`, 'error'),
+      );
+      return;
+    }
+    case 'har': {
+      ctx.mode = MAIN;
+      if (text === '') return;
+      const view = ctx.store.view;
+      const path = text.startsWith('/') ? text : `${ctx.cwd.replace(/\/$/, '')}/${text}`;
+      writeHar(path, view.slice(view.start, view.end), (id) => ctx.store.session(id)?.info ?? null, ctx.now()).then(
+        (n) => ctx.say(`wrote ${n} session(s) to ${path}`),
         (error: Error) => ctx.say(`could not write ${path}: ${error.message}`, 'error'),
       );
       return;
