@@ -1,0 +1,93 @@
+/**
+ * Order across directions with a real browser: Chromium compresses its messages
+ * (permessage-deflate), the server answers each one uncompressed at once, and the proxy's
+ * inflation is made slow on purpose. Every answer must still reach the bus after the message it
+ * answers, with ids rising in that order. Skipped, with a message, when /usr/bin/chromium is not
+ * installed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import { chromium, type Browser } from 'playwright-core';
+import { Inflater } from '../../src/proxy/inflater.js';
+import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROUNDS = 6;
+
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>order</title><script>
+async function talk(url, rounds) {
+  const ws = new WebSocket(url);
+  const inbox = [];
+  let wake = null;
+  ws.onmessage = (e) => { inbox.push(e.data); if (wake) wake(); };
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('websocket error')); });
+  const next = () => new Promise((resolve) => {
+    if (inbox.length > 0) resolve(inbox.shift());
+    else wake = () => { wake = null; resolve(inbox.shift()); };
+  });
+  const back = [];
+  for (let i = 0; i < rounds; i++) {
+    ws.send(JSON.stringify({ seq: i, op: 'subscribe', topic: 'quotes/' + i }));
+    back.push(await next());
+  }
+  await new Promise((resolve) => { ws.onclose = resolve; ws.close(1000, 'done'); });
+  return { extensions: ws.extensions, back };
+}
+</script></head><body>order</body></html>`;
+
+test('Chromium with permessage-deflate: each reply reaches the bus after the message it answers, inflation slowed on purpose', { timeout: 60_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.skip(`chromium not installed at ${CHROMIUM}`);
+    return;
+  }
+  const original = Inflater.prototype.endFrame;
+  Inflater.prototype.endFrame = function (this: Inflater, last: boolean) {
+    const result = original.call(this, last);
+    return new Promise((resolve) => setTimeout(() => resolve(result), 30));
+  } as typeof original;
+  const page = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(PAGE);
+  });
+  await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
+  const pagePort = (page.address() as net.AddressInfo).port;
+  // Deflate negotiated, the replies sent uncompressed: they need no inflation at all.
+  const target = await startWsEcho({ threshold: 0 }, undefined, { compress: false });
+  const h = await startProxy(target.port);
+  let browser: Browser | null = null;
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      timeout: 30_000,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const tab = await browser.newPage();
+    await tab.goto(`http://127.0.0.1:${pagePort}/`, { timeout: 10_000 });
+    const result = (await tab.evaluate(`talk(${JSON.stringify(`ws://127.0.0.1:${h.port}/order`)}, ${ROUNDS})`)) as { extensions: string; back: string[] };
+    assert.match(result.extensions, /permessage-deflate/);
+    assert.deepEqual(result.back.map((s) => (JSON.parse(s) as { seq: number }).seq), Array.from({ length: ROUNDS }, (_, i) => i));
+
+    const open = h.opens.find((s) => s.path === '/order')!;
+    await h.waitClose(open.session, 5000);
+    const frames = h.frames.filter((f) => f.session === open.session);
+    const text = frames.filter((f) => f.kind === 'text');
+    assert.deepEqual(
+      text.map((f) => [f.from, f.compressed]),
+      Array.from({ length: ROUNDS * 2 }, (_, i) => (i % 2 === 0 ? ['client', true] : ['server', false])),
+      'each reply follows the compressed message it answers',
+    );
+    for (let i = 0; i < text.length; i += 2) assert.equal(Buffer.from(text[i]!.payload).toString(), Buffer.from(text[i + 1]!.payload).toString());
+    for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.id > frames[i - 1]!.id, 'ids rise in bus order');
+    assert.deepEqual(h.violations, []);
+  } finally {
+    Inflater.prototype.endFrame = original;
+    await browser?.close();
+    await h.close();
+    await target.close();
+    page.closeAllConnections();
+    await new Promise<void>((resolve) => page.close(() => resolve()));
+  }
+});
