@@ -98,4 +98,22 @@ describe('faults from the command line', { timeout: 60_000 }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('--control listens on 127.0.0.1 unless --control-host is given; --control-host alone is a usage error', async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    const echo = await startWsEcho();
+    const cli = new Cli(['-l', '127.0.0.1:0', '-t', `127.0.0.1:${echo.port}`, '--headless', '--control', '0']);
+    try {
+      const m = await until(() => /control API on http:\/\/127\.0\.0\.1:(\d+)\/rules/.exec(cli.stderr), 10_000, 'the control line');
+      const res = await fetch(`http://127.0.0.1:${m[1]}/rules`, { method: 'POST', body: 'client: drop', signal: AbortSignal.timeout(3000) });
+      assert.equal(res.status, 201);
+      assert.deepEqual(await (await fetch(`http://127.0.0.1:${m[1]}/rules`, { signal: AbortSignal.timeout(3000) })).json(), [{ id: 1, rule: 'client: drop', enabled: true, hits: 0, source: 'control', session: null }]);
+    } finally {
+      cli.child.kill('SIGKILL');
+      await echo.close();
+    }
+    const bad = new Cli(['-l', '127.0.0.1:0', '-t', '127.0.0.1:1', '--control-host', '0.0.0.0']);
+    assert.equal(await bad.exited, 2);
+    assert.equal(bad.stderr, 'wsproxy: --control-host needs --control PORT\n');
+  });
 });

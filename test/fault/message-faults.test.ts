@@ -8,7 +8,8 @@ import { WebSocketServer, type RawData } from 'ws';
 import { FaultEngine } from '../../src/fault/engine.js';
 import type { FaultRecord } from '../../src/proxy/events.js';
 import { closed, openWs, startProxy, startWsEcho, toBuffer, type ProxyHarness } from '../helpers/proxy-harness.js';
-import { destroyAllRaw, RawServer, sleep, until } from '../helpers/raw-peer.js';
+import { destroyAllRaw, rawHandshake, RawServer, sleep, until } from '../helpers/raw-peer.js';
+import { maskedFrame } from '../helpers/frames.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -157,6 +158,36 @@ describe('message faults', () => {
     assert.deepEqual(s, { code: 4000, reason: 'bye' });
     assert.deepEqual(got, ['one']);
     assert.equal((await closed(ws).catch(() => ({ code: 1001, reason: '' }))).code, 1001);
+  });
+
+  test('server: abort after 200ms: the client connection is reset (a browser sees 1006), no close frame', async () => {
+    const echo = await startWsEcho();
+    cleanups.push(() => echo.close());
+    const { h, faults } = await withFaults(echo.port, ['server: abort after 200ms']);
+    const ws = await openWs(h.url);
+    cleanups.push(() => ws.terminate());
+    assert.equal((await closed(ws, 3000)).code, 1006, 'ws reports 1006: no close frame');
+    const { client } = await rawHandshake(h.port);
+    await until(() => client.closed, 3000, 'the raw client cut');
+    assert.equal((client.error as NodeJS.ErrnoException | null)?.code, 'ECONNRESET');
+    assert.equal(client.completeFrames().length, 0);
+    assert.equal(faults.filter((f) => f.action === 'abort').length, 2);
+    const record = await h.waitClose(h.opens[0]!.session);
+    assert.equal(record.code, null);
+  });
+
+  test('server: halfclose: the client gets a FIN and no close frame; what it sends still reaches the server', async () => {
+    const raw = await RawServer.start();
+    cleanups.push(() => raw.close());
+    const { h } = await withFaults(raw.port, ['server: halfclose on match match /bye/']);
+    const { client } = await rawHandshake(h.port);
+    const server = await raw.connection(0);
+    await server.socket.write(Buffer.from([0x81, 0x03, 0x62, 0x79, 0x65]));
+    await client.waitEnd();
+    assert.equal(client.completeFrames().length, 0, 'no frame reached the client: the message that triggered it was not forwarded');
+    await client.write(maskedFrame(1, 'still here'));
+    const frames = await server.waitFrames(1);
+    assert.equal(frames[0]!.payload.toString(), 'still here');
   });
 
   test('fragment 16: the server gets frames of at most 16 bytes whose concatenation is the message', async () => {
