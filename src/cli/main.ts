@@ -15,6 +15,11 @@ import { probeTarget } from './probe.js';
 import { prepareFrontEnds, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
 import { addExportCommands, attachExports } from './export-commands.js';
 import { LogReadError } from '../export/log-reader.js';
+import { prepareTls, type PreparedTls } from '../tls/setup.js';
+import { TrustError } from '../tls/trust.js';
+import { describeCa } from '../tls/ca-command.js';
+import { defaultCaDir } from '../tls/ca.js';
+import { findChromium, launchChromium } from '../tls/browser.js';
 
 const EXAMPLES = `
 Examples:
@@ -28,6 +33,16 @@ Examples:
       substitute text in every server message
   $ wsproxy -l 9000 -t localhost:12345 --fault 'server: close 1012 "restart" after 30s'
       test that the client survives a server restart (docs/faults.md)
+  $ wsproxy -l 9000 -t wss://echo.example.com
+      a local client on ws://localhost:9000 to a remote wss:// server (docs/tls.md)
+  $ wsproxy -l 9443 --tls -t wss://api.example.com
+      the listener speaks TLS too: the client connects to wss://localhost:9443
+  $ wsproxy -l 8080
+      no --target: a forward (HTTP CONNECT) proxy for browsers and other clients
+  $ wsproxy browser https://app.example.com
+      Chromium through the forward proxy, trusting its CA (no install step)
+  $ wsproxy ca
+      where the local CA is, its fingerprints, and how to trust it
   $ wsproxy demo
       a built-in echo target and client, to see it work at once
 
@@ -70,13 +85,21 @@ function addProxyOptions(cmd: Command): Command {
     .option('--faults <file>', 'fault rules from a JSON file')
     .option('--fault-seed <n>', 'seed for every fault probability and jitter (printed at start when not given)')
     .option('--control <port>', 'JSON HTTP API on 127.0.0.1:PORT to list, add and remove fault rules and trigger kill all')
-    .option('--control-host <host>', 'bind the control API to this address instead of 127.0.0.1');
+    .option('--control-host <host>', 'bind the control API to this address instead of 127.0.0.1')
+    .option('--tls', 'the listener speaks TLS (a leaf from the local CA per SNI name, or --cert/--key)')
+    .option('--cert <file>', 'PEM certificate (chain) for the --tls listener')
+    .option('--key <file>', 'PEM private key for --cert')
+    .option('--ca-dir <dir>', 'where the local CA lives (default $WSPROXY_HOME or ~/.wsproxy)')
+    .option('--target-ca <file>', 'also trust these PEM CA certificates for the target (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--insecure', "do not verify the target's certificate (said at start and on every session record)")
+    .option('--ignore-hosts <regex>', 'forward mode: tunnel matching hosts (CONNECT host or SNI) as opaque bytes (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--resolve <host:address>', 'connect to ADDRESS whenever HOST is asked for, like curl (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[]);
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
   const program = addProxyOptions(new Command('wsproxy'))
     .description('A transparent WebSocket debugging proxy: every frame in both directions, decoded, live.')
-    .option('-t, --target <addr>', 'the server to relay to: HOST:PORT or ws://HOST:PORT[/path]')
+    .option('-t, --target <addr>', 'the server to relay to: HOST:PORT, ws://HOST:PORT[/path] or wss://HOST[:PORT][/path]; without it, a forward proxy')
     .version(packageVersion(), '-V, --version', 'print the version and exit')
     .addHelpText('after', EXAMPLES)
     // Options after "demo" belong to demo, not to the proxy command.
@@ -94,6 +117,28 @@ export async function main(argv: readonly string[]): Promise<void> {
       const rounds = raw.rounds === undefined ? Infinity : Number(raw.rounds);
       await run(options, { rounds, stopTarget: () => echo.close() });
     });
+  program
+    .command('ca')
+    .description("print where the local CA is, its SHA-256 and SPKI fingerprints, and how to trust it (creates it if needed)")
+    .option('--ca-dir <dir>', 'where the local CA lives (default $WSPROXY_HOME or ~/.wsproxy)')
+    .option('--pem', 'print the CA certificate (PEM) only')
+    .action(async (raw: { readonly caDir?: string; readonly pem?: boolean }) => {
+      const described = await describeCa(raw.caDir ?? defaultCaDir()).catch((e: unknown) => fail(e));
+      process.stdout.write(raw.pem === true ? described.ca.certPem : described.text);
+    });
+  addProxyOptions(program.command('browser'))
+    .description('start the forward proxy and open Chromium through it, trusting the local CA (a throwaway profile)')
+    .argument('[url]', 'the page to open')
+    .option('--chromium <path>', 'the browser to run (default: CHROME_PATH, else chromium, chromium-browser or google-chrome on PATH)')
+    .action(async (url: string | undefined, raw: RawOptions & { readonly chromium?: string }) => {
+      let chromium: string;
+      try {
+        chromium = findChromium(raw.chromium ?? null);
+      } catch (error) {
+        fail(error);
+      }
+      await run(toOptions(raw), null, { chromium, url: url ?? null });
+    });
   addExportCommands(program, fail, packageVersion());
   try {
     await program.parseAsync(argv as string[]);
@@ -109,7 +154,7 @@ export async function main(argv: readonly string[]): Promise<void> {
 }
 
 function fail(error: unknown): never {
-  const usage = error instanceof OptionError || error instanceof ReplaceRuleError || error instanceof FaultRuleError || error instanceof LogReadError;
+  const usage = error instanceof OptionError || error instanceof ReplaceRuleError || error instanceof FaultRuleError || error instanceof LogReadError || error instanceof TrustError;
   const text = usage ? (error as Error).message : describeStartError(error);
   process.stderr.write(`wsproxy: ${text}\n`);
   process.exit(usage ? 2 : 1);
@@ -128,10 +173,17 @@ interface Demo {
   stopTarget(): Promise<void>;
 }
 
-async function run(options: Options, demo: Demo | null): Promise<void> {
+interface BrowserRun {
+  readonly chromium: string;
+  readonly url: string | null;
+}
+
+async function run(options: Options, demo: Demo | null, browser: BrowserRun | null = null): Promise<void> {
   let prepared: PreparedFrontEnds;
+  let tls: PreparedTls;
   try {
     prepared = await prepareFrontEnds(options);
+    tls = await prepareTls(options.tls, options.target);
   } catch (error) {
     fail(error);
   }
@@ -145,11 +197,15 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
       strict: options.strict,
       limits: { maxPreview: options.maxPreview, maxMessage: options.maxMessage },
       admit: prepared.faults.admit,
+      dial: tls.dial,
+      ...(tls.listenTls === undefined ? {} : { listenTls: tls.listenTls }),
+      ...(tls.forward === undefined ? {} : { forward: tls.forward }),
     });
   } catch (error) {
     fail(error);
   }
-  const unreachable = demo === null ? await probeTarget(options.target) : null;
+  const target = options.target;
+  const unreachable = demo === null && target !== null ? await probeTarget({ ...target, host: tls.resolve(target.host) }) : null;
   if (unreachable !== null) {
     await proxy.close();
     fail(new Error(unreachable));
@@ -161,7 +217,11 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
   const printer = headless ? attachHeadless(proxy.bus, exports.stdoutTaken ? process.stderr : process.stdout, { color: options.color && process.stdout.isTTY === true }) : null;
   const frontEnds: FrontEnds = prepared.start(proxy, headless);
   await prepared.startControl().catch((e: Error) => fail(new Error(`--control: ${describeStartError(e)}`)));
-  if (headless) process.stderr.write(`wsproxy: listening on ${proxy.listening}, relaying to ${proxy.target}\n`);
+  const scheme = options.tls.listen ? 'wss://' : '';
+  const mode = target === null ? `, a forward (HTTP CONNECT) proxy${tls.ca === null ? '' : `, CA ${tls.ca.certPath}`}` : `, relaying to ${proxy.target}`;
+  // --insecure is said whether or not the UI takes the terminal.
+  if (headless || options.tls.insecure) process.stderr.write(`wsproxy: listening on ${scheme}${proxy.listening}${mode}${options.tls.insecure ? ' (--insecure: target certificates NOT verified)' : ''}\n`);
+  if (headless) for (const note of tls.notes) process.stderr.write(`wsproxy: ${note}\n`);
 
   let stopping = false;
   const shutdown = async (code: number): Promise<void> => {
@@ -174,6 +234,7 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
     await printer?.close();
     await jsonl?.close();
     await exports.close();
+    await tls.close();
     process.exit(code);
   };
   process.on('SIGINT', () => void shutdown(0));
@@ -181,4 +242,12 @@ async function run(options: Options, demo: Demo | null): Promise<void> {
   const client = demo === null ? null : startDemoClient(`ws://${proxy.listening}/demo`, demo.rounds);
   if (client !== null && Number.isFinite(demo!.rounds)) void client.finished.then(() => setTimeout(() => void shutdown(0), 200));
   void frontEnds.quit.then(() => shutdown(0));
+  if (browser !== null) {
+    const listen = proxy.listening.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+    const launched = launchChromium(browser.chromium, { proxy: listen, spki: tls.ca!.spkiSha256, url: browser.url });
+    if (headless) process.stderr.write(`wsproxy: opened ${browser.chromium}${browser.url === null ? '' : ` at ${browser.url}`}; closing it stops wsproxy\n`);
+    // Closing the browser stops the proxy; Ctrl-C stops both.
+    void launched.exited.then(() => shutdown(0));
+    process.once('exit', () => launched.stop());
+  }
 }

@@ -3,6 +3,8 @@
  * (OptionError), never a stack trace.
  */
 import type { Target } from '../proxy/upstream.js';
+import { defaultCaDir } from '../tls/ca.js';
+import { ResolveError, parseResolve } from '../tls/resolve.js';
 
 export class OptionError extends Error {
   override readonly name = 'OptionError';
@@ -13,9 +15,31 @@ export interface Address {
   readonly port: number;
 }
 
+/** TLS and forward-mode flags (docs/tls.md). */
+export interface TlsOptions {
+  /** --tls: the listener speaks TLS. */
+  readonly listen: boolean;
+  /** --cert/--key: the listener's certificate instead of a leaf from the local CA. */
+  readonly cert: string | null;
+  readonly key: string | null;
+  /** --ca-dir, else $WSPROXY_HOME, else ~/.wsproxy. */
+  readonly caDir: string;
+  /** --target-ca FILE (repeatable): trusted for the target besides the roots. */
+  readonly targetCa: readonly string[];
+  readonly insecure: boolean;
+  /** --ignore-hosts REGEX (repeatable): CONNECT tunnels to these hosts stay opaque. */
+  readonly ignoreHosts: readonly RegExp[];
+  /** --resolve HOST:ADDRESS (repeatable). */
+  readonly resolve: ReadonlyMap<string, string>;
+  /** SSLKEYLOGFILE from the environment. */
+  readonly keylogFile: string | null;
+}
+
 export interface Options {
   readonly listen: Address;
-  readonly target: Target;
+  /** null: forward-proxy mode (no --target). */
+  readonly target: Target | null;
+  readonly tls: TlsOptions;
   readonly headless: boolean;
   readonly logFile: string | null;
   readonly maxPreview: number;
@@ -69,6 +93,14 @@ export interface RawOptions {
   readonly faultSeed?: string;
   readonly control?: string;
   readonly controlHost?: string;
+  readonly tls?: boolean;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly caDir?: string;
+  readonly targetCa?: readonly string[];
+  readonly insecure?: boolean;
+  readonly ignoreHosts?: readonly string[];
+  readonly resolve?: readonly string[];
 }
 
 function port(text: string, flag: string): number {
@@ -84,7 +116,7 @@ export function parseListen(text: string): Address {
   return { host: m[1] ?? m[2]!, port: port(m[3]!, '--listen') };
 }
 
-/** HOST:PORT, ws://HOST[:PORT][/base] or http://… (wss/https are not spoken to the target). */
+/** HOST:PORT, ws://HOST[:PORT][/base], wss://HOST[:PORT][/base] (port 443), http://… or https://…. */
 export function parseTarget(text: string): Target {
   if (/^[a-z]+:\/\//i.test(text)) {
     let url: URL;
@@ -93,10 +125,11 @@ export function parseTarget(text: string): Target {
     } catch {
       throw new OptionError(`--target: invalid URL "${text}"`);
     }
-    if (url.protocol !== 'ws:' && url.protocol !== 'http:') throw new OptionError(`--target: only ws:// and http:// targets are supported, got ${url.protocol}//`);
+    if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) throw new OptionError(`--target: only ws://, wss://, http:// and https:// targets are supported, got ${url.protocol}//`);
     const host = url.hostname.replace(/^\[|\]$/g, '');
     const basePath = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
-    return { host, port: url.port === '' ? 80 : Number(url.port), basePath };
+    const tls = url.protocol === 'wss:' || url.protocol === 'https:';
+    return { host, port: url.port === '' ? (tls ? 443 : 80) : Number(url.port), basePath, ...(tls ? { tls } : {}) };
   }
   const m = /^(?:\[([^\]]+)\]|([^:/]+)):(\d+)$/.exec(text);
   if (m === null) throw new OptionError(`--target: expected HOST:PORT or ws://HOST:PORT[/path], got "${text}"`);
@@ -118,13 +151,14 @@ function positiveInt(text: string, flag: string): number {
 }
 
 export function toOptions(raw: RawOptions, defaults: { readonly target?: Target } = {}): Options {
-  const target = raw.target === undefined ? defaults.target : parseTarget(raw.target);
-  if (target === undefined) throw new OptionError('--target is required (e.g. --target localhost:12345); try "wsproxy demo" for a built-in one');
+  // No --target: forward-proxy mode.
+  const target = raw.target === undefined ? (defaults.target ?? null) : parseTarget(raw.target);
   if (raw.controlHost !== undefined && raw.control === undefined) throw new OptionError('--control-host needs --control PORT');
   if (raw.scriptFail !== 'open' && raw.scriptFail !== 'closed') throw new OptionError(`--script-fail: expected "open" or "closed", got "${raw.scriptFail}"`);
   return Object.freeze({
     listen: parseListen(raw.listen),
     target,
+    tls: tlsOptions(raw, target),
     headless: raw.headless === true,
     logFile: raw.logFile ?? null,
     maxPreview: parseBytes(raw.maxPreview, '--max-preview'),
@@ -148,4 +182,36 @@ export function toOptions(raw: RawOptions, defaults: { readonly target?: Target 
     faultSeed: raw.faultSeed ?? null,
     control: raw.control === undefined ? null : { host: raw.controlHost ?? '127.0.0.1', port: port(raw.control, '--control') },
   });
+}
+
+function tlsOptions(raw: RawOptions, target: Target | null): TlsOptions {
+  if ((raw.cert === undefined) !== (raw.key === undefined)) throw new OptionError('--cert and --key go together');
+  if (raw.cert !== undefined && raw.tls !== true) throw new OptionError('--cert and --key are for the --tls listener; add --tls');
+  if (raw.tls === true && target === null) throw new OptionError('--tls needs --target (a forward proxy is reached over plain HTTP, its CONNECT tunnels carry the TLS)');
+  const ignoreHosts = (raw.ignoreHosts ?? []).map((text) => {
+    try {
+      return new RegExp(text, 'i');
+    } catch (error) {
+      throw new OptionError(`--ignore-hosts: invalid regular expression "${text}": ${(error as Error).message}`);
+    }
+  });
+  let resolve: ReadonlyMap<string, string>;
+  try {
+    resolve = parseResolve(raw.resolve ?? []);
+  } catch (error) {
+    if (error instanceof ResolveError) throw new OptionError(error.message);
+    throw error;
+  }
+  const keylog = process.env['SSLKEYLOGFILE'];
+  return {
+    listen: raw.tls === true,
+    cert: raw.cert ?? null,
+    key: raw.key ?? null,
+    caDir: raw.caDir ?? defaultCaDir(),
+    targetCa: [...(raw.targetCa ?? [])],
+    insecure: raw.insecure === true,
+    ignoreHosts,
+    resolve,
+    keylogFile: keylog !== undefined && keylog !== '' ? keylog : null,
+  };
 }

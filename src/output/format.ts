@@ -261,7 +261,11 @@ export function formatOpenLine(s: SessionInfo, style: Style): string {
   const ext = s.extensions === null ? '' : ` ext=${escapeForTerminal(s.extensions)}`;
   const proto = s.protocol === null ? '' : ` protocol=${escapeForTerminal(s.protocol)}`;
   const status = s.status === 101 ? paint(style, 'green', '101') : paint(style, 'red', String(s.status));
-  return `${paint(style, 'dim', formatTime(s.time))} #${s.session} ${paint(style, 'bold', 'open')} ${escapeForTerminal(s.client)} → ${escapeForTerminal(s.target)} ${escapeForTerminal(s.path)} ${status}${proto}${ext}${openOutcome(s, style)}`;
+  // A TLS leg or forward mode: the URL says what plain host:port and path cannot (wss://, the host asked for).
+  const url = s.mode === 'forward' || s.tls.client !== null || s.tls.server !== null ? ` ${escapeForTerminal(s.url)}` : '';
+  const server = s.tls.server;
+  const insecure = server !== null && server.insecure ? ` ${paint(style, 'red', `INSECURE${server.verifyError === null ? '' : ` (${escapeForTerminal(server.verifyError)})`}`)}` : '';
+  return `${paint(style, 'dim', formatTime(s.time))} #${s.session} ${paint(style, 'bold', 'open')} ${escapeForTerminal(s.client)} → ${escapeForTerminal(s.target)} ${escapeForTerminal(s.path)} ${status}${proto}${ext}${url}${insecure}${openOutcome(s, style)}`;
 }
 
 /**

@@ -55,6 +55,9 @@ export function openJson(s: SessionInfo): Json {
     answeredBy: s.answeredBy,
     failure: s.failure,
     ...refusalBody(s.body),
+    url: s.url,
+    mode: s.mode,
+    tls: s.tls as unknown as Json,
   };
 }
 

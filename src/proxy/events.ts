@@ -8,6 +8,7 @@ import type { FrameKind } from '../protocol/constants.js';
 import type { Violation } from '../protocol/violations.js';
 import type { HttpHead } from '../protocol/handshake.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
+import type { TlsFacts } from '../tls/facts.js';
 import type { SessionStats } from '../export/stats.js';
 
 export type Side = 'client' | 'server';
@@ -46,6 +47,12 @@ export interface SessionInfo {
   readonly failure: string | null;
   /** The first bytes of a non-101 answer's body (empty after a 101). */
   readonly body: Uint8Array;
+  /** The WebSocket URL as the client meant it: ws:// or wss://, the host it asked for, the path. */
+  readonly url: string;
+  /** reverse: relayed to --target; forward: to the host the client asked for (CONNECT authority, then Host). */
+  readonly mode: 'reverse' | 'forward';
+  /** Each leg's TLS (client↔proxy, proxy↔target), null where that leg is plaintext. */
+  readonly tls: TlsFacts;
 }
 
 /** One plain HTTP request passed through to the target, with what came back. */

@@ -27,10 +27,19 @@ import { installNativeMask } from './native-mask.js';
 import type { Session } from './session.js';
 import { StatsTracker } from '../export/stats-tracker.js';
 import { dialTcp, formatTarget, type Target } from './upstream.js';
+import { connectLayer, type ForwardSetup } from '../forward/connect.js';
+import { serveTls, type ClientTlsSetup, type NextLayer } from '../tls/tls-layer.js';
+import { requestedTarget } from './layers/target-head.js';
+import { SocketReader } from './layers/socket-reader.js';
 
 export interface ProxyOptions {
   readonly listen: { readonly host: string; readonly port: number };
-  readonly target: Target;
+  /** null: forward-proxy mode (CONNECT and absolute-form requests; `forward` says how). */
+  readonly target: Target | null;
+  /** --tls: the listener speaks TLS with these certificates. */
+  readonly listenTls?: ClientTlsSetup;
+  /** Forward mode's CONNECT handling (required when target is null). */
+  readonly forward?: ForwardSetup;
   /** Keep the client's Host header instead of naming the target. */
   readonly keepHost: boolean;
   /** false: strip permessage-deflate from the client's offer (--no-deflate). */
@@ -88,7 +97,8 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     now,
     dial: options.dial ?? dialTcp,
     // Reverse mode: every request goes to --target (a forward mode routes by CONNECT authority or Host).
-    route: (ctx) => ctx.upstream ?? target,
+    // Forward mode without CONNECT: the absolute-form URL, else the Host header.
+    route: (ctx, request) => ctx.upstream ?? target ?? requestedTarget(request),
     nextSession: () => nextSession++,
     nextId: () => nextId++,
     interceptors: () => interceptors,
@@ -105,13 +115,23 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     ...(options.admit === undefined ? {} : { admit: options.admit }),
   };
 
-  const layers: RequestLayers = { upgrade: upgradeLayer(deps), plain: plainHttpLayer(deps) };
+  const serve: NextLayer = (socket, first, ctx) => serveHttp(socket, first, ctx, deps, layers);
+  if (target === null && options.forward === undefined) throw new Error('forward mode needs its CONNECT setup');
+  const layers: RequestLayers = {
+    upgrade: upgradeLayer(deps),
+    plain: plainHttpLayer(deps),
+    ...(target === null ? { connect: connectLayer(deps, options.forward!, serve) } : {}),
+  };
+  const listenTls = options.listenTls;
+  /** Certificate names for a ClientHello without SNI. */
+  const tlsNames = [...new Set(['localhost', '127.0.0.1', '::1', options.listen.host].filter((h) => h !== '0.0.0.0' && h !== '::'))];
 
   // accept → (a TLS or CONNECT layer slots in here, handing on a decrypted socket) → HTTP head reader.
   const listener = await listenTcp(options.listen.host, options.listen.port, (socket) => {
     deps.track(socket);
-    const ctx: ConnectionContext = { client: peerAddress(socket), mode: 'reverse', upstream: target, tls: null };
-    serveHttp(socket, Buffer.alloc(0), ctx, deps, layers).catch((error: unknown) => {
+    const ctx: ConnectionContext = { client: peerAddress(socket), mode: target === null ? 'forward' : 'reverse', upstream: target, tls: null };
+    const served = listenTls === undefined ? serve(socket, Buffer.alloc(0), ctx) : serveTls(new SocketReader(socket), ctx, deps, listenTls, tlsNames, serve);
+    served.catch((error: unknown) => {
       bus.emit('error', error instanceof Error ? error : new Error(String(error)), { session: null });
       socket.destroy();
     });
@@ -123,7 +143,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     bus,
     port: address.port,
     listening: formatTarget({ host: address.address, port: address.port, basePath: '' }),
-    target: formatTarget(target) + target.basePath,
+    target: target === null ? 'forward proxy' : `${target.tls === true ? 'wss://' : ''}${formatTarget(target)}${target.basePath}`,
     session: (id: number): SessionControl | undefined => sessions.get(id),
     sessions: (): SessionControl[] => [...sessions.values()],
     use(interceptor: MessageInterceptor, order: number): () => void {

@@ -15,6 +15,8 @@ export interface Target {
   readonly port: number;
   /** Path prefix from a ws://host:port/base target, '' when none. */
   readonly basePath: string;
+  /** Reached over TLS (wss:// and https:// targets, intercepted CONNECT tunnels). */
+  readonly tls?: boolean;
 }
 
 export function formatTarget(target: Target): string {

@@ -469,5 +469,8 @@ function placeholderInfo(session: number, time: number): SessionInfo {
     answeredBy: 'server',
     failure: null,
     body: new Uint8Array(0),
+    url: '',
+    mode: 'reverse',
+    tls: { client: null, server: null },
   };
 }

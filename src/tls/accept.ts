@@ -38,6 +38,8 @@ export function acceptTls(raw: net.Socket, options: TlsAcceptOptions): Promise<T
       settled = true;
       clearTimeout(timer);
       socket.off('error', onError);
+      socket.off('end', gone);
+      socket.off('close', gone);
       if (!result.ok) {
         socket.destroy();
         raw.destroy();
@@ -58,6 +60,9 @@ export function acceptTls(raw: net.Socket, options: TlsAcceptOptions): Promise<T
     });
     // The proxy answers a complete ClientHello at once, so a client that hangs up before finishing
     // has seen the certificate; Node and some others do not send an alert when they refuse it.
-    socket.once('close', () => finish({ ok: false, reason: 'client closed the connection during the TLS handshake', rejectedCertificate: true }));
+    // A listener that allows half-open connections sees only 'end' when the client goes.
+    const gone = (): void => finish({ ok: false, reason: 'client closed the connection during the TLS handshake', rejectedCertificate: true });
+    socket.once('end', gone);
+    socket.once('close', gone);
   });
 }

@@ -63,7 +63,7 @@ export function dialTls(options: TlsDialOptions): Promise<TlsDialResult> {
     socket.once('secureConnect', () => {
       // Errors after the handshake belong to whoever owns the socket next; until then, swallow none.
       socket.on('error', () => undefined);
-      finish({ ok: true, socket, facts: serverFacts(socket, servername) });
+      finish({ ok: true, socket, facts: serverFacts(socket, servername, options.trust.insecure) });
     });
     socket.once('close', () => finish({ ok: false, reason: `target ${name} closed the connection during the TLS handshake` }));
   });

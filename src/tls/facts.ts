@@ -23,6 +23,8 @@ export interface TlsServerFacts {
   readonly alpn: string | null;
   /** Whether the certificate chain and name were verified (false only with --insecure). */
   readonly verified: boolean;
+  /** --insecure was given: the connection went ahead whatever the verification said. */
+  readonly insecure: boolean;
   /** Why verification failed (an OpenSSL or Node error code), or null. */
   readonly verifyError: string | null;
   readonly certificate: {
@@ -65,7 +67,7 @@ function dn(fields: Readonly<Record<string, string | string[] | undefined>> | un
     .join(', ');
 }
 
-export function serverFacts(socket: TLSSocket, sni: string | null): TlsServerFacts {
+export function serverFacts(socket: TLSSocket, sni: string | null, insecure: boolean): TlsServerFacts {
   const peer = socket.getPeerCertificate(false);
   const hasCert = peer !== null && typeof peer === 'object' && typeof peer.fingerprint256 === 'string';
   const error = socket.authorizationError as unknown;
@@ -75,6 +77,7 @@ export function serverFacts(socket: TLSSocket, sni: string | null): TlsServerFac
     sni,
     alpn: alpnOf(socket),
     verified: socket.authorized,
+    insecure,
     verifyError: error === null || error === undefined ? null : error instanceof Error ? error.message : String(error),
     certificate: hasCert
       ? {

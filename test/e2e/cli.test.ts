@@ -97,8 +97,11 @@ describe('wsproxy command line', { timeout: 120_000 }, () => {
 
   for (const [args, pattern] of [
     [['--listen', 'nowhere', '--target', '127.0.0.1:1'], /^wsproxy: --listen: expected PORT or HOST:PORT, got "nowhere"$/],
-    [['--listen', '127.0.0.1:0', '--target', 'wss://example.test/'], /^wsproxy: --target: only ws:\/\/ and http:\/\/ targets are supported/],
-    [['--listen', '127.0.0.1:0'], /^wsproxy: --target is required/],
+    [['--listen', '127.0.0.1:0', '--target', 'ftp://example.test/'], /^wsproxy: --target: only ws:\/\/, wss:\/\/, http:\/\/ and https:\/\/ targets are supported/],
+    [['--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--tls', '--cert', 'c.pem'], /^wsproxy: --cert and --key go together$/],
+    [['--listen', '127.0.0.1:0', '--ignore-hosts', '(('], /^wsproxy: --ignore-hosts: invalid regular expression/],
+    [['--listen', '127.0.0.1:0', '--resolve', 'app.test'], /^wsproxy: --resolve: expected HOST:ADDRESS/],
+    [['--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--target-ca', '/nonexistent/ca.pem'], /^wsproxy: --target-ca \/nonexistent\/ca.pem: cannot read \(ENOENT\)$/],
     [['--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--max-preview', 'lots'], /^wsproxy: --max-preview: expected a size/],
     [['--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--ui-memory', 'plenty'], /^wsproxy: --ui-memory: expected a size/],
   ] as const) {

@@ -38,6 +38,9 @@ function info(extra: Partial<SessionInfo>): SessionInfo {
     answeredBy: 'server',
     failure: null,
     body: new Uint8Array(0),
+    url: 'ws://app.example:9000/chat',
+    mode: 'reverse',
+    tls: { client: null, server: null },
     ...extra,
   };
 }

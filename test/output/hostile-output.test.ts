@@ -39,6 +39,9 @@ const open: SessionInfo = {
   answeredBy: 'server',
   failure: null,
   body: new Uint8Array(0),
+  url: `ws://a/x${EVIL}`,
+  mode: 'reverse',
+  tls: { client: null, server: null },
 };
 
 /** A refused upgrade: the reason phrase and the body's first bytes come from the target. */

@@ -55,6 +55,9 @@ export function sessionInfo(session: number, extra: Partial<SessionInfo> = {}): 
     answeredBy: 'server',
     failure: null,
     body: new Uint8Array(0),
+    url: 'ws://127.0.0.1:12345/chat?room=1',
+    mode: 'reverse',
+    tls: { client: null, server: null },
     ...extra,
   };
 }

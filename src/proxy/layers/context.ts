@@ -15,13 +15,8 @@ import type { Session } from '../session.js';
 import type { Target } from '../upstream.js';
 import type { AdmissionHook } from '../admission.js';
 
-/** TLS facts of one leg of a connection (filled in by a TLS layer; null for plaintext). */
-export interface TlsFacts {
-  readonly version: string | null;
-  readonly cipher: string | null;
-  readonly sni: string | null;
-  readonly alpn: string | null;
-}
+import type { TlsClientFacts, TlsServerFacts } from '../../tls/facts.js';
+import type { IncomingRequest } from './http-reader.js';
 
 export interface ConnectionContext {
   /** "ip:port" of the client as the proxy saw it. */
@@ -31,11 +26,15 @@ export interface ConnectionContext {
   /** Where this connection's requests go (the --target, or a CONNECT authority); null: decided per request. */
   readonly upstream: Target | null;
   /** The client leg's TLS, or null when it is plaintext. */
-  readonly tls: TlsFacts | null;
+  readonly tls: TlsClientFacts | null;
+  /** How this connection reaches its upstream when not the proxy's dialer (a CONNECT tunnel's pre-dialled socket). */
+  readonly dial?: Dialer;
 }
 
 /** A dial either gives a connected socket or the status and one-line reason to answer the client with. */
-export type DialResult = { readonly ok: true; readonly socket: Socket } | { readonly ok: false; readonly status: 502 | 504; readonly reason: string };
+export type DialResult =
+  | { readonly ok: true; readonly socket: Socket; readonly tls?: TlsServerFacts }
+  | { readonly ok: false; readonly status: 502 | 504; readonly reason: string };
 
 export type Dialer = (target: Target, timeoutMs: number) => Promise<DialResult>;
 
@@ -62,7 +61,7 @@ export interface LayerDeps {
   readonly now: () => number;
   readonly dial: Dialer;
   /** Where a request on this connection goes; null when it names no target the proxy can reach. */
-  route(ctx: ConnectionContext): Target | null;
+  route(ctx: ConnectionContext, request: IncomingRequest): Target | null;
   nextSession(): number;
   nextId(): number;
   interceptors(): readonly MessageInterceptor[];

@@ -25,7 +25,7 @@ async function pass(deps: LayerDeps, request: IncomingRequest, reader: SocketRea
   const { settings, bus } = deps;
   const client = reader.socket;
   const started = deps.now();
-  const target = deps.route(ctx);
+  const target = deps.route(ctx, request);
   let requestBytes = request.bytes;
   let responseBytes = 0;
   const record = (status: number | null, answeredBy: 'server' | 'proxy', error: string | null): void => {
@@ -60,7 +60,7 @@ async function pass(deps: LayerDeps, request: IncomingRequest, reader: SocketRea
   }
   if (target === null) return refuse(502, 'no target for this request');
   const sent = headForTarget(request, target, settings, false);
-  const dialed = await deps.dial(target, settings.upstreamTimeoutMs);
+  const dialed = await (ctx.dial ?? deps.dial)(target, settings.upstreamTimeoutMs);
   if (!dialed.ok) return refuse(dialed.status, dialed.reason);
   const server = dialed.socket;
   deps.track(server);

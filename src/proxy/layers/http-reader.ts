@@ -10,9 +10,11 @@ import { violation } from '../../protocol/violations.js';
 import type { ConnectionContext, LayerDeps } from './context.js';
 import { answerAndClose } from './http-io.js';
 import { SocketReader } from './socket-reader.js';
+import { H2C_TEXT, h2cRefusal } from '../../forward/h2c.js';
 
 /** A request line longer than this without a line end is not HTTP. */
 const MAX_REQUEST_LINE = 8 * 1024;
+const H2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 
 export interface IncomingRequest {
   readonly head: HttpHead;
@@ -36,6 +38,7 @@ export interface RequestLayers {
 type HeadRead =
   | { readonly kind: 'head'; readonly request: IncomingRequest }
   | { readonly kind: 'closed' }
+  | { readonly kind: 'h2c' }
   | { readonly kind: 'bad'; readonly status: 400 | 408 | 431; readonly reason: string };
 
 /** Serves one connection: head after head until a layer takes the stream over or the client goes. */
@@ -46,6 +49,13 @@ export async function serveHttp(socket: Socket, first: Buffer, ctx: ConnectionCo
     const read = await readRequestHead(reader, deps, n === 0);
     if (read.kind === 'closed') {
       if (!socket.destroyed) socket.end();
+      return;
+    }
+    if (read.kind === 'h2c') {
+      deps.log(null, 'warn', `${ctx.client} opened with the HTTP/2 preface (PRI * HTTP/2.0): ${H2C_TEXT}; answered GOAWAY HTTP_1_1_REQUIRED`);
+      reader.detach();
+      if (socket.writable) socket.end(h2cRefusal());
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
     if (read.kind === 'bad') {
@@ -92,6 +102,11 @@ async function readRequestHead(reader: SocketReader, deps: LayerDeps, first: boo
       while (skip < buffered.length && (buffered[skip] === 0x0d || buffered[skip] === 0x0a)) skip++;
       if (skip > 0) buffered = buffered.subarray(skip);
       if (buffered.length === 0) continue;
+      // RFC 9113 §3.4: an HTTP/2 connection preface, not an HTTP/1 request.
+      if (H2_PREFACE.startsWith(buffered.subarray(0, H2_PREFACE.length).toString('latin1'))) {
+        if (buffered.length >= H2_PREFACE.length) return { kind: 'h2c' };
+        continue;
+      }
       // Garbage is answered as soon as it shows, not after a time-out.
       const lineEnd = buffered.indexOf('\r\n');
       if (lineEnd === -1) {

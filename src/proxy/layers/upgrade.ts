@@ -16,7 +16,8 @@ import type { ConnectionContext, LayerDeps } from './context.js';
 import { answerAndClose, proxyAnswer, relayBody } from './http-io.js';
 import type { IncomingRequest, Next, RequestLayer } from './http-reader.js';
 import { SocketReader } from './socket-reader.js';
-import { headForTarget } from './target-head.js';
+import { clientUrl, headForTarget } from './target-head.js';
+import type { TlsServerFacts } from '../../tls/facts.js';
 
 /** Bytes of a refusal's body kept for the record. */
 export const REFUSAL_PREVIEW = 256;
@@ -31,7 +32,7 @@ async function upgrade(deps: LayerDeps, request: IncomingRequest, reader: Socket
   const { settings } = deps;
   const client = reader.socket;
   const id = deps.nextSession();
-  const target = deps.route(ctx);
+  const target = deps.route(ctx, request);
   const time = deps.now();
   if (target === null) return failed(deps, reader, { session: id, time, ctx, request, sent: request.head, target: '' }, 502, 'no target for this request');
   const sent = headForTarget(request, target, settings, true);
@@ -43,9 +44,10 @@ async function upgrade(deps: LayerDeps, request: IncomingRequest, reader: Socket
     if (client.destroyed || deps.closing()) return 'done';
   }
 
-  const dialed = await deps.dial(target, settings.upstreamTimeoutMs);
+  const dialed = await (ctx.dial ?? deps.dial)(target, settings.upstreamTimeoutMs);
   if (!dialed.ok) return failed(deps, reader, base, dialed.status, dialed.reason);
   const server = dialed.socket;
+  const attempt: Attempt = { ...base, serverTls: dialed.tls ?? null };
   if (client.destroyed || deps.closing()) {
     server.destroy();
     return 'done';
@@ -63,10 +65,10 @@ async function upgrade(deps: LayerDeps, request: IncomingRequest, reader: Socket
     upstream.detach();
     server.destroy();
     deps.untrack(server);
-    return failed(deps, reader, base, answer.status, answer.reason);
+    return failed(deps, reader, attempt, answer.status, answer.reason);
   }
-  if (answer.status === 101) return open(deps, base, reader, upstream, answer.head);
-  return refused(deps, base, reader, upstream, answer.head, answer.status, answer.reason);
+  if (answer.status === 101) return open(deps, attempt, reader, upstream, answer.head);
+  return refused(deps, attempt, reader, upstream, answer.head, answer.status, answer.reason);
 }
 
 interface Attempt {
@@ -76,10 +78,14 @@ interface Attempt {
   readonly request: IncomingRequest;
   readonly sent: HttpHead;
   readonly target: string;
+  /** The target leg's TLS once dialled (null: plaintext, or not dialled). */
+  readonly serverTls?: TlsServerFacts | null;
 }
 
 function info(a: Attempt, response: HttpHead, status: number, rest: Pick<SessionInfo, 'answeredBy' | 'failure' | 'body' | 'acceptValid' | 'protocol' | 'extensions' | 'deflate'>): SessionInfo {
-  return { session: a.session, time: a.time, client: a.ctx.client, target: a.target, path: a.request.line.target, status, request: a.request.head, response, sent: a.sent, ...rest };
+  const url = clientUrl(a.request, a.ctx.tls !== null, a.target, true);
+  const tls = { client: a.ctx.tls, server: a.serverTls ?? null };
+  return { session: a.session, time: a.time, client: a.ctx.client, target: a.target, path: a.request.line.target, status, request: a.request.head, response, sent: a.sent, url, mode: a.ctx.mode, tls, ...rest };
 }
 
 /** The proxy answers the client itself; the attempt is an open and a close by the proxy. */

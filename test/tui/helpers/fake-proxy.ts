@@ -123,6 +123,9 @@ export class FakeProxy implements ProxyControl {
       answeredBy: 'server',
       failure: null,
       body: new Uint8Array(0),
+      url: `ws://${this.target}/chat`,
+      mode: 'reverse',
+      tls: { client: null, server: null },
       ...overrides,
     };
     const s = new FakeSession(info);
