@@ -22,13 +22,16 @@ export interface WssTarget {
   close(): Promise<void>;
 }
 
-/** A wss:// echo server on 127.0.0.1:0 whose certificate (from `pki`) names `sans`; plain requests get "hello over https". */
-export async function startWssEcho(pki: TestPki, sans: readonly string[], perMessageDeflate: boolean | PerMessageDeflateOptions = false, cert = pki.server(sans)): Promise<WssTarget> {
+/**
+ * A wss:// echo server on 127.0.0.1:0 whose certificate (from `pki`) names `sans`; plain requests
+ * get `page` as HTML when given, else "hello over https".
+ */
+export async function startWssEcho(pki: TestPki, sans: readonly string[], perMessageDeflate: boolean | PerMessageDeflateOptions = false, cert = pki.server(sans), page: string | null = null): Promise<WssTarget> {
   const requests: string[] = [];
   const server = https.createServer({ cert: cert.cert, key: cert.key }, (req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    res.writeHead(200, { 'content-type': 'text/plain' });
-    res.end('hello over https');
+    res.writeHead(200, { 'content-type': page === null ? 'text/plain' : 'text/html; charset=utf-8' });
+    res.end(page ?? 'hello over https');
   });
   server.on('tlsClientError', () => undefined);
   const wss = new WebSocketServer({ server, perMessageDeflate });
