@@ -34,7 +34,7 @@ export async function prepareFrontEnds(options: Options): Promise<PreparedFrontE
   const seed = options.faultSeed !== null ? parseSeed(options.faultSeed) : (loaded.seed ?? FaultRandom.randomSeed());
   const faults = new FaultEngine(seed);
   for (const r of loaded.rules) faults.add(r.rule, r.source, r.enabled);
-  const script = options.script === null ? null : await prepareScript({ path: options.script, timeoutMs: options.scriptTimeout, failMode: options.scriptFail, watch: true });
+  const script = options.script === null ? null : await prepareScript({ path: options.script, timeoutMs: options.scriptTimeout, failMode: options.scriptFail, watch: true, maxMessage: options.maxMessage });
   let control: ControlServer | null = null;
   return {
     faults,

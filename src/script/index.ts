@@ -1,6 +1,7 @@
 /**
- * Scripting for the CLI and the TUI: load a --script file (before the proxy listens), run it as
- * the "script" decider, hot-reload it, and turn --replace rules into the "replace" decider.
+ * Scripting for the CLI and the TUI: load a --script file (before the proxy listens) in a worker
+ * thread, run it as the "script" decider, hot-reload it, and turn --replace rules into the
+ * "replace" decider.
  *
  *   const prepared = await prepareScript({ path, timeoutMs, failMode, watch: true }); // throws ScriptLoadError
  *   const proxy = await createProxy(...);
@@ -9,15 +10,20 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve as resolvePath } from 'node:path';
 import type { ProxyControl } from '../proxy/control.js';
 import { watchFiles, type FileWatcher } from './hot-reload.js';
-import { describeScriptError, loadScript, ScriptLoadError, type LoadedScript } from './loader.js';
-import { ScriptRuntime, type FailMode } from './script-interceptor.js';
+import type { ScriptLoadError } from './loader.js';
+import { ScriptHost, toLoadError } from './script-host.js';
+import type { FailMode } from './script-interceptor.js';
+
+/** --max-message's default (src/cli/options.ts), for callers that do not say. */
+const DEFAULT_MAX_MESSAGE = 16 * 1024 * 1024;
 
 export { defineScript } from './define-script.js';
 export type * from './define-script.js';
 export { ScriptLoadError, loadScript, describeScriptError, type LoadedScript } from './loader.js';
+export { ScriptHost, type ScriptHostOptions } from './script-host.js';
 export { ScriptRuntime, SCRIPT_SOURCE, type FailMode, type ScriptRuntimeOptions } from './script-interceptor.js';
 export { replaceInterceptor, parseReplaceRule, applyRules, ReplaceRuleError, REPLACE_SOURCE, type ReplaceRule } from './replace-rules.js';
 export { watchFiles, type FileWatcher } from './hot-reload.js';
@@ -34,6 +40,8 @@ export interface ScriptOptions {
   readonly cwd?: string;
   /** Quiet time after a change before reloading (default 100 ms). */
   readonly debounceMs?: number;
+  /** --max-message: a hook's replacement (or ctx.send) larger than this is refused (default 16 MiB). */
+  readonly maxMessage?: number;
 }
 
 export interface ScriptHandle {
@@ -49,22 +57,32 @@ export interface ScriptHandle {
 
 export interface PreparedScript {
   readonly path: string;
-  readonly loaded: LoadedScript;
+  /** The script file and the local files it imports. */
+  readonly files: readonly string[];
+  /** Non-fatal remarks of the load, e.g. an unknown hook name (logged when started). */
+  readonly warnings: readonly string[];
   /** Attaches the loaded script to a running proxy. Call once. */
   start(proxy: ProxyControl): ScriptHandle;
 }
 
-/** Loads the script without a proxy, so a broken script stops the CLI before it listens. Throws ScriptLoadError. */
+/**
+ * Starts the script's thread and loads the script there, without a proxy, so a broken script
+ * stops the CLI before it listens. Throws ScriptLoadError.
+ */
 export async function prepareScript(options: ScriptOptions): Promise<PreparedScript> {
-  const loaded = await loadScript(options.path, options.cwd);
+  const cwd = options.cwd ?? process.cwd();
+  const path = resolvePath(cwd, options.path);
+  const host = new ScriptHost({ path, cwd, timeoutMs: options.timeoutMs, failMode: options.failMode, maxMessage: options.maxMessage ?? DEFAULT_MAX_MESSAGE });
+  const loaded = await host.load();
   let started = false;
   return {
-    path: loaded.path,
-    loaded,
+    path,
+    files: loaded.files,
+    warnings: loaded.warnings,
     start(proxy: ProxyControl): ScriptHandle {
       if (started) throw new Error('this script is already started');
       started = true;
-      return attach(proxy, loaded, options);
+      return attach(proxy, host, path, loaded, options);
     },
   };
 }
@@ -88,13 +106,11 @@ function fingerprint(files: readonly string[]): string {
   return hash.digest('hex');
 }
 
-function attach(proxy: ProxyControl, first: LoadedScript, options: ScriptOptions): ScriptHandle {
-  const path = first.path;
+function attach(proxy: ProxyControl, host: ScriptHost, path: string, first: { readonly files: readonly string[]; readonly warnings: readonly string[] }, options: ScriptOptions): ScriptHandle {
   const name = basename(path);
-  const runtime = new ScriptRuntime(proxy, first.script, { timeoutMs: options.timeoutMs, failMode: options.failMode, describeError: describeScriptError });
-  runtime.start();
-  runtime.log(null, 'info', `script ${path} loaded${options.watch ? ', watching for changes' : ''}`);
-  for (const w of first.warnings) runtime.log(null, 'warn', `${name}: ${w}`);
+  host.start(proxy);
+  host.log(null, 'info', `script ${path} loaded${options.watch ? ', watching for changes' : ''}`);
+  for (const w of first.warnings) host.log(null, 'warn', `${name}: ${w}`);
 
   let files = first.files;
   /** Fingerprint of the files at the last load attempt, good or bad. */
@@ -109,29 +125,24 @@ function attach(proxy: ProxyControl, first: LoadedScript, options: ScriptOptions
     const before = fingerprint(files);
     if (!force && before === attempted) return failure === null;
     attempted = before;
-    let next: LoadedScript;
-    try {
-      next = await loadScript(path);
-    } catch (error) {
-      if (closed) return false;
-      failure = error instanceof ScriptLoadError ? error : new ScriptLoadError(path, null, null, String(error));
-      runtime.log(null, 'error', `reload of ${name} failed, the previous version keeps running: ${failure.message}`);
+    const next = await host.reload();
+    if (closed) return false;
+    if (!next.ok) {
+      failure = toLoadError(next.failure, path);
+      host.log(null, 'error', `reload of ${name} failed, the previous version keeps running: ${failure.message}`);
       // Watch the broken file too, if it is a new one, so fixing it reloads.
       if (!files.includes(failure.file)) watcher?.update([...files, failure.file]);
       return false;
     }
-    if (closed) return false;
     files = next.files;
     attempted = fingerprint(files);
     watcher?.update(files);
-    await runtime.swap(next.script);
     failure = null;
     reloads++;
-    runtime.log(null, 'info', `script ${name} reloaded; open sessions keep their state`);
-    for (const w of next.warnings) runtime.log(null, 'warn', `${name}: ${w}`);
+    host.log(null, 'info', `script ${name} reloaded; open sessions keep their state`);
+    for (const w of next.warnings) host.log(null, 'warn', `${name}: ${w}`);
     return true;
   };
-
   const reload = async (force: boolean): Promise<boolean> => {
     if (closed) return false;
     if (running !== null) {
@@ -156,7 +167,7 @@ function attach(proxy: ProxyControl, first: LoadedScript, options: ScriptOptions
   const watcher: FileWatcher | null = options.watch
     ? watchFiles(files, () => void reload(false), {
         ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }),
-        onError: (error) => runtime.log(null, 'warn', `watching ${name}: ${error.message}`),
+        onError: (error) => host.log(null, 'warn', `watching ${name}: ${error.message}`),
       })
     : null;
 
@@ -174,7 +185,7 @@ function attach(proxy: ProxyControl, first: LoadedScript, options: ScriptOptions
       if (closed) return;
       closed = true;
       watcher?.close();
-      await runtime.close();
+      await host.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -70,12 +70,18 @@ test('a script that fails to load is a ScriptLoadError before anything starts', 
 });
 
 test('reload() forces a reload; onUnload runs for the replaced version', async () => {
+  // The script runs in its own thread: it counts its unloads in a file.
   const file = join(root, 'unload.mjs');
-  writeFileSync(file, "let n = 0;\nexport default { onMessage: () => 'x', onUnload() { globalThis.__wsproxyUnloads = (globalThis.__wsproxyUnloads ?? 0) + 1; } };\n");
+  const count = join(root, 'unloads.txt');
+  writeFileSync(count, '');
+  writeFileSync(file, `import { appendFileSync } from 'node:fs';\nexport default { onMessage: () => 'x', onUnload() { appendFileSync(${JSON.stringify(count)}, 'u'); } };\n`);
   const proxy = new FakeProxy();
   const handle = await startScript(proxy, { path: file, timeoutMs: 1000, failMode: 'open', watch: false });
-  assert.equal(await handle.reload(), true);
-  assert.equal((globalThis as Record<string, unknown>)['__wsproxyUnloads'], 1);
-  await handle.close();
-  assert.equal((globalThis as Record<string, unknown>)['__wsproxyUnloads'], 2);
+  try {
+    assert.equal(await handle.reload(), true);
+    assert.equal(readFileSync(count, 'utf8'), 'u');
+  } finally {
+    await handle.close();
+  }
+  assert.equal(readFileSync(count, 'utf8'), 'uu');
 });

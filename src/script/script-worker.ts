@@ -1,0 +1,154 @@
+/**
+ * One worker thread running a script (src/script/worker.ts), seen from the proxy's thread: start
+ * it, post to it, await its answers, read its heartbeat, stop it. Knows nothing of the proxy.
+ */
+import { Worker } from 'node:worker_threads';
+import type { FailMode } from './script-interceptor.js';
+import type { FromWorker, Loaded, ToWorker, WorkerStart } from './worker-protocol.js';
+
+/** What the thread is started from: the compiled worker.js, or worker.ts through tsx from source. */
+function bootstrap(): string {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
+  // Module hooks of the parent thread do not reach a worker's entry, so from source the worker
+  // registers tsx itself (the built package's loader registers it for scripts in any case).
+  const tsx = fromSource ? import.meta.resolve('tsx/esm/api') : null;
+  return [
+    '(async () => {',
+    tsx === null ? '' : `  (await import(${JSON.stringify(tsx)})).register();`,
+    `  await import(${JSON.stringify(entry)});`,
+    '})();',
+  ].join('\n');
+}
+
+export interface ScriptWorkerOptions {
+  readonly path: string;
+  readonly cwd: string;
+  readonly timeoutMs: number;
+  readonly failMode: FailMode;
+  readonly onMessage: (message: FromWorker) => void;
+  /** The thread ended without being asked to (a crash). */
+  readonly onExit: (reason: string) => void;
+}
+
+export class ScriptWorker {
+  readonly heartbeatMs: number;
+  readonly #worker: Worker;
+  readonly #beat: BigInt64Array;
+  readonly #replies = new Map<number, (message: FromWorker | null) => void>();
+  #nextReq = 1;
+  #stopped = false;
+  #endReason: string | null = null;
+  /** The runtime was started (after the first good load). */
+  started = false;
+  /** The thread has booted and answered a load. */
+  booted = false;
+
+  constructor(options: ScriptWorkerOptions) {
+    // Often enough that a blocked thread is seen soon after --script-timeout, rarely enough to cost nothing.
+    this.heartbeatMs = Math.max(10, Math.min(100, Math.floor(options.timeoutMs / 4)));
+    const heartbeat = new SharedArrayBuffer(16);
+    this.#beat = new BigInt64Array(heartbeat);
+    Atomics.store(this.#beat, 0, BigInt(Date.now()));
+    const workerData: WorkerStart = { path: options.path, cwd: options.cwd, timeoutMs: options.timeoutMs, failMode: options.failMode, heartbeat, heartbeatMs: this.heartbeatMs };
+    this.#worker = new Worker(bootstrap(), { eval: true, workerData, name: 'wsproxy script' });
+    // The proxy's life is the proxy's: a script never keeps the process running.
+    this.#worker.unref();
+    this.#worker.on('message', (message: FromWorker) => {
+      if (message.t === 'loaded' || message.t === 'verdict' || message.t === 'stopped') {
+        // An answer nobody waits for any more (a decision that timed out) is dropped.
+        const reply = this.#replies.get(message.req);
+        this.#replies.delete(message.req);
+        reply?.(message);
+        return;
+      }
+      options.onMessage(message);
+    });
+    // 'exit' follows an 'error': say what it was there.
+    this.#worker.on('error', (error) => {
+      if (!this.#stopped) this.#endReason = `the script's thread failed: ${error.message}`;
+    });
+    this.#worker.on('exit', (code) => {
+      if (this.#stopped) return;
+      this.#stopped = true;
+      this.#endReason ??= `the script's thread exited (code ${code})`;
+      this.#dropReplies();
+      options.onExit(this.#endReason);
+    });
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /** The highest decision request the thread has begun (it takes them in order). */
+  begunUpTo(): number {
+    return Number(Atomics.load(this.#beat, 1));
+  }
+
+  /** Milliseconds since the thread's event loop last turned. */
+  idleFor(now = Date.now()): number {
+    return now - Number(Atomics.load(this.#beat, 0));
+  }
+
+  post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
+    if (!this.#stopped) this.#worker.postMessage(message, transfer);
+  }
+
+  newRequest(): number {
+    return this.#nextReq++;
+  }
+
+  /** Posts a request and resolves with its answer, or null when the thread stops first. */
+  request(make: (req: number) => ToWorker, transfer: ArrayBuffer[] = []): Promise<FromWorker | null> {
+    if (this.#stopped) return Promise.resolve(null);
+    const req = this.newRequest();
+    return new Promise((resolve) => {
+      this.#replies.set(req, resolve);
+      this.post(make(req), transfer);
+    });
+  }
+
+  /** Awaits the answer to a request posted with post() (a decision). */
+  reply(req: number): Promise<FromWorker | null> {
+    if (this.#stopped) return Promise.resolve(null);
+    return new Promise((resolve) => this.#replies.set(req, resolve));
+  }
+
+  forget(req: number): void {
+    this.#replies.delete(req);
+  }
+
+  async load(): Promise<Loaded> {
+    const answer = await this.request((req) => ({ t: 'load', req }));
+    if (answer?.t !== 'loaded') return { ok: false, failure: { file: '', line: null, column: null, reason: this.#endReason ?? "the script's thread stopped while loading it" } };
+    this.booted = true;
+    return answer.result;
+  }
+
+  /** onUnload (waited for at most `graceMs`), then the thread ends, whatever it is doing. */
+  async stop(graceMs: number): Promise<void> {
+    if (this.#stopped) return;
+    if (this.started) await Promise.race([this.request((req) => ({ t: 'stop', req })), delay(graceMs)]);
+    this.terminate();
+  }
+
+  /** Ends the thread now (a hook that never returns included); `reason` fails a load in progress. */
+  terminate(reason?: string): void {
+    if (this.#stopped) return;
+    this.#endReason = reason ?? null;
+    this.#stopped = true;
+    this.#dropReplies();
+    void this.#worker.terminate().catch(() => undefined);
+  }
+
+  #dropReplies(): void {
+    const waiting = [...this.#replies.values()];
+    this.#replies.clear();
+    for (const reply of waiting) reply(null);
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
