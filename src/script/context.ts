@@ -24,6 +24,8 @@ export interface ScopeHost {
   log(session: number | null, level: LogLevel, text: string): void;
   /** Formats an exception for the log (stack with script paths cleaned up). */
   describeError(error: unknown): string;
+  /** Adds a fault rule where the proxy's fault engine is not in this thread (the script's worker). */
+  fault?(rule: unknown, session: number | null): ScriptFault;
 }
 
 /** console.log-style formatting, on one line. */
@@ -138,9 +140,11 @@ export class SessionScope {
 
   /** ctx.fault: a rule on this session (or every session with `global`), through the proxy's fault engine. */
   fault(rule: unknown, global: boolean): ScriptFault {
-    const engine = faultEngineFor(this.#host.proxy);
     const storm = typeof rule === 'string' ? /^\s*storm\s*:|kill\s+all/i.test(rule) : (rule as { action?: unknown } | null)?.action === 'kill';
-    const active = engine.addJson(rule, 'script', 'ctx.fault', global || storm ? null : this.id);
+    const session = global || storm ? null : this.id;
+    if (this.#host.fault !== undefined) return this.#host.fault(rule, session);
+    const engine = faultEngineFor(this.#host.proxy);
+    const active = engine.addJson(rule, 'script', 'ctx.fault', session);
     return {
       id: active.id,
       rule: active.rule.text,

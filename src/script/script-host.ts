@@ -13,7 +13,8 @@ import type { LogLevel } from './context.js';
 import { ScriptLoadError } from './loader.js';
 import { SCRIPT_SOURCE, type FailMode } from './script-interceptor.js';
 import { ScriptWorker } from './script-worker.js';
-import { ownBytes, type FromWorker, type HookSet, type Loaded, type SessionEntry } from './worker-protocol.js';
+import { faultEngineFor } from '../fault/engine.js';
+import { ownBytes, type FaultAnswer, type FromWorker, type HookSet, type Loaded, type SessionEntry } from './worker-protocol.js';
 
 export interface ScriptHostOptions {
   readonly path: string;
@@ -243,6 +244,25 @@ export class ScriptHost {
         } catch (error) {
           this.log(message.session, 'error', `ctx.close failed: ${(error as Error).message}`);
         }
+        return;
+      }
+      case 'fault': {
+        let answer: FaultAnswer;
+        try {
+          if (proxy === null) throw new Error('ctx.fault: the proxy is not running');
+          const active = faultEngineFor(proxy).addJson(message.rule, 'script', 'ctx.fault', message.session);
+          answer = { ok: true, id: active.id, rule: active.rule.text };
+        } catch (error) {
+          answer = { ok: false, message: error instanceof Error ? error.message : String(error) };
+        }
+        worker.answer(answer);
+        return;
+      }
+      case 'fault-op': {
+        if (proxy === null) return;
+        const engine = faultEngineFor(proxy);
+        if (message.op === 'remove') engine.remove(message.id);
+        else engine.setEnabled(message.id, message.on);
         return;
       }
       default:

@@ -23,6 +23,8 @@ export interface ScriptRuntimeOptions {
   /** Turns an exception into log text (the loader cleans script paths in stacks). */
   readonly describeError?: (error: unknown) => string;
   readonly now?: () => number;
+  /** ctx.fault where the fault engine lives in another thread (see ScopeHost.fault). */
+  readonly fault?: ScopeHost['fault'];
 }
 
 /** The interceptor's name: MessageRecord.by and the log source. */
@@ -76,6 +78,7 @@ export class ScriptRuntime {
       proxy,
       log: (session, level, text) => this.log(session, level, text),
       describeError: (error) => this.#describe(error),
+      ...(options.fault === undefined ? {} : { fault: options.fault }),
     };
     this.interceptor = {
       name: SCRIPT_SOURCE,

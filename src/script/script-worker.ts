@@ -2,7 +2,7 @@
  * One worker thread running a script (src/script/worker.ts), seen from the proxy's thread: start
  * it, post to it, await its answers, read its heartbeat, stop it. Knows nothing of the proxy.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { FailMode } from './script-interceptor.js';
 import type { FromWorker, Loaded, ToWorker, WorkerStart } from './worker-protocol.js';
 
@@ -35,6 +35,8 @@ export class ScriptWorker {
   readonly heartbeatMs: number;
   readonly #worker: Worker;
   readonly #beat: BigInt64Array;
+  readonly #syncFlag: Int32Array;
+  readonly #syncPort: MessagePort;
   readonly #replies = new Map<number, (message: FromWorker | null) => void>();
   #nextReq = 1;
   #stopped = false;
@@ -50,8 +52,21 @@ export class ScriptWorker {
     const heartbeat = new SharedArrayBuffer(16);
     this.#beat = new BigInt64Array(heartbeat);
     Atomics.store(this.#beat, 0, BigInt(Date.now()));
-    const workerData: WorkerStart = { path: options.path, cwd: options.cwd, timeoutMs: options.timeoutMs, failMode: options.failMode, heartbeat, heartbeatMs: this.heartbeatMs };
-    this.#worker = new Worker(bootstrap(), { eval: true, workerData, name: 'wsproxy script' });
+    const syncFlag = new SharedArrayBuffer(4);
+    this.#syncFlag = new Int32Array(syncFlag);
+    const { port1, port2 } = new MessageChannel();
+    this.#syncPort = port1;
+    const workerData: WorkerStart = {
+      path: options.path,
+      cwd: options.cwd,
+      timeoutMs: options.timeoutMs,
+      failMode: options.failMode,
+      heartbeat,
+      heartbeatMs: this.heartbeatMs,
+      syncFlag,
+      syncPort: port2,
+    };
+    this.#worker = new Worker(bootstrap(), { eval: true, workerData, transferList: [port2], name: 'wsproxy script' });
     // The proxy's life is the proxy's: a script never keeps the process running.
     this.#worker.unref();
     this.#worker.on('message', (message: FromWorker) => {
@@ -72,6 +87,7 @@ export class ScriptWorker {
       if (this.#stopped) return;
       this.#stopped = true;
       this.#endReason ??= `the script's thread exited (code ${code})`;
+      this.#syncPort.close();
       this.#dropReplies();
       options.onExit(this.#endReason);
     });
@@ -79,6 +95,14 @@ export class ScriptWorker {
 
   get stopped(): boolean {
     return this.#stopped;
+  }
+
+  /** Answers the question the thread is waiting on (see WorkerStart.syncFlag). */
+  answer(value: unknown): void {
+    if (this.#stopped) return;
+    this.#syncPort.postMessage(value);
+    Atomics.store(this.#syncFlag, 0, 1);
+    Atomics.notify(this.#syncFlag, 0);
   }
 
   /** The highest decision request the thread has begun (it takes them in order). */
@@ -137,6 +161,7 @@ export class ScriptWorker {
   terminate(reason?: string): void {
     if (this.#stopped) return;
     this.#endReason = reason ?? null;
+    this.#syncPort.close();
     this.#stopped = true;
     this.#dropReplies();
     void this.#worker.terminate().catch(() => undefined);

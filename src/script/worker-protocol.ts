@@ -2,6 +2,7 @@
  * The messages between the proxy (main thread) and the script's worker thread. Everything is
  * plain data (structured clone); payloads travel as exactly sized Uint8Arrays, transferred.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { HeldMessage, MessageMeta, Verdict } from '../intercept/verdict.js';
 import type { InjectRequest, SessionState } from '../proxy/control.js';
 import type { CloseRecord, FrameRecord, LogRecord, SessionInfo } from '../proxy/events.js';
@@ -19,7 +20,17 @@ export interface WorkerStart {
    */
   readonly heartbeat: SharedArrayBuffer;
   readonly heartbeatMs: number;
+  /**
+   * A question whose answer the script needs at once (ctx.fault returns the rule's id or throws):
+   * the worker posts it, waits on `syncFlag` (Int32 [0] set to 1 by the main thread) and reads
+   * the answer from `syncPort` with receiveMessageOnPort.
+   */
+  readonly syncFlag: SharedArrayBuffer;
+  readonly syncPort: MessagePort;
 }
+
+/** The answer to a `fault` question. */
+export type FaultAnswer = { readonly ok: true; readonly id: number; readonly rule: string } | { readonly ok: false; readonly message: string };
 
 /** Which hooks the loaded version has: the main thread answers `wants` from these alone. */
 export interface HookSet {
@@ -67,7 +78,10 @@ export type FromWorker =
   | { readonly t: 'log'; readonly record: LogRecord }
   | { readonly t: 'send'; readonly session: number; readonly request: InjectRequest }
   | { readonly t: 'close-session'; readonly session: number; readonly code: number | undefined; readonly reason: string | undefined }
-  | { readonly t: 'stopped'; readonly req: number };
+  | { readonly t: 'stopped'; readonly req: number }
+  /** ctx.fault: answered on the sync port with a FaultAnswer. */
+  | { readonly t: 'fault'; readonly rule: unknown; readonly session: number | null }
+  | { readonly t: 'fault-op'; readonly id: number; readonly op: 'enable' | 'remove'; readonly on: boolean | undefined };
 
 /** An exactly sized copy, so that transferring it moves no more than these bytes. */
 export function ownBytes(bytes: Uint8Array): Uint8Array {

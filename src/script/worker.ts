@@ -5,13 +5,14 @@
  * the relay's thread goes on; the main thread watches the heartbeat written below.
  */
 import { EventEmitter } from 'eventemitter3';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import type { HeldMessage, MessageInterceptor, OutMessage, Verdict } from '../intercept/verdict.js';
 import type { InjectRequest, ProxyControl, SessionControl, SessionState } from '../proxy/control.js';
 import type { ProxyEvents, SessionInfo } from '../proxy/events.js';
 import { describeScriptError, loadScript, ScriptLoadError, type LoadedScript } from './loader.js';
 import { ScriptRuntime } from './script-interceptor.js';
-import { ownBytes, type FromWorker, type Loaded, type ToWorker, type WorkerStart } from './worker-protocol.js';
+import type { ScriptFault } from './define-script.js';
+import { ownBytes, type FaultAnswer, type FromWorker, type Loaded, type ToWorker, type WorkerStart } from './worker-protocol.js';
 
 const port = parentPort!;
 const start = workerData as WorkerStart;
@@ -24,6 +25,33 @@ setInterval(tick, start.heartbeatMs);
 
 function post(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port.postMessage(message, transfer);
+}
+
+/** How long a question to the proxy's thread may block this one (it answers within microseconds). */
+const ASK_LIMIT_MS = 2000;
+const syncFlag = new Int32Array(start.syncFlag);
+
+/** Posts a question and blocks until the proxy's thread answers it. */
+function ask(message: FromWorker): unknown {
+  Atomics.store(syncFlag, 0, 0);
+  post(message);
+  Atomics.wait(syncFlag, 0, 0, ASK_LIMIT_MS);
+  const answer = receiveMessageOnPort(start.syncPort);
+  if (answer === undefined) throw new Error(`the proxy did not answer within ${ASK_LIMIT_MS} ms`);
+  return answer.message;
+}
+
+/** ctx.fault: the fault engine is the proxy's, in the main thread. */
+function fault(rule: unknown, session: number | null): ScriptFault {
+  const answer = ask({ t: 'fault', rule, session }) as FaultAnswer;
+  if (!answer.ok) throw new Error(answer.message);
+  const id = answer.id;
+  return {
+    id,
+    rule: answer.rule,
+    enable: (on?: boolean) => post({ t: 'fault-op', id, op: 'enable', on }),
+    remove: () => post({ t: 'fault-op', id, op: 'remove', on: undefined }),
+  };
 }
 
 class RemoteSession implements SessionControl {
@@ -126,7 +154,7 @@ function handle(m: ToWorker): void {
     case 'start': {
       if (runtime !== null || pending === null) return;
       for (const s of m.sessions) sessions.set(s.info.session, new RemoteSession(s.info, s.state));
-      runtime = new ScriptRuntime(proxy, pending.script, { timeoutMs: start.timeoutMs, failMode: start.failMode, describeError: describeScriptError });
+      runtime = new ScriptRuntime(proxy, pending.script, { timeoutMs: start.timeoutMs, failMode: start.failMode, describeError: describeScriptError, fault });
       pending = null;
       runtime.start();
       return;
