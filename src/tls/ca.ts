@@ -59,7 +59,8 @@ async function readIfThere(path: string): Promise<string | null> {
     return await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
+    // ENOTDIR: a file where the directory should be; creating it says so in words.
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
     throw new CaError(`${path}: cannot read (${code ?? (error as Error).message})`);
   }
 }

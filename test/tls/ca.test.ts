@@ -76,7 +76,7 @@ test('a directory that cannot be created is a one-line error naming it', async (
     // A regular file where a directory should be: fails even for root.
     writeFileSync(join(dir, 'file'), '');
     const bad = join(dir, 'file', 'ca');
-    await assert.rejects(openCa(bad), (e: Error) => e instanceof CaError && e.message.includes(bad) && e.message.includes('ENOTDIR') && !e.message.includes('\n'));
+    await assert.rejects(openCa(bad), (e: Error) => e instanceof CaError && e.message.startsWith(`cannot create the CA directory ${bad}: ENOTDIR`) && !e.message.includes('\n'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
