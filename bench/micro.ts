@@ -12,6 +12,9 @@
  */
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
+import zlib from 'node:zlib';
+import { DeflateRaw } from 'minizlib';
+import { quote } from './workloads/deflate-messages.js';
 import { EventEmitter } from 'eventemitter3';
 import type { DirectionPipe as Pipe, PipeHost } from '../src/proxy/direction-pipe.js';
 type DirectionPipe = Pipe;
@@ -28,9 +31,13 @@ const { DirectionPipe } = await load<typeof import('../src/proxy/direction-pipe.
 const { randomMaskKeys } = await load<typeof import('../src/proxy/mask-keys.js')>('proxy/mask-keys.js');
 const { installNativeMask } = await load<typeof import('../src/proxy/native-mask.js')>('proxy/native-mask.js');
 const { Sequencer } = await load<typeof import('../src/proxy/sequencer.js')>('proxy/sequencer.js');
+const { openRawInflate } = await load<typeof import('../src/proxy/raw-inflate.js')>('proxy/raw-inflate.js');
 const { attachHeadless } = await load<typeof import('../src/output/headless.js')>('output/headless.js');
 
-function pipes(printer: boolean, maxPreview: number): [DirectionPipe, DirectionPipe] {
+/** permessage-deflate with both contexts taken over (w6's negotiation). */
+const DEFLATE = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
+
+function pipes(printer: boolean, maxPreview: number, deflate: typeof DEFLATE | null = null): [DirectionPipe, DirectionPipe] {
   const bus = new EventEmitter<ProxyEvents>();
   if (printer) attachHeadless(bus, new Writable({ write: (_c, _e, cb) => cb() }), { color: false });
   let id = 1;
@@ -53,7 +60,7 @@ function pipes(printer: boolean, maxPreview: number): [DirectionPipe, DirectionP
     },
     idle: () => undefined,
   };
-  return [new DirectionPipe('client', host, null), new DirectionPipe('server', host, null)];
+  return [new DirectionPipe('client', host, deflate), new DirectionPipe('server', host, deflate)];
 }
 
 function frame(opcode: number, payload: Buffer, masked: boolean): Buffer {
@@ -122,6 +129,100 @@ async function large(printer: boolean, maxPreview: number): Promise<number> {
   return (ns - copies) / 16;
 }
 
+/** w6's compressed stream: ~150 B JSON each, one deflate context, tails removed (RFC 7692 §7.2.1). */
+function compressedQuotes(count: number): Buffer[] {
+  const deflater = new DeflateRaw({ flush: zlib.constants.Z_SYNC_FLUSH });
+  let out: Buffer[] = [];
+  deflater.on('data', (c: Buffer) => out.push(c));
+  const all: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    out = [];
+    deflater.write(Buffer.from(quote(i)));
+    const b = Buffer.concat(out);
+    all.push(b.subarray(0, b.length - 4));
+  }
+  deflater.close();
+  return all;
+}
+
+/** The same messages through the pipes, compressed both ways (100 per chunk), with the printer. */
+async function smallCompressed(): Promise<number> {
+  const messages = compressedQuotes(1200 * 100);
+  let next = 0;
+  const chunk = (masked: boolean, from: number): Buffer => Buffer.concat(messages.slice(from, from + 100).map((m) => {
+    const f = frame(1, m, masked);
+    f[0] = f[0]! | 0x40;
+    return f;
+  }));
+  // Each direction's context must see the stream in order: chunks are built ahead, fed once.
+  const ups: Buffer[] = [];
+  const downs: Buffer[] = [];
+  for (let i = 0; i * 100 + 100 <= messages.length; i++) {
+    ups.push(chunk(true, i * 100));
+    downs.push(chunk(false, i * 100));
+  }
+  const [c2s, s2c] = pipes(true, 64 * 1024, DEFLATE);
+  // The first half warms up; the second is measured, in rounds, best kept.
+  const half = Math.floor(ups.length / 2);
+  for (; next < half; next++) {
+    c2s.push(ups[next]!);
+    s2c.push(downs[next]!);
+  }
+  let min = Infinity;
+  const per = Math.floor((ups.length - half) / 6);
+  for (let r = 0; r < 6; r++) {
+    const t = process.hrtime.bigint();
+    for (let k = 0; k < per; k++, next++) {
+      c2s.push(ups[next]!);
+      s2c.push(downs[next]!);
+    }
+    min = Math.min(min, Number(process.hrtime.bigint() - t) / (per * 100));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return min;
+}
+
+/** Inflating one w6 message (context kept), three ways: what the proxy uses, and the two others. */
+async function inflateEngines(): Promise<[string, number][]> {
+  const messages = compressedQuotes(2000);
+  const tail = Buffer.from([0, 0, 0xff, 0xff]);
+  const results: [string, number][] = [];
+  {
+    const s = zlib.createInflateRaw({ windowBits: 15 });
+    s.on('data', () => undefined);
+    let min = Infinity;
+    for (let r = 0; r < 4; r++) {
+      const t = process.hrtime.bigint();
+      for (const m of messages) {
+        s.write(m);
+        s.write(tail);
+        await new Promise<void>((resolve) => s.flush(zlib.constants.Z_SYNC_FLUSH, () => resolve()));
+      }
+      min = Math.min(min, Number(process.hrtime.bigint() - t) / messages.length);
+    }
+    s.close();
+    results.push(['node:zlib stream, flush per message (before)', min]);
+  }
+  for (const [name, fallback] of [['minizlib InflateRaw, synchronous', true], ['native handle writeSync (the proxy)', false]] as const) {
+    const engine = openRawInflate(15, fallback);
+    const sink = (): void => undefined;
+    let i = 0;
+    const ns = await best(() => {
+      // The stream again from its start, on a fresh context.
+      if (i === messages.length) {
+        i = 0;
+        engine.reset();
+      }
+      engine.inflate(messages[i++]!, 0, Infinity, sink);
+      engine.inflate(tail, 0, Infinity, sink);
+    }, messages.length);
+    if (engine.error !== null) throw engine.error;
+    engine.close();
+    results.push([name, ns]);
+  }
+  return results;
+}
+
 const masking = installNativeMask();
 console.log(`relay work in process (node ${process.version}, masking: ${masking}); best of 6 rounds, chunk copies subtracted`);
 for (const printer of [false, true]) {
@@ -132,3 +233,6 @@ for (const preview of [64 * 1024, 4 * 1024]) {
   const ns = await large(true, preview);
   console.log(`  64 KiB binary, printer, --max-preview ${String(preview / 1024).padStart(2)}k     ${(ns / 1000).toFixed(1).padStart(7)} µs per round trip (2 frames)`);
 }
+console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, printer  ${(await smallCompressed()).toFixed(0).padStart(5)} ns per message (2 frames)`);
+console.log('inflating one ~150 B JSON message (about 50 B compressed, context kept):');
+for (const [name, ns] of await inflateEngines()) console.log(`  ${name.padEnd(46)} ${(ns / 1000).toFixed(2).padStart(6)} µs`);
