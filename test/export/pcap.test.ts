@@ -214,3 +214,53 @@ test('a 256 MiB frame streams through to the capture without the writer holding 
     await server.close();
   }
 });
+
+test('messages a decider dropped or changed are commented in the capture with their ids', { timeout: 60_000 }, async (t) => {
+  if (!HAVE_TSHARK) return t.skip('tshark is not installed');
+  const server = await startSlowPongEcho();
+  const h = await startProxy(server.port);
+  h.proxy.use(
+    {
+      name: 'test',
+      wants: (meta) => meta.from === 'client' && meta.kind === 'text',
+      decide: (m) => {
+        const text = Buffer.from(m.data).toString();
+        if (text === 'drop me') return { action: 'drop' };
+        if (text === 'change me') return { action: 'replace', messages: [{ kind: 'text', data: Buffer.from('changed') }] };
+        return { action: 'forward' };
+      },
+    },
+    10,
+  );
+  const { dir, file } = tmpFile();
+  const pcap = attachPcap(h.proxy.bus, { out: fs.createWriteStream(file), endStream: true, proxyAddress: h.proxy.listening });
+  try {
+    const ws = await openWs(`${h.url}/decide`);
+    ws.send('drop me');
+    const got = messages(ws, 2);
+    ws.send('change me');
+    ws.send('plain');
+    const back = await got;
+    assert.deepEqual(back.map((m) => m.data.toString()), ['changed', 'plain']);
+    const done = closed(ws);
+    ws.close();
+    await done;
+    await h.waitClose(1);
+    await pcap.close();
+    const dropped = h.messages.find((m) => m.fate === 'dropped')!;
+    const modified = h.messages.find((m) => m.fate === 'modified')!;
+    const modifiedFrame = h.frames.find((f) => f.origin === 'modified')!;
+    const comments = tsharkFields(file, 'frame.comment', ['frame.interface_id', 'frame.comment']).map((r) => `${r[0]} ${r[1]}`);
+    assert.ok(comments.some((c) => c.startsWith('0 ') && c.includes(`message ${dropped.id} dropped by test: not relayed`)), JSON.stringify(comments));
+    assert.ok(comments.some((c) => c.startsWith('0 ') && c.includes(`message ${modified.id} modified by test`)), JSON.stringify(comments));
+    assert.ok(comments.some((c) => c.startsWith('1 ') && c.includes(`frame ${modifiedFrame.id} text modified by the proxy`)), JSON.stringify(comments));
+    // What the server got: the changed text, and never the dropped one.
+    const toServer = tsharkFields(file, 'frame.interface_id == 1 && websocket.mask == 1 && websocket.opcode == 1', ['websocket.payload.text']).map((r) => r[0]);
+    assert.deepEqual(toServer, ['changed', 'plain']);
+  } finally {
+    await pcap.close();
+    await h.close();
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
