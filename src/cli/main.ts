@@ -231,9 +231,10 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
     await frontEnds.close();
     await proxy.close();
     await demo?.stopTarget();
+    // The writers' last words (what they had to leave out) still reach the printer and the log.
+    await exports.close();
     await printer?.close();
     await jsonl?.close();
-    await exports.close();
     await tls.close();
     process.exit(code);
   };

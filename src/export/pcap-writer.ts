@@ -23,6 +23,7 @@ export const MAX_SEGMENT = 65000;
 const FLUSH_MS = 10;
 const BATCH_BYTES = 1024 * 1024;
 const SHOWN_PORT = 80;
+const CLOSE_WAIT_MS = 2000;
 
 export interface PcapWriterOptions {
   readonly out: Writable;
@@ -119,6 +120,12 @@ export function attachPcap(bus: ProxyBus, options: PcapWriterOptions): PcapWrite
   let droppedReported = 0;
   let ended = false;
 
+  const reportDropped = (): void => {
+    if (dropped === droppedReported) return;
+    bus.emit('log', { session: null, time: Date.now(), source: 'pcap', level: 'warn', text: `${dropped - droppedReported} packet(s) left out of the pcap: its output could not keep up` });
+    droppedReported = dropped;
+  };
+
   const flush = (): void => {
     if (timer !== null) {
       clearTimeout(timer);
@@ -136,10 +143,7 @@ export function attachPcap(bus: ProxyBus, options: PcapWriterOptions): PcapWrite
       if (idbs.length > 0) out.write(Buffer.concat(idbs));
       return;
     }
-    if (dropped > droppedReported) {
-      bus.emit('log', { session: null, time: Date.now(), source: 'pcap', level: 'warn', text: `${dropped - droppedReported} packet(s) left out of the pcap: its output could not keep up` });
-      droppedReported = dropped;
-    }
+    reportDropped();
     out.write(Buffer.concat(batch.map((p) => (Buffer.isBuffer(p) ? p : packetBlock(p)))));
   };
 
@@ -310,7 +314,10 @@ export function attachPcap(bus: ProxyBus, options: PcapWriterOptions): PcapWrite
       ended = true;
       unsubscribe();
       flush();
+      reportDropped();
+      // A reader that stopped reading does not hold up the exit for long.
       await new Promise<void>((resolve) => {
+        setTimeout(resolve, CLOSE_WAIT_MS).unref();
         if (options.endStream) out.end(resolve);
         else if (out.writableLength === 0) resolve();
         else out.once('drain', resolve);

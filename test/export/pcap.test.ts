@@ -264,3 +264,32 @@ test('messages a decider dropped or changed are commented in the capture with th
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a capture whose output does not keep up drops packets, counts them and says so; the relay goes on', { timeout: 30_000 }, async () => {
+  const server = await startSlowPongEcho();
+  const h = await startProxy(server.port);
+  // An output that takes the first write and then never finishes it.
+  const stuck = new Writable({ highWaterMark: 16, write: () => undefined });
+  const pcap = attachPcap(h.proxy.bus, { out: stuck, endStream: false, proxyAddress: h.proxy.listening, maxBuffered: 1024 });
+  try {
+    const ws = await openWs(`${h.url}/stuck`);
+    for (let i = 0; i < 20; i++) {
+      const got = messages(ws, 1);
+      ws.send(`message ${i} ${'x'.repeat(2000)}`);
+      await got;
+      await new Promise((r) => setTimeout(r, 12));
+    }
+    ws.terminate();
+    await h.waitClose(1);
+    const t0 = Date.now();
+    await pcap.close();
+    assert.ok(Date.now() - t0 < 3000, 'closing does not wait for a stuck reader for long');
+    assert.ok(pcap.dropped > 0);
+    const note = h.logs.find((l) => l.source === 'pcap');
+    assert.ok(note, 'the log says packets were left out');
+    assert.match(note.text, /^\d+ packet\(s\) left out of the pcap: its output could not keep up$/);
+  } finally {
+    await h.close();
+    await server.close();
+  }
+});
