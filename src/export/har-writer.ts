@@ -40,6 +40,7 @@ export function headOf(s: SessionInfo): HarSessionHead {
     responseHeaders: s.response.headers,
     protocol: s.protocol,
     extensions: s.extensions,
+    url: s.url,
   };
 }
 

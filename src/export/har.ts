@@ -51,6 +51,8 @@ export interface HarSessionHead {
   readonly responseHeaders: readonly (readonly [string, string])[];
   readonly protocol: string | null;
   readonly extensions: string | null;
+  /** The WebSocket URL as the client meant it (ws:// or wss://), when the record has it. */
+  readonly url?: string | undefined;
 }
 
 export interface HarClose {
@@ -200,7 +202,7 @@ function harEntry(b: HarSessionBuilder, now: number): Entry {
   const status = /^(\S+)\s+(\d{3})\s*(.*)$/.exec(h.statusLine);
   const host = headerValue(h.requestHeaders, 'host') ?? h.target;
   // The client asked for this URL (the path may be absolute-form when it thought it spoke to a proxy).
-  const url = /^[a-z]+:\/\//i.test(h.path) ? h.path.replace(/^http/i, 'ws') : `ws://${host}${h.path.startsWith('/') ? '' : '/'}${h.path}`;
+  const url = h.url !== undefined && h.url !== '' ? h.url : /^[a-z]+:\/\//i.test(h.path) ? h.path.replace(/^http/i, 'ws') : `ws://${host}${h.path.startsWith('/') ? '' : '/'}${h.path}`;
   const end = b.close?.time ?? now;
   const entry: Entry = {
     startedDateTime: new Date(h.time).toISOString(),

@@ -66,6 +66,8 @@ export interface RecordedSession {
   readonly responseHeaders: readonly (readonly [string, string])[];
   readonly protocol: string | null;
   readonly extensions: string | null;
+  /** ws:// or wss:// URL as the client meant it (logs with the field). */
+  readonly url: string | undefined;
   readonly frames: RecordedFrame[];
   readonly messages: RecordedMessage[];
   /** Frames and messages in the order of the log. */
@@ -127,6 +129,7 @@ export class LogSessions {
           responseHeaders: headerPairs(o['responseHeaders']),
           protocol: typeof o['protocol'] === 'string' ? o['protocol'] : null,
           extensions: typeof o['extensions'] === 'string' ? o['extensions'] : null,
+          url: typeof o['url'] === 'string' ? o['url'] : undefined,
           frames: [],
           messages: [],
           events: [],
