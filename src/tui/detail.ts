@@ -6,7 +6,7 @@
 import { describeHeaderBits, type FrameHeader } from '../protocol/frame-header.js';
 import { computeAccept, header, verifyAccept, type HttpHead } from '../protocol/handshake.js';
 import { arrow, describeClose, formatBytes, formatTime, hexdump, looksLikeText, plural, prettyJson } from '../output/format.js';
-import type { FrameRecord, MessageRecord } from '../proxy/events.js';
+import type { FrameRecord, MessageRecord, SessionInfo } from '../proxy/events.js';
 import type { HeldEntry } from './intercept-queue.js';
 import { seg, strWidth, type Seg, type Style } from './line.js';
 import { escapeForTerminal, escapeJsonText } from '../output/terminal-text.js';
@@ -275,6 +275,8 @@ export function sessionDetail(s: SessionEntry, width: number): DetailLine[] {
   }
   lines.push(kv('Client', escapeForTerminal(info.client)));
   lines.push(kv('Target', `${escapeForTerminal(info.target)}  path ${escapeForTerminal(info.path)}`));
+  lines.push(kv('URL', `${escapeForTerminal(info.url)}  (${info.mode === 'forward' ? 'forward proxy' : 'reverse proxy'})`));
+  lines.push(...tlsLines(info));
   lines.push(kv('Opened', `${formatTime(info.time)} · HTTP ${info.status}`));
   lines.push(kv('Subprotocol', info.protocol === null ? '(none)' : escapeForTerminal(info.protocol)));
   lines.push(kv('Extensions', info.extensions === null ? '(none)' : escapeForTerminal(info.extensions)));
@@ -374,4 +376,29 @@ export function rowDetail(row: Row, session: SessionEntry | undefined, view: Pay
       ];
     }
   }
+}
+
+/** Each leg's TLS, or "plaintext": what was negotiated, and what the target's certificate says. */
+function tlsLines(info: SessionInfo): DetailLine[] {
+  const leg = (f: { version: string | null; cipher: string | null; sni: string | null; alpn: string | null }): string =>
+    `${f.version ?? '?'} ${f.cipher ?? '?'} · SNI ${f.sni === null ? '(none)' : escapeForTerminal(f.sni)} · ALPN ${f.alpn ?? '(none)'}`;
+  const lines: DetailLine[] = [];
+  const c = info.tls.client;
+  lines.push(kv('TLS client↔proxy', c === null ? 'plaintext' : leg(c), c === null ? {} : { fg: 'cyan' }));
+  const s = info.tls.server;
+  if (s === null) {
+    lines.push(kv('TLS proxy↔target', 'plaintext'));
+    return lines;
+  }
+  lines.push(kv('TLS proxy↔target', leg(s), { fg: 'magenta' }));
+  if (s.verified) lines.push([seg('  certificate: ', { fg: 'gray' }), seg('verified ✓', { fg: 'green', bold: true })]);
+  else lines.push([seg('  certificate: ', { fg: 'gray' }), seg(`NOT verified${s.insecure ? ' (--insecure)' : ''}${s.verifyError === null ? '' : `: ${escapeForTerminal(s.verifyError)}`}`, { fg: 'red', bold: true })]);
+  const cert = s.certificate;
+  if (cert !== null) {
+    lines.push(kv('  subject', escapeForTerminal(cert.subject)));
+    lines.push(kv('  issuer', escapeForTerminal(cert.issuer)));
+    lines.push(kv('  valid until', escapeForTerminal(cert.validTo)));
+    lines.push(kv('  SHA-256', cert.fingerprint256));
+  }
+  return lines;
 }

@@ -107,7 +107,8 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
       const extra = [i.protocol === null ? null : `protocol ${i.protocol}`, i.extensions === null ? null : i.extensions].filter((x) => x !== null).join(' · ');
       return [
         ...head(i.time, i.session),
-        seg(`● open ${escapeForTerminal(i.client)} → ${escapeForTerminal(i.target)} ${escapeForTerminal(i.path)}`, { fg: 'green', bold: true }),
+        // A TLS leg or forward mode: the URL says what host:port and path cannot (wss://, the host asked for).
+        seg(`● open ${escapeForTerminal(i.client)} → ${escapeForTerminal(i.target)} ${escapeForTerminal(i.mode === 'forward' || i.tls.client !== null || i.tls.server !== null ? i.url : i.path)}`, { fg: 'green', bold: true }),
         seg(i.status === 101 ? '' : ` ${i.status}`, { fg: 'red' }),
         seg(i.failure === null ? '' : ` ${escapeForTerminal(i.failure)}${i.answeredBy === 'proxy' ? ' (answered by the proxy)' : ''}`, { fg: 'red', bold: true }),
         seg(i.failure !== null && i.answeredBy === 'server' && i.body.length > 0 ? ` ${preview(i.body, looksLikeText(i.body) ? 'text' : 'binary', false, 60)}` : '', { fg: 'gray' }),

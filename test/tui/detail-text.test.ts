@@ -93,3 +93,41 @@ describe('detail pane and rows', () => {
     for (const l of detail) assert.equal(TERMINAL_UNSAFE.exec(l), null, l);
   });
 });
+
+describe('TLS in the session detail and the open row', () => {
+  it('names the URL, the mode and both legs, and marks an unverified target', () => {
+    const proxy = new FakeProxy();
+    const store = new TuiStore({ history: 100, maxPreview: 4096 });
+    proxy.bus.on('session-open', (s) => store.addSession(s));
+    proxy.open(1, {
+      url: 'wss://app.test:8443/ws',
+      mode: 'forward',
+      tls: {
+        client: { version: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', sni: 'app.test', alpn: 'http/1.1' },
+        server: {
+          version: 'TLSv1.2',
+          cipher: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+          sni: 'app.test',
+          alpn: null,
+          verified: false,
+          insecure: true,
+          verifyError: 'CERT_HAS_EXPIRED',
+          certificate: { subject: 'CN=app.test', issuer: 'CN=Test CA', validTo: 'Jan  1 00:00:00 2020 GMT', fingerprint256: 'AB:CD' },
+        },
+      },
+    });
+    const lines = text(sessionDetail(store.session(1)!, 200));
+    assert.ok(lines.includes('URL: wss://app.test:8443/ws  (forward proxy)'), lines.join('\n'));
+    assert.ok(lines.includes('TLS client↔proxy: TLSv1.3 TLS_AES_128_GCM_SHA256 · SNI app.test · ALPN http/1.1'));
+    assert.ok(lines.includes('TLS proxy↔target: TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 · SNI app.test · ALPN (none)'));
+    assert.ok(lines.includes('  certificate: NOT verified (--insecure): CERT_HAS_EXPIRED'));
+    assert.ok(lines.includes('  issuer: CN=Test CA'));
+    const plainSession = new FakeProxy();
+    const store2 = new TuiStore({ history: 100, maxPreview: 4096 });
+    plainSession.bus.on('session-open', (s) => store2.addSession(s));
+    plainSession.open(1);
+    const plainLines = text(sessionDetail(store2.session(1)!, 200));
+    assert.ok(plainLines.includes('TLS client↔proxy: plaintext'));
+    assert.ok(plainLines.includes('TLS proxy↔target: plaintext'));
+  });
+});
