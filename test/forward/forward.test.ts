@@ -7,6 +7,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
 import net from 'node:net';
 import tls from 'node:tls';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -223,5 +224,34 @@ test('SSLKEYLOGFILE: secrets of both legs (two handshakes) in NSS key log format
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('curl --cacert with the wsproxy CA through the forward proxy: an https page passes through, recorded', { skip: skip || (hasCurl() ? false : 'curl not installed') }, async () => {
+  const server = await startWssEcho(pki!, ['DNS:app.test']);
+  const h = await startTlsProxy(null, { targetCa: [pki!.caPath], resolve: APP });
+  try {
+    const out = await new Promise<string>((resolve, reject) =>
+      execFile('curl', ['-sS', '-m', '10', '--proxy', `http://127.0.0.1:${h.port}`, '--cacert', join(h.caDir, 'ca.pem'), `https://app.test:${server.port}/page`], (error, stdout, stderr) =>
+        error === null ? resolve(stdout) : reject(new Error(`${error.message} ${stderr}`)),
+      ),
+    );
+    assert.equal(out, 'hello over https');
+    assert.deepEqual(server.requests, ['GET /page']);
+    const record = await h.waitFor(h.https, (r) => r.url === '/page');
+    assert.equal(record.status, 200);
+    assert.equal(record.target, `app.test:${server.port}`);
+  } finally {
+    await h.close();
+    await server.close();
+  }
+});
+
+function hasCurl(): boolean {
+  try {
+    execFileSync('curl', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 void WebSocket;

@@ -10,6 +10,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { loadTargetTrust } from '../../src/tls/trust.js';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { echo, openWs } from '../helpers/proxy-harness.js';
@@ -205,6 +207,32 @@ test('the HTTP/2 preface gets GOAWAY HTTP_1_1_REQUIRED with the reason, and a lo
   }
 });
 
+test('NODE_EXTRA_CA_CERTS=ca.pem is all a Node client needs to trust the --tls listener', { skip }, async () => {
+  const server = await startWssEcho(pki!, ['DNS:localhost']);
+  const h = await startTlsProxy({ host: 'localhost', port: server.port, basePath: '', tls: true }, { listen: true, targetCa: [pki!.caPath], resolve: new Map([['localhost', '127.0.0.1']]) });
+  try {
+    const script = `require('https').get('https://127.0.0.1:${h.port}/node', (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => console.log(r.statusCode, b)); }).on('error', (e) => { console.log('error', e.message); });`;
+    const out = await new Promise<string>((resolve) =>
+      execFile(process.execPath, ['-e', script], { env: { ...process.env, NODE_EXTRA_CA_CERTS: join(h.caDir, 'ca.pem') }, timeout: 10_000 }, (_e, stdout) => resolve(stdout.trim())),
+    );
+    assert.equal(out, '200 hello over https');
+  } finally {
+    await h.close();
+    await server.close();
+  }
+});
+
+test('--target-ca adds to NODE_EXTRA_CA_CERTS and the roots', { skip }, () => {
+  const other = makeTestPki();
+  try {
+    const trust = loadTargetTrust([pki!.caPath], false, { NODE_EXTRA_CA_CERTS: other.caPath });
+    assert.equal(trust.ca!.length, tls.rootCertificates.length + 2);
+    assert.ok(trust.ca!.includes(other.caPem.trim()));
+    assert.ok(trust.ca!.includes(pki!.caPem.trim()));
+  } finally {
+    other.remove();
+  }
+});
+
 void https;
-void tls;
 void WebSocket;
