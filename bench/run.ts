@@ -14,6 +14,7 @@ import { measure, proxyCpuSeconds } from './measure.js';
 import { REPO, VARIANT_LABEL, WSPROXY_MAIN, startEchoServer, wsproxyBuilt, type VariantId } from './peers.js';
 import { checkTargets, failureLines, summarizeAll, table, targetLines, type Results, type Sample } from './report.js';
 import { leafLine, measureLeafIssuance } from './tls-leaf.js';
+import { measureScriptCost, scriptCostLine } from './script-cost.js';
 import { bandwidth1m, bandwidth64k } from './workloads/bandwidth.js';
 import { bigFrame } from './workloads/big-frame.js';
 import { deflateMessages } from './workloads/deflate-messages.js';
@@ -172,6 +173,8 @@ async function main(): Promise<number> {
   else console.log('targets: not checked (wsproxy not measured)\n');
   const leaf = await measureLeafIssuance(opts.quick ? 50 : 300);
   console.log(`${leafLine(leaf)}\n`);
+  const scriptCost = wsproxyBuilt() ? await measureScriptCost(opts.quick) : null;
+  if (scriptCost !== null) console.log(`${scriptCostLine(scriptCost)}\n`);
 
   const outDir = path.join(REPO, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
@@ -190,6 +193,7 @@ async function main(): Promise<number> {
     })),
     targets,
     tlsLeaf: leaf,
+    scriptCost,
   };
   const file = path.join(outDir, 'latest.json');
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
