@@ -212,7 +212,8 @@ export function prettyJson(text: string): string | null {
 }
 
 export function describeClose(code: number | null, reason: string): string {
-  if (code === null) return 'no status';
+  // No close frame: a TCP end, or an upgrade that never opened, whose cause is the reason.
+  if (code === null) return reason === '' ? 'no status' : `no status "${escapeForTerminal(reason, { quoted: true })}"`;
   return `${code} ${closeCodeName(code)}${reason === '' ? '' : ` "${escapeForTerminal(reason, { quoted: true })}"`}`;
 }
 
