@@ -7,7 +7,8 @@ import type { RunningProxy } from '../proxy/server.js';
 import { harDocument } from '../export/har.js';
 import { harEntryFromLog } from '../export/har-from-log.js';
 import { attachHar, writeAtomic, type HarWriter } from '../export/har-writer.js';
-import { readLog, type RecordedSession } from '../export/log-reader.js';
+import { readLog, readLogParts, type RecordedSession } from '../export/log-reader.js';
+import { reconnectText } from '../output/fault-format.js';
 import { attachPcap, type PcapWriter } from '../export/pcap-writer.js';
 import fs from 'node:fs';
 import { readRecording } from '../export/recording.js';
@@ -78,8 +79,11 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
     .option('--session <n>', 'only this session')
     .action(async (log: string, opts: { json?: boolean; session?: string }) => {
       let sessions: RecordedSession[];
+      let reconnects: readonly Record<string, unknown>[];
       try {
-        sessions = await readLog(log);
+        const parts = await readLogParts(log);
+        sessions = [...parts.sessions.values()];
+        reconnects = parts.reconnects;
       } catch (error) {
         fail(error);
       }
@@ -89,6 +93,11 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
         // The log gives back exactly what the peers sent: escaped again before it reaches a terminal.
         if (opts.json === true) out(`${escapeJsonText(JSON.stringify({ session: s.session, client: s.client, target: s.target, path: s.path, stats }))}\n`);
         else out(`#${s.session} ${escapeForTerminal(s.client)} → ${escapeForTerminal(s.target)} ${escapeForTerminal(s.path)}\n${formatStatsTable(stats).join('\n')}\n\n`);
+      }
+      // Reconnect reports after storms (docs/faults.md) belong to no session.
+      if (opts.session === undefined && reconnects.length > 0) {
+        if (opts.json === true) for (const r of reconnects) out(`${escapeJsonText(JSON.stringify(r))}\n`);
+        else out(`reconnects after storms\n${reconnects.map((r) => `  ${reconnectText(r)}`).join('\n')}\n`);
       }
     });
 

@@ -107,6 +107,8 @@ function derivedHeaderLength(length: number, masked: boolean): number {
 
 export class LogSessions {
   readonly sessions = new Map<number, RecordedSession>();
+  /** `reconnects` records (reports after storms, docs/faults.md), as they are in the log. */
+  readonly reconnects: Obj[] = [];
 
   /** Adds one parsed log line. */
   add(o: Obj): void {
@@ -185,6 +187,9 @@ export class LogSessions {
         s.events.push({ message });
         break;
       }
+      case 'reconnects':
+        this.reconnects.push(o);
+        break;
       case 'fault': {
         this.sessions.get(id)?.faults.push(str(o['action'], 'fault'));
         break;
@@ -206,6 +211,11 @@ export class LogReadError extends Error {
 
 /** Reads a whole log; sessions in order of their open records. */
 export async function readLog(path: string): Promise<RecordedSession[]> {
+  return [...(await readLogParts(path)).sessions.values()];
+}
+
+/** Reads a whole log: its sessions and the records that belong to none (reconnect reports). */
+export async function readLogParts(path: string): Promise<LogSessions> {
   const input = fs.createReadStream(path);
   const opened = new Promise<void>((resolve, reject) => {
     input.once('open', () => resolve());
@@ -226,5 +236,5 @@ export async function readLog(path: string): Promise<RecordedSession[]> {
     }
     if (o !== null && typeof o === 'object') out.add(o as Obj);
   }
-  return [...out.sessions.values()];
+  return out;
 }

@@ -11,7 +11,7 @@ const SLICE_MS = 20;
  * Time a late timer may make up for: bytes owed for up to this long go out at once. Timers on a
  * busy machine fire late; without it a throttle runs slow by the lateness.
  */
-const CATCH_UP_MS = 100;
+const CATCH_UP_MS = 250;
 
 export interface ThrottleClock {
   now(): number;

@@ -25,8 +25,29 @@ export function histogramText(r: Pick<ReconnectRecord, 'buckets' | 'histogram'>)
 }
 
 export function formatReconnectLine(r: ReconnectRecord, style: Style): string {
+  return `${paint(style, 'dim', formatTime(r.time))} ${paint(style, 'magenta', '⚡ reconnects')} ${reconnectBody(r)}`;
+}
+
+function reconnectBody(r: Pick<ReconnectRecord, 'client' | 'path' | 'attempts' | 'refused' | 'backoff' | 'jitter' | 'intervals' | 'buckets' | 'histogram'>): string {
   const verdict = r.attempts < 3 ? 'too few attempts to judge backoff' : `${r.backoff ? 'backs off' : 'NO backoff'}, ${r.jitter ? 'jittered' : 'no jitter'}`;
-  return `${paint(style, 'dim', formatTime(r.time))} ${paint(style, 'magenta', '⚡ reconnects')} ${escapeText(r.client)} ${escapeText(r.path)}: ${r.attempts} attempt(s), ${r.refused} refused; ${verdict}; intervals ${r.intervals.join(',')} ms; ${histogramText(r)}`;
+  return `${escapeText(r.client)} ${escapeText(r.path)}: ${r.attempts} attempt(s), ${r.refused} refused; ${verdict}; intervals ${r.intervals.join(',')} ms; ${histogramText(r)}`;
+}
+
+/** A `reconnects` record read back from a log (wsproxy stats); fields that are missing read as empty. */
+export function reconnectText(o: Record<string, unknown>): string {
+  const nums = (v: unknown): number[] => (Array.isArray(v) ? v.filter((x): x is number => typeof x === 'number') : []);
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  return reconnectBody({
+    client: String(o['client'] ?? ''),
+    path: String(o['path'] ?? ''),
+    attempts: num(o['attempts']),
+    refused: num(o['refused']),
+    backoff: o['backoff'] === true,
+    jitter: o['jitter'] === true,
+    intervals: nums(o['intervals']),
+    buckets: nums(o['buckets']),
+    histogram: nums(o['histogram']),
+  });
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();

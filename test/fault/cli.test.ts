@@ -116,4 +116,47 @@ describe('faults from the command line', { timeout: 60_000 }, () => {
     assert.equal(await bad.exited, 2);
     assert.equal(bad.stderr, 'wsproxy: --control-host needs --control PORT\n');
   });
+
+  test('storm from the command line: reconnects records in the log and in wsproxy stats', async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    const echo = await startWsEcho();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wsproxy-storm-cli-'));
+    const log = path.join(dir, 'log.jsonl');
+    const cli = new Cli(['-l', '127.0.0.1:0', '-t', `127.0.0.1:${echo.port}`, '--headless', '--no-color', '--log-file', log, '--fault', 'storm: kill all every 600ms refuse 300ms']);
+    let stop = false;
+    try {
+      const port = await cli.port();
+      // A client that reconnects every 50 ms, without backoff.
+      const loop = async (): Promise<void> => {
+        while (!stop) {
+          await openWs(`ws://127.0.0.1:${port}/herd`, {}, 2000).then(
+            (ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())),
+            () => undefined,
+          );
+          await sleep(50);
+        }
+      };
+      const running = loop();
+      await until(() => /⚡ reconnects 127\.0\.0\.1 \/herd/.test(cli.stdout), 10_000, 'a reconnect report on stdout');
+      stop = true;
+      await running;
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+      const records = readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const reports = records.filter((r) => r['type'] === 'reconnects');
+      assert.ok(reports.length >= 1);
+      assert.equal(reports[0]!['path'], '/herd');
+      assert.ok((reports[0]!['attempts'] as number) >= 3);
+      assert.ok((reports[0]!['refused'] as number) >= 1, 'some attempts fell in the refusal window');
+      assert.equal(reports[0]!['backoff'], false);
+      const stats = new Cli(['stats', log]);
+      assert.equal(await stats.exited, 0);
+      assert.match(stats.stdout, /reconnects after storms\n {2}127\.0\.0\.1 \/herd: \d+ attempt\(s\), \d+ refused; NO backoff/);
+    } finally {
+      stop = true;
+      cli.child.kill('SIGKILL');
+      await echo.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -82,7 +82,7 @@ function reconnectingClient(url: string, delay: (n: number) => number): { opens:
   return state;
 }
 
-test('storm: kill all refuse 500ms; the report shows attempts, intervals, and who backs off', async () => {
+test('storm: kill all refuse 1s; the report shows attempts, intervals, and who backs off', async () => {
   const { h, engine, faults, reports } = await setup([]);
   let rand = 0.123;
   const jittered = (): number => ((rand = (rand * 9301 + 0.49297) % 1), rand);
@@ -91,7 +91,7 @@ test('storm: kill all refuse 500ms; the report shows attempts, intervals, and wh
   const jitter = reconnectingClient(`${h.url}/jitter`, (n) => 20 * 2 ** n * (0.5 + jittered()));
   cleanups.push(() => (fixed.stop(), backoff.stop(), jitter.stop()));
   await until(() => fixed.opens === 1 && backoff.opens === 1 && jitter.opens === 1, 3000, 'three clients open');
-  const rule = engine.add('storm: kill all refuse 500ms', 'test');
+  const rule = engine.add('storm: kill all refuse 1s', 'test');
   assert.equal(faults.filter((f) => f.action === 'kill').length, 1);
   assert.match(faults.find((f) => f.action === 'kill')!.detail, /3 session\(s\) cut/);
   await until(() => fixed.opens === 2 && backoff.opens === 2 && jitter.opens === 2, 5000, 'all three back after the refusal window');
@@ -101,7 +101,7 @@ test('storm: kill all refuse 500ms; the report shows attempts, intervals, and wh
   const b = by('/backoff');
   const j = by('/jitter');
   assert.equal(f.client, '127.0.0.1');
-  assert.ok(f.attempts >= 8, `the fixed client hammers: ${f.attempts} attempts`);
+  assert.ok(f.attempts >= 6, `the fixed client hammers: ${f.attempts} attempts`);
   assert.equal(f.refused, f.attempts - 1);
   assert.equal(f.backoff, false);
   assert.equal(f.histogram.reduce((x, y) => x + y, 0), f.intervals.length);

@@ -76,7 +76,7 @@ test('throttle: the bytes the proxy holds stay under its bound (1 MiB and a read
   const h = await startProxy(target.port);
   cleanups.push(() => h.close());
   const engine = new FaultEngine(1);
-  engine.add('client: throttle 64MB/s', 'test');
+  engine.add('client: throttle 16MB/s', 'test');
   engine.attach(h.proxy);
   cleanups.push(() => engine.close());
   const ws = await openWs(h.url, { maxPayload: 128 * 1024 * 1024 });
