@@ -175,3 +175,32 @@ test('text that is not UTF-8 is base64 with a marker; a long payload is cut at -
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a refused handshake is an entry with the real status line and headers, and no messages', async () => {
+  const { createServer } = await import('node:http');
+  const target = createServer();
+  target.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nX-Why: no-token\r\nContent-Length: 6\r\n\r\nnope!\n'));
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  const h = await startProxy((target.address() as { port: number }).port);
+  const dir = tmp();
+  const file = path.join(dir, 'out.har');
+  const har = await attachHar(h.proxy.bus, { path: file, control: false, version: '0' });
+  try {
+    await assert.rejects(openWs(`${h.url}/private`));
+    await h.waitClose(1);
+    await har.close();
+    const doc = readHar(file);
+    assertValidHar(doc);
+    assertChromeImportable(doc);
+    const e = doc.log.entries[0]!;
+    assert.equal(e.response.status, 403);
+    assert.equal(e.response.statusText, 'Forbidden');
+    assert.deepEqual(e.response.headers.map((x) => [x.name, x.value]), [['X-Why', 'no-token'], ['Content-Length', '6']]);
+    assert.deepEqual(e._webSocketMessages, []);
+  } finally {
+    await har.close();
+    await h.close();
+    await new Promise<void>((resolve) => target.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
