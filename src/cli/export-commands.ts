@@ -133,7 +133,7 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
     .option('--timeout <ms>', 'how long to wait for an answer that does not come', '2000')
     .action(async (file: string, opts: { target: string; session?: string; speed: string; control?: boolean; ignore: string[]; timeout: string }) => {
       const usage = (text: string): void => {
-        process.stderr.write(`wsproxy replay: ${text}\n`);
+        process.stderr.write(`wsproxy replay: ${escapeForTerminal(text)}\n`);
         process.exitCode = 2;
       };
       if (opts.speed !== '1' && opts.speed !== '0' && opts.speed !== 'wait') return usage(`--speed: expected 1, 0 or wait, got "${opts.speed}"`);

@@ -5,6 +5,7 @@
  */
 import { WebSocket, type RawData } from 'ws';
 import { formatPath, jsonDiff, parsePath, showValue, tryJson } from './json-diff.js';
+import { escapeForTerminal } from '../output/terminal-text.js';
 import type { ReplayItem, ReplayKind, ReplayRecording } from './recording.js';
 
 export type ReplaySpeed = '1' | '0' | 'wait';
@@ -182,5 +183,6 @@ export async function replay(rec: ReplayRecording, options: ReplayOptions): Prom
     report.push(`server message ${i + 1} (${when}): ${verdict}`, ...lines.map((l) => `    ${l}`));
   }
   report.push(differing === 0 ? `all ${expected.length} server messages match` : `${differing} of ${Math.max(expected.length, received.length)} server messages differ`);
-  return { ok: differing === 0, report };
+  // What the peers sent reaches the terminal escaped (its JSON escapes kept as they are).
+  return { ok: differing === 0, report: report.map((line) => escapeForTerminal(line, { keepBackslash: true })) };
 }

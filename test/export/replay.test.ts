@@ -177,3 +177,24 @@ test('the structural diff: paths, key order, arrays, and ignore patterns', () =>
   assert.throws(() => parsePath('ts'), /starts with \$/);
   assert.throws(() => parsePath('$.[x'), /--ignore/);
 });
+
+test('what the server sends reaches the report escaped: no terminal control sequence gets through', { timeout: 30_000 }, async () => {
+  const hostile = '\x1b]0;pwned\x07\u009b2J\u202eevil';
+  const server = await startSlowPongEcho({ transform: () => hostile });
+  try {
+    const rec = {
+      session: 1,
+      path: '/x',
+      headers: [],
+      client: [{ at: 0, kind: 'text' as const, payload: Buffer.from('hi'), truncated: false, length: 2 }, { at: 1, kind: 'text' as const, payload: Buffer.from('{"a":1}'), truncated: false, length: 7 }],
+      server: [{ at: 1, kind: 'text' as const, payload: Buffer.from('hi'), truncated: false, length: 2 }, { at: 2, kind: 'text' as const, payload: Buffer.from('{"a":1}'), truncated: false, length: 7 }],
+    };
+    const result = await replay(rec, options(`ws://127.0.0.1:${server.port}`));
+    assert.equal(result.ok, false);
+    const text = result.report.join('\n');
+    assert.doesNotMatch(text, /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e]/u);
+    assert.match(text, /actual: {3}"\\u001b\]0;pwned\\u0007\\x9b2J\\u\{202e\}evil"/);
+  } finally {
+    await server.close();
+  }
+});
