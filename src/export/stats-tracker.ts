@@ -1,6 +1,8 @@
 /**
- * Keeps a SessionStatsBuilder per open session, fed from the bus; the proxy asks it for the final
- * numbers when a session closes (they travel in the close record).
+ * Keeps a SessionStatsBuilder per open session; the proxy asks it for the final numbers when a
+ * session closes (they travel in the close record). A session's pipes count its frames and
+ * messages into its builder as they make their records (proxy/pipe-records.ts): a second bus
+ * listener per frame would cost the relay more than the counting itself.
  */
 import { subscribe, type CloseRecord, type ProxyBus } from '../proxy/events.js';
 import { SessionStatsBuilder, type SessionStats } from './stats.js';
@@ -11,11 +13,20 @@ export class StatsTracker {
 
   constructor(bus: ProxyBus) {
     this.#unsubscribe = subscribe(bus, {
-      'session-open': (s) => void this.#sessions.set(s.session, new SessionStatsBuilder(s.time)),
-      frame: (f) => this.#sessions.get(f.session)?.frame(f),
-      message: (m) => this.#sessions.get(m.session)?.message(m),
+      // Attempts that never became a Session (refused, failed) get theirs here.
+      'session-open': (s) => void this.open(s.session, s.time),
       fault: (f) => (f.session === null ? undefined : this.#sessions.get(f.session)?.fault(f.action)),
     });
+  }
+
+  /** The builder of a session, made on first ask. */
+  open(session: number, openTime: number): SessionStatsBuilder {
+    let b = this.#sessions.get(session);
+    if (b === undefined) {
+      b = new SessionStatsBuilder(openTime);
+      this.#sessions.set(session, b);
+    }
+    return b;
   }
 
   /** Live numbers of an open session. */

@@ -22,7 +22,7 @@ import type { FrameOrigin, FrameRecord, MessageFate, ProxyBus, Side } from './ev
 import { DirectionCompression } from './direction-compression.js';
 import type { InflatedPart } from './inflater.js';
 import type { MaskKeySource } from './mask-keys.js';
-import { closeOf, concat, emitFrame, emitMessage, firstBytes } from './pipe-records.js';
+import { closeOf, concat, emitFrame, emitMessage, firstBytes, type StatsSink } from './pipe-records.js';
 import { OPCODES, controlKind, size, type ControlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { Sequencer } from './sequencer.js';
 import { cutMessage } from './frame-layout.js';
@@ -39,6 +39,7 @@ export interface RelayLimits {
 export interface PipeHost {
   readonly session: number;
   readonly bus: ProxyBus;
+  readonly stats?: StatsSink | undefined;
   readonly limits: RelayLimits;
   readonly keys: MaskKeySource;
   readonly signal: AbortSignal;

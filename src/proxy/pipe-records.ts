@@ -8,9 +8,16 @@ import type { FrameHeader } from '../protocol/frame-header.js';
 import type { Violation } from '../protocol/violations.js';
 import type { FrameOrigin, FrameRecord, MessageRecord, ProxyBus, Side } from './events.js';
 
+/** The session's numbers (export/stats.ts), kept as its records are made: no bus listener per frame. */
+export interface StatsSink {
+  frame(f: FrameRecord): void;
+  message(m: MessageRecord): void;
+}
+
 export interface RecordSink {
   readonly session: number;
   readonly bus: ProxyBus;
+  readonly stats?: StatsSink | undefined;
 }
 
 /** What a frame record says about the frame itself. */
@@ -55,6 +62,7 @@ export function emitFrame(
     violations: f.violations,
     origin,
   };
+  sink.stats?.frame(record);
   sink.bus.emit('frame', record);
 }
 
@@ -76,6 +84,7 @@ export function emitMessage(sink: RecordSink, from: Side, f: MessageFacts): void
     fate: f.fate,
     by: f.by,
   };
+  sink.stats?.message(record);
   sink.bus.emit('message', record);
 }
 

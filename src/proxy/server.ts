@@ -112,6 +112,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     closing: () => closing,
     log: (session, level, text) => bus.emit('log', { session, time: now(), source: 'proxy', level, text }),
     stats: (close) => stats.finish(close),
+    statsSink: (session, openTime) => stats.open(session, openTime),
     ...(options.admit === undefined ? {} : { admit: options.admit }),
   };
 

@@ -9,6 +9,7 @@ import type { Violation } from '../protocol/violations.js';
 import type { MessageInterceptor, OutMessage } from '../intercept/verdict.js';
 import type { InjectRequest, SessionControl, SessionState } from './control.js';
 import { DirectionPipe, type PipeHost, type RelayLimits } from './direction-pipe.js';
+import type { StatsSink } from './pipe-records.js';
 import { otherSide, type CloseRecord, type ProxyBus, type SessionInfo, type Side } from './events.js';
 import type { SessionStats } from '../export/stats.js';
 import type { MaskKeySource } from './mask-keys.js';
@@ -25,6 +26,8 @@ export interface SessionDeps {
   interceptors(): readonly MessageInterceptor[];
   /** Final statistics for the close record. */
   stats?(close: Omit<CloseRecord, 'stats'>): SessionStats | null;
+  /** Where the session's records are counted for its stats (the pipes call it as they make them). */
+  statsSink?(session: number, openTime: number): StatsSink;
 }
 
 /** A peer that vanished gets this long before the other side is cut too. */
@@ -54,6 +57,7 @@ export class Session implements SessionControl {
   #lingerTimer: NodeJS.Timeout | null = null;
   /** Fault gates on the bytes written to each peer; null (the usual case) writes straight through. */
   readonly #gates: { [S in Side]: WriteGate | null } = { client: null, server: null };
+  readonly #stats: StatsSink | undefined;
   /** The clock reading of the read being relayed, while wire observers listen. */
   #readTime: number | null = null;
   readonly #done: Promise<void>;
@@ -63,6 +67,7 @@ export class Session implements SessionControl {
     this.info = info;
     this.#deps = deps;
     this.#sockets = { client, server };
+    this.#stats = deps.statsSink?.(info.session, info.time);
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
     this.#pipes = { client: new DirectionPipe('client', this.#host('client'), info.deflate), server: new DirectionPipe('server', this.#host('server'), info.deflate) };
     for (const side of ['client', 'server'] as const) this.#wire(side);
@@ -170,6 +175,7 @@ export class Session implements SessionControl {
     return {
       session: this.info.session,
       bus: deps.bus,
+      stats: this.#stats,
       limits: deps.limits,
       keys: deps.keys,
       signal: this.#abort.signal,

@@ -10,6 +10,7 @@ import type { MessageInterceptor } from '../../intercept/verdict.js';
 import type { RelayLimits } from '../direction-pipe.js';
 import type { CloseRecord, ProxyBus } from '../events.js';
 import type { SessionStats } from '../../export/stats.js';
+import type { StatsSink } from '../pipe-records.js';
 import type { MaskKeySource } from '../mask-keys.js';
 import type { Session } from '../session.js';
 import type { Target } from '../upstream.js';
@@ -73,6 +74,8 @@ export interface LayerDeps {
   log(session: number | null, level: 'info' | 'warn' | 'error', text: string): void;
   /** The session's final numbers for its close record (export/stats-tracker.ts). */
   stats(close: Omit<CloseRecord, 'stats'>): SessionStats | null;
+  /** Where a session's pipes count its frames and messages (export/stats-tracker.ts). */
+  statsSink(session: number, openTime: number): StatsSink;
   /** Asked before an upgrade is dialled: pass, hold, or refuse it (fault rules); absent: every upgrade passes. */
   readonly admit?: AdmissionHook;
 }

@@ -154,6 +154,7 @@ function open(deps: LayerDeps, a: Attempt, reader: SocketReader, upstream: Socke
     nextId: deps.nextId,
     interceptors: deps.interceptors,
     stats: deps.stats,
+    statsSink: deps.statsSink,
   });
   deps.untrack(client);
   deps.untrack(server);
