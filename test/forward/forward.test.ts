@@ -67,6 +67,8 @@ test('ws client through https-proxy-agent to a wss server: intercepted, decoded,
     assert.equal(open.tls.server?.sni, 'app.test');
     assert.equal(open.tls.server?.verified, true);
     assert.notEqual(open.deflate, null);
+    // Nothing rewritten: the client's Host already names the origin.
+    assert.deepEqual(Buffer.from(open.sent.raw), Buffer.from(open.request.raw));
     // The inflated text is what the log shows.
     assert.ok(h.frames.some((f) => f.from === 'client' && f.compressed && Buffer.from(f.payload).toString() === 'through the forward proxy'));
   } finally {

@@ -59,7 +59,7 @@ async function pass(deps: LayerDeps, request: IncomingRequest, reader: SocketRea
     return refuse(400, framing.reason);
   }
   if (target === null) return refuse(502, 'no target for this request');
-  const sent = headForTarget(request, target, settings, false);
+  const sent = headForTarget(request, target, settings, false, ctx.mode);
   const dialed = await (ctx.dial ?? deps.dial)(target, settings.upstreamTimeoutMs);
   if (!dialed.ok) return refuse(dialed.status, dialed.reason);
   const server = dialed.socket;

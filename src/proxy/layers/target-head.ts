@@ -9,9 +9,10 @@ import { formatTarget, type Target } from '../upstream.js';
 import type { ProxySettings } from './context.js';
 import type { IncomingRequest } from './http-reader.js';
 
-export function headForTarget(request: IncomingRequest, target: Target, settings: ProxySettings, upgrade: boolean): HttpHead {
+export function headForTarget(request: IncomingRequest, target: Target, settings: ProxySettings, upgrade: boolean, mode: 'reverse' | 'forward' = 'reverse'): HttpHead {
   const edits: HeadEdit[] = [];
-  if (!settings.keepHost) edits.push({ name: 'host', value: formatTarget(target) });
+  // A forward proxy's client already names the host it wants: its Host goes on as it is.
+  if (!settings.keepHost && mode === 'reverse') edits.push({ name: 'host', value: formatTarget(target) });
   if (upgrade && !settings.deflate) {
     const offer = header(request.head, 'sec-websocket-extensions');
     const offers = offer === null ? null : parseExtensions(offer);

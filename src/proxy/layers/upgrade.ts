@@ -35,7 +35,7 @@ async function upgrade(deps: LayerDeps, request: IncomingRequest, reader: Socket
   const target = deps.route(ctx, request);
   const time = deps.now();
   if (target === null) return failed(deps, reader, { session: id, time, ctx, request, sent: request.head, target: '' }, 502, 'no target for this request');
-  const sent = headForTarget(request, target, settings, true);
+  const sent = headForTarget(request, target, settings, true, ctx.mode);
   const base: Attempt = { session: id, time, ctx, request, sent, target: formatTarget(target) };
   if (deps.admit !== undefined) {
     const asked = deps.admit({ client: ctx.client, path: request.line.target });
