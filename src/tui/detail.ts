@@ -381,7 +381,7 @@ export function rowDetail(row: Row, session: SessionEntry | undefined, view: Pay
 /** Each leg's TLS, or "plaintext": what was negotiated, and what the target's certificate says. */
 function tlsLines(info: SessionInfo): DetailLine[] {
   const leg = (f: { version: string | null; cipher: string | null; sni: string | null; alpn: string | null }): string =>
-    `${f.version ?? '?'} ${f.cipher ?? '?'} · SNI ${f.sni === null ? '(none)' : escapeForTerminal(f.sni)} · ALPN ${f.alpn ?? '(none)'}`;
+    `${f.version ?? '?'} ${f.cipher ?? '?'} · SNI ${f.sni === null ? '(none)' : escapeForTerminal(f.sni)} · ALPN ${f.alpn === null ? '(none)' : escapeForTerminal(f.alpn)}`;
   const lines: DetailLine[] = [];
   const c = info.tls.client;
   lines.push(kv('TLS client↔proxy', c === null ? 'plaintext' : leg(c), c === null ? {} : { fg: 'cyan' }));
