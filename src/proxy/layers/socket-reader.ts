@@ -1,18 +1,26 @@
 /**
  * Pull-style reading from a socket for the layers that must know where one HTTP message ends and
  * the next begins: a chunk at a time, with the bytes a layer did not use put back for the next.
- * The socket is paused between reads, so nothing is read that no layer asked for.
+ * What arrives before a layer asks is queued (bounded), never lost: a layer that takes the socket
+ * over (a Session) gets the queued bytes from `detach`.
  */
 import type { Socket } from 'node:net';
+
+/** Bytes read ahead of the layer that reads them, at most. */
+const MAX_QUEUED = 256 * 1024;
 
 export class SocketReader {
   readonly socket: Socket;
   readonly #queue: Buffer[] = [];
   #ended = false;
   #wake: (() => void) | null = null;
+  #queued = 0;
   readonly #onData = (chunk: Buffer): void => {
     this.#queue.push(chunk);
-    this.socket.pause();
+    this.#queued += chunk.length;
+    // Backpressure: past a bound the peer waits (TCP) until a layer reads; below it the socket
+    // keeps flowing, since pausing and resuming on every chunk costs more than the copy it saves.
+    if (this.#queued >= MAX_QUEUED) this.socket.pause();
     this.#notify();
   };
   readonly #onEnd = (): void => {
@@ -46,12 +54,16 @@ export class SocketReader {
       this.socket.resume();
       await woken;
     }
-    return this.#queue.shift()!;
+    const chunk = this.#queue.shift()!;
+    this.#queued -= chunk.length;
+    return chunk;
   }
 
   /** Puts bytes back in front of what is still to be read. */
   unread(bytes: Uint8Array): void {
-    if (bytes.length > 0) this.#queue.unshift(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    if (bytes.length === 0) return;
+    this.#queue.unshift(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    this.#queued += bytes.length;
   }
 
   /** Wakes a pending read (it returns what is queued, or null once the stream is over). */
@@ -68,6 +80,7 @@ export class SocketReader {
     this.socket.pause();
     const rest = this.#queue.length === 1 ? this.#queue[0]! : Buffer.concat(this.#queue);
     this.#queue.length = 0;
+    this.#queued = 0;
     return rest;
   }
 
