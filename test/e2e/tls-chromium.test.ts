@@ -4,12 +4,14 @@
  * `wsproxy browser` gives it), loading https://app.test:PORT/ whose page opens
  * wss://app.test:PORT/ws with permessage-deflate. Through a proxy the browser resolves no names,
  * so wsproxy gets --resolve app.test:127.0.0.1. The JSONL log must show the inflated text and the
- * TLS facts of both legs. Skipped, with a message, without /usr/bin/chromium or openssl.
+ * TLS facts of both legs. Then `wsproxy browser` itself, launching the real Chromium (headless,
+ * printing the page's DOM) through the proxy it started. Skipped, with a message, without
+ * /usr/bin/chromium or openssl.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -111,6 +113,44 @@ test('Chromium → wsproxy forward mode → https page and wss with permessage-d
     await browser?.close();
     proxy.kill('SIGTERM');
     await new Promise((resolve) => proxy.once('exit', resolve));
+    await server.close();
+    pki.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('wsproxy browser with the real Chromium: the https page loads through the proxy, the CA trusted by key hash, and wsproxy stops with the browser', { timeout: 90_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) return t.skip(`chromium not installed at ${CHROMIUM}`);
+  if (!hasOpenssl()) return t.skip('openssl not installed');
+  if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) return t.skip('not built (npm run build)');
+  const pki = makeTestPki();
+  const dir = mkdtempSync(path.join(tmpdir(), 'wsproxy-browser-e2e-'));
+  // The page's wss:// traffic through a real browser is the test above; this one is the command itself.
+  const page = '<!doctype html><html><head><meta charset="utf-8"></head><body><p id="m">page through wsproxy</p></body></html>';
+  const server = await startWssEcho(pki, ['DNS:app.test'], { threshold: 0 }, pki.server(['DNS:app.test']), page);
+  const log = path.join(dir, 'log.jsonl');
+  const dom = path.join(dir, 'dom.html');
+  // The browser the command launches: headless, printing the page's DOM once it settled.
+  const wrapper = path.join(dir, 'chromium');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${CHROMIUM} --headless --no-sandbox --disable-gpu --disable-background-networking --disable-component-update --disable-sync --virtual-time-budget=5000 --dump-dom "$@" > ${dom} 2>/dev/null\n`);
+  chmodSync(wrapper, 0o755);
+  try {
+    const run = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/wsproxy.js', 'browser', `https://app.test:${server.port}/`, '--listen', '127.0.0.1:0', '--headless', '--log-file', log, '--ca-dir', path.join(dir, 'ca'), '--target-ca', pki.caPath, '--resolve', 'app.test:127.0.0.1', '--chromium', wrapper], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('close', (code) => {
+        clearTimeout(killer);
+        resolve({ code, stderr });
+      });
+    });
+    assert.equal(run.code, 0, run.stderr);
+    const html = readFileSync(dom, 'utf8');
+    assert.match(html, /page through wsproxy/, 'the page loaded through the proxy, its certificate accepted');
+    const records = readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(records.some((r) => r['type'] === 'http' && r['url'] === '/' && r['status'] === 200), 'the page request is on the record');
+  } finally {
     await server.close();
     pki.remove();
     rmSync(dir, { recursive: true, force: true });
