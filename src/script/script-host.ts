@@ -80,7 +80,7 @@ export class ScriptHost {
       name: SCRIPT_SOURCE,
       wants: (meta) => !this.#closed && (isDataKind(meta.kind) ? this.#hooks.onMessage : this.#hooks.onFrame),
       decide: (held, signal) => this.#decide(held, signal),
-      streamed: (meta, length) => this.#worker?.started === true && this.#worker.post({ t: 'streamed', meta, length }),
+      streamed: (meta, length) => this.#post({ t: 'streamed', meta, length }),
     };
   }
 
@@ -191,7 +191,9 @@ export class ScriptHost {
     this.#worker = worker;
     this.#watch();
     const result = await worker.load();
-    if (result.ok && worker === this.#worker) this.#hooks = result.hooks;
+    // Closed while it loaded (a restart when the proxy stops): the thread is not wanted.
+    if (this.#closed) worker.terminate();
+    else if (result.ok && worker === this.#worker) this.#hooks = result.hooks;
     return result;
   }
 
@@ -282,11 +284,12 @@ export class ScriptHost {
   /** Posts a decision to the running thread, or queues it while the thread is being replaced. */
   #dispatch(w: Waiting): void {
     const worker = this.#worker;
-    if (this.#restarting || worker === null || !worker.started) {
+    if (this.#restarting) {
       w.req = 0;
       this.#queued.push(w);
       return;
     }
+    if (worker === null || !worker.started) return this.#finish(w, this.#failVerdict());
     w.req = worker.newRequest();
     this.#waiting.set(w.req, w);
     const data = ownBytes(w.held.data);

@@ -27,48 +27,52 @@ export default defineScript({
 `;
 
 for (const failMode of ['open', 'closed'] as const) {
-  test(`a hook that loops forever: other sessions keep relaying, new upgrades work, the message fails ${failMode}, the script comes back`, { timeout: 30_000 }, async () => {
+  test(`a hook that loops forever: other sessions keep relaying, new upgrades work, the message fails ${failMode}, the script comes back`, { timeout: 60_000 }, async () => {
     const file = join(dir, `looping-${failMode}.ts`);
     writeFileSync(file, LOOPING);
     const target = await startTarget();
-    const live = await startLive(target.port, { script: { path: file, timeoutMs: 300, failMode } });
+    // Time enough to see the relay serve others while the hook is known to be still spinning.
+    const live = await startLive(target.port, { script: { path: file, timeoutMs: 1500, failMode } });
     try {
       const a = await connect(`${live.url}/a`);
       const b = await connect(`${live.url}/b`);
       a.send('first');
       assert.equal((await a.inbox.next()).text, 'tagged:first');
 
-      const t0 = Date.now();
       a.send('loop');
       a.send('after the loop');
-      // While the script's thread spins, the relay's thread is free: b relays (its message
-      // goes on as --script-fail says while the script restarts) and a new client upgrades.
+      // While the script's thread spins, the relay's thread is free: b's frames that need no
+      // decision (a ping: the script has no onFrame) are relayed at once, a new client upgrades,
+      // and b's text message is decided by the new thread (it was never begun by the old one).
       await delay(50);
+      const t0 = Date.now();
+      const pong = new Promise<number>((resolve) => b.ws.once('pong', () => resolve(Date.now() - t0)));
+      b.ws.ping('are you there');
       b.send('from b');
-      const fromB = await b.inbox.next(5000);
-      assert.ok(Date.now() - t0 < 3000, `b was answered after ${Date.now() - t0} ms`);
-      // It was queued behind the blocked hook, never begun: the new thread decides it.
-      assert.equal(fromB.text, 'tagged:from b');
       const c = await connect(`${live.url}/c`);
+      const upgraded = Date.now() - t0;
+      const ponged = await pong;
+      assert.doesNotMatch(live.logText(), /busy for/, `the hook was still spinning when b's pong came (${ponged} ms) and c upgraded (${upgraded} ms)`);
+      assert.equal((await b.inbox.next(15_000)).text, 'tagged:from b');
       await c.close();
 
       // The looping message went on as configured; the thread was replaced and the user told.
-      await until(() => /busy for \d+ ms, longer than --script-timeout \(300 ms\).*new one started/.test(live.logText('error')), 5000, 'the restart log record');
-      await until(() => /script looping-\w+\.ts restarted/.test(live.logText('info')), 10_000, 'the restarted record');
+      await until(() => /busy for \d+ ms, longer than --script-timeout \(1500 ms\).*new one started/.test(live.logText('error')), 5000, 'the restart log record');
+      await until(() => /script looping-\w+\.ts restarted/.test(live.logText('info')), 15_000, 'the restarted record');
       const loopRecord = await until(() => live.messages.some((m) => m.from === 'client' && Buffer.from(m.payload).toString() === 'loop'), 3000, 'the looping message on the record').then(
         () => live.messages.find((m) => m.from === 'client' && Buffer.from(m.payload).toString() === 'loop')!,
       );
       assert.equal(loopRecord.fate, failMode === 'open' ? 'forwarded' : 'dropped');
 
       // The message queued behind the loop was decided by the new thread.
-      await until(() => a.inbox.all.some((m) => m.text === 'tagged:after the loop'), 10_000, 'the message behind the loop, decided');
+      await until(() => a.inbox.all.some((m) => m.text === 'tagged:after the loop'), 15_000, 'the message behind the loop, decided');
       assert.equal(a.inbox.all.some((m) => m.text === 'loop'), failMode === 'open');
       // The script works again, for old and new sessions.
       a.send('later');
       await until(() => a.inbox.all.some((m) => m.text === 'tagged:later'), 5000, 'a later message, decided');
       const d = await connect(`${live.url}/d`);
       d.send('new');
-      assert.equal((await d.inbox.next(5000)).text, 'tagged:new');
+      assert.equal((await d.inbox.next(10_000)).text, 'tagged:new');
       await Promise.all([a.close(), b.close(), d.close()]);
     } finally {
       await live.close();
@@ -93,10 +97,10 @@ export default defineScript({
   try {
     const spin = await connect(`${live.url}/spin`);
     await until(() => /busy for \d+ ms/.test(live.logText('error')), 5000, 'the restart record');
-    await until(() => /restarted/.test(live.logText('info')), 10_000, 'the restarted record');
+    await until(() => /restarted/.test(live.logText('info')), 15_000, 'the restarted record');
     const other = await connect(`${live.url}/other`);
     other.send('x');
-    assert.equal((await other.inbox.next(5000)).text, 'seen:x');
+    assert.equal((await other.inbox.next(10_000)).text, 'seen:x');
     await Promise.all([spin.close(), other.close()]);
   } finally {
     await live.close();
@@ -144,7 +148,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = pathToFileURL(join(ROOT, 'src/cli/main.ts')).href;
 const TSX = import.meta.resolve('tsx');
 
-test('SIGTERM stops the real command within 2 s while a hook loops forever', { timeout: 30_000 }, async () => {
+test('SIGTERM stops the real command within 2 s while a hook loops forever', { timeout: 60_000 }, async () => {
   const file = join(dir, 'sigterm.ts');
   writeFileSync(file, LOOPING);
   const target = await startTarget();
@@ -160,7 +164,7 @@ test('SIGTERM stops the real command within 2 s while a hook loops forever', { t
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   try {
-    await until(() => /listening on \S+:(\d+)/.test(stderr), 15_000, 'the listening line');
+    await until(() => /listening on \S+:(\d+)/.test(stderr), 25_000, 'the listening line');
     const port = /listening on \S+:(\d+)/.exec(stderr)![1];
     const a = await connect(`ws://127.0.0.1:${port}/`);
     a.send('loop');

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
+import { isIPv4, isIPv6 } from 'node:net';
 import Ajv from 'ajv';
 import type { Har } from 'har-format';
 
@@ -19,6 +20,12 @@ export function assertValidHar(har: unknown): asserts har is Har {
   if (validate === null) {
     // har-schema uses keywords ajv's strict mode rejects ("optional", "min"), hence strict: false.
     const ajv = new Ajv.default({ strict: false, allErrors: true });
+    // The formats the HAR schema names, checked (ajv knows none of its own, and would print a
+    // warning for each one it ignores).
+    ajv.addFormat('date-time', (s: string) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(s) && !Number.isNaN(Date.parse(s)));
+    ajv.addFormat('uri', (s: string) => URL.canParse(s));
+    ajv.addFormat('ipv4', (s: string) => isIPv4(s));
+    ajv.addFormat('ipv6', (s: string) => isIPv6(s));
     ajv.addMetaSchema(draft06);
     for (const schema of Object.values(schemas)) ajv.addSchema(schema);
     validate = ajv.getSchema('har.json#') as unknown as Validate;
