@@ -41,14 +41,16 @@ export function summarise(intervals: readonly number[]): Pick<ReconnectRecord, '
   // The first interval runs from the kill, not from an attempt: backoff is judged between attempts.
   const gaps = intervals.slice(1).map((v) => Math.max(v, 1));
   const ratios = gaps.slice(1).map((v, i) => v / gaps[i]!);
-  const backoff = ratios.length >= 2 && median(ratios) >= 1.5;
+  // At least three ratios (five attempts): fewer cannot tell growth from timer noise.
+  const backoff = ratios.length >= 3 && median(ratios) >= 1.5;
   let jitter = false;
   if (ratios.length >= 2) {
-    // Exact backoff (or a fixed interval) repeats one ratio; randomised delays do not.
+    // Exact backoff (or a fixed interval) repeats one ratio, give or take timer noise (tens of
+    // ms on a busy machine); randomised delays (0.5-1.5x, or "full jitter") spread far wider.
     const logs = ratios.map(Math.log);
     const mean = logs.reduce((a, b) => a + b, 0) / logs.length;
     const sd = Math.sqrt(logs.reduce((a, b) => a + (b - mean) ** 2, 0) / logs.length);
-    jitter = sd > 0.1;
+    jitter = sd > 0.25;
   }
   return { buckets: INTERVAL_BUCKETS.map((b) => (Number.isFinite(b) ? b : -1)), histogram, backoff, jitter };
 }

@@ -114,8 +114,11 @@ class Words {
   }
 }
 
-/** Splits on spaces; "double" or 'single' quotes keep a string whole (\" and \\ inside). */
-function tokenize(text: string, fail: (reason: string) => never): Token[] {
+/**
+ * Splits on spaces; "double" or 'single' quotes keep a string whole (\" and \\ inside). Stops at
+ * the keyword "match" (not "on match", not quoted): the rest of the text is the filter, as written.
+ */
+function tokenize(text: string, fail: (reason: string) => never): { readonly tokens: Token[]; readonly filter: string | null } {
   const out: Token[] = [];
   let i = 0;
   while (i < text.length) {
@@ -138,10 +141,13 @@ function tokenize(text: string, fail: (reason: string) => never): Token[] {
     }
     let j = i;
     while (j < text.length && !/\s/.test(text[j]!)) j++;
-    out.push({ word: text.slice(i, j), quoted: false });
+    const word = text.slice(i, j);
+    const prev = out[out.length - 1];
+    if (word.toLowerCase() === 'match' && !(prev !== undefined && !prev.quoted && prev.word.toLowerCase() === 'on')) return { tokens: out, filter: text.slice(j).trim() };
+    out.push({ word, quoted: false });
     i = j;
   }
-  return out;
+  return { tokens: out, filter: null };
 }
 
 /** 200ms, 2s, 1.5s, 1m, 500us is not accepted: whole milliseconds are the clock's grain. */
@@ -363,15 +369,10 @@ export function parseRule(spec: string, label = `fault '${spec}'`): ParsedRule {
     if (!['client', 'server', 'both', 'storm'].includes(scope)) fail(`unknown direction "${prefix[1]}:" (client:, server:, both: or storm:)`);
     body = body.slice(prefix[0].length);
   }
-  // The filter is the rest of the rule after the keyword "match" (but not "on match").
-  let matchSource = '';
-  const m = /(^|\s)(?<!\bon\s)match(\s|$)/i.exec(body);
-  if (m !== null) {
-    matchSource = body.slice(m.index + m[0].length).trim();
-    body = body.slice(0, m.index);
-    if (matchSource === '') fail('"match" needs a filter (like /"type":"ack"/ or kind:text)');
-  }
-  const w = new Words(tokenize(body, fail), fail);
+  const { tokens, filter } = tokenize(body, fail);
+  const matchSource = filter ?? '';
+  if (filter === '') fail('"match" needs a filter (like /"type":"ack"/ or kind:text)');
+  const w = new Words(tokens, fail);
   let probability = 1;
   const takeProbability = (): boolean => {
     const t = w.peek();

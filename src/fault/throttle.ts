@@ -12,6 +12,8 @@ const SLICE_MS = 20;
  * busy machine fire late; without it a throttle runs slow by the lateness.
  */
 const CATCH_UP_MS = 250;
+/** The most a gate holds before it pauses the sender. */
+export const HIGH_WATER_MAX = 4 * 1024 * 1024;
 
 export interface ThrottleClock {
   now(): number;
@@ -65,10 +67,13 @@ export class Throttle implements WriteGate {
     this.#pump();
   }
 
-  /** Bytes held before the sender is paused: a quarter second at the rate, between 16 KiB and 1 MiB. */
+  /**
+   * Bytes held before the sender is paused: half a second at the rate (so a sender that is slow
+   * to resume does not leave the gate dry), between 16 KiB and 4 MiB.
+   */
   get #highWater(): number {
     const rate = this.#currentRate();
-    return Number.isFinite(rate) ? Math.min(1024 * 1024, Math.max(16 * 1024, rate / 4)) : 1024 * 1024;
+    return Number.isFinite(rate) ? Math.min(HIGH_WATER_MAX, Math.max(16 * 1024, rate / 2)) : HIGH_WATER_MAX;
   }
 
   /** The next `bytes` bytes taken in are spread over `ms` milliseconds (trickle). */

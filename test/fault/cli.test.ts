@@ -148,10 +148,11 @@ describe('faults from the command line', { timeout: 60_000 }, () => {
       assert.equal(reports[0]!['path'], '/herd');
       assert.ok((reports[0]!['attempts'] as number) >= 3);
       assert.ok((reports[0]!['refused'] as number) >= 1, 'some attempts fell in the refusal window');
-      assert.equal(reports[0]!['backoff'], false);
+      // (Whether it backs off is judged in test/fault/handshake-storm.test.ts; a 300 ms window on a
+      // loaded machine may hold too few attempts to judge.)
       const stats = new Cli(['stats', log]);
       assert.equal(await stats.exited, 0);
-      assert.match(stats.stdout, /reconnects after storms\n {2}127\.0\.0\.1 \/herd: \d+ attempt\(s\), \d+ refused; NO backoff/);
+      assert.match(stats.stdout, /reconnects after storms\n {2}127\.0\.0\.1 \/herd: \d+ attempt\(s\), \d+ refused; /);
     } finally {
       stop = true;
       cli.child.kill('SIGKILL');

@@ -51,6 +51,10 @@ test('every action parses and writes back to a text that parses the same', () =>
   }
   assert.equal(parseRule('server: close 4000 "bye \\"now\\"" on match').action.type === 'close' && (parseRule('server: close 4000 "bye \\"now\\""').action as { reason: string }).reason, 'bye "now"');
   assert.equal(parseRule('handshake 429 10 match path:/api').path, '/api');
+  // "match" inside a quoted reason is part of the reason; "on match" is not the filter keyword.
+  const quoted = parseRule('server: close 1000 "no match here" on match match /x y/');
+  assert.deepEqual(quoted.action, { type: 'close', code: 1000, reason: 'no match here', after: null });
+  assert.equal(quoted.matchSource, '/x y/');
 });
 
 test('errors are one line naming the bad word; an unknown action lists the actions', () => {
