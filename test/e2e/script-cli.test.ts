@@ -74,7 +74,7 @@ test('a bad --replace rule is a one-line error', { timeout: 30_000 }, async () =
   }
 });
 
-test('--script and --replace rewrite live traffic, visibly in the headless output', { timeout: 30_000 }, async () => {
+test('--script and --replace rewrite live traffic, visibly in the headless output', { timeout: 60_000 }, async () => {
   const file = join(dir, 'rewrite.ts');
   writeFileSync(
     file,
@@ -83,7 +83,7 @@ test('--script and --replace rewrite live traffic, visibly in the headless outpu
   const target = await startTarget();
   const run = wsproxy(['--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--headless', '--script', file, '--script-timeout', '200', '--script-fail', 'closed', '--replace', 'client:/secret/[redacted]/g']);
   try {
-    await until(() => /listening on \S+:(\d+)/.test(run.stderr), 10_000, 'the listening line');
+    await until(() => /listening on \S+:(\d+)/.test(run.stderr), 25_000, 'the listening line');
     const port = /listening on \S+:(\d+)/.exec(run.stderr)![1];
     const client = await connect(`ws://127.0.0.1:${port}/`);
     client.send('my secret');
