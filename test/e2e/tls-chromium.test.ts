@@ -20,7 +20,7 @@ import { chromiumArgs } from '../../src/tls/browser.js';
 import { openCa } from '../../src/tls/ca.js';
 import { until } from '../helpers/raw-peer.js';
 import { hasOpenssl, makeTestPki } from '../helpers/test-pki.js';
-import { startWssEcho } from '../helpers/tls-harness.js';
+import { startTlsProxy, startWssEcho } from '../helpers/tls-harness.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -109,6 +109,9 @@ test('Chromium → wsproxy forward mode → https page and wss with permessage-d
       assert.equal(frames.length, messages.length, `${from}: one frame per message, forwarded one for one`);
     }
     assert.ok(server.requests.includes('GET /'), 'the page itself came through the proxy too');
+    const logs = records.filter((r) => r['type'] === 'log').map((r) => String(r['text']));
+    // Chromium trusted the leaves: no connection of its was taken for a certificate rejection.
+    assert.deepEqual(logs.filter((l) => /rejected the proxy's certificate/.test(l)), []);
   } finally {
     await browser?.close();
     proxy.kill('SIGTERM');
@@ -154,5 +157,31 @@ test('wsproxy browser with the real Chromium: the https page loads through the p
     await server.close();
     pki.remove();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a Chromium that does not trust the CA: the page fails with a certificate error and the proxy says the client rejected its certificate', { timeout: 90_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) return t.skip(`chromium not installed at ${CHROMIUM}`);
+  if (!hasOpenssl()) return t.skip('openssl not installed');
+  const pki = makeTestPki();
+  const server = await startWssEcho(pki, ['DNS:app.test']);
+  const h = await startTlsProxy(null, { targetCa: [pki.caPath], resolve: new Map([['app.test', '127.0.0.1']]) });
+  let browser: Browser | null = null;
+  try {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      timeout: 30_000,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', `--proxy-server=http://127.0.0.1:${h.port}`, '--proxy-bypass-list=<-loopback>'],
+    });
+    const tab = await browser.newPage();
+    await assert.rejects(tab.goto(`https://app.test:${server.port}/`, { timeout: 15_000 }), /ERR_CERT_AUTHORITY_INVALID/);
+    const log = await h.waitFor(h.logs, (l) => /client rejected the proxy's certificate for app\.test: trust the CA, see `wsproxy ca`/.test(l.text), 5000, 'the rejection line');
+    assert.equal(log.level, 'warn');
+    assert.deepEqual(server.requests, [], 'nothing reached the server');
+  } finally {
+    await browser?.close();
+    await h.close();
+    await server.close();
+    pki.remove();
   }
 });
