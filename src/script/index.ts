@@ -47,7 +47,7 @@ export interface ScriptOptions {
 export interface ScriptHandle {
   /** Absolute path of the script. */
   readonly path: string;
-  /** One line for a status bar: "rewrite.ts", "rewrite.ts (reloaded 2×)", or why the last reload failed. */
+  /** One line for a status bar: "rewrite.ts", "rewrite.ts (reloaded 2×)", "rewrite.ts (thread restarted 1×)", or why the last reload failed. */
   state(): string;
   /** Loads the script again now; false (and the previous version keeps running) when that fails. */
   reload(): Promise<boolean>;
@@ -178,7 +178,8 @@ function attach(proxy: ProxyControl, host: ScriptHost, path: string, first: { re
         const where = failure.line === null ? basename(failure.file) : `${basename(failure.file)}:${failure.line}`;
         return `${name}: reload failed (${where}: ${failure.reason}), previous version running`;
       }
-      return reloads === 0 ? name : `${name} (reloaded ${reloads}×)`;
+      const restarted = host.restarts === 0 ? '' : ` (thread restarted ${host.restarts}×)`;
+      return (reloads === 0 ? name : `${name} (reloaded ${reloads}×)`) + restarted;
     },
     reload: () => reload(true),
     async close(): Promise<void> {

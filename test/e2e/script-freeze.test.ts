@@ -59,6 +59,7 @@ for (const failMode of ['open', 'closed'] as const) {
       // The looping message went on as configured; the thread was replaced and the user told.
       await until(() => /busy for \d+ ms, longer than --script-timeout \(1500 ms\).*new one started/.test(live.logText('error')), 5000, 'the restart log record');
       await until(() => /script looping-\w+\.ts restarted/.test(live.logText('info')), 15_000, 'the restarted record');
+      assert.match(live.script!.state(), /^looping-\w+\.ts \(thread restarted 1×\)$/);
       const loopRecord = await until(() => live.messages.some((m) => m.from === 'client' && Buffer.from(m.payload).toString() === 'loop'), 3000, 'the looping message on the record').then(
         () => live.messages.find((m) => m.from === 'client' && Buffer.from(m.payload).toString() === 'loop')!,
       );
