@@ -16,7 +16,8 @@ export class StatsTracker {
       // Attempts that never became a Session (refused, failed) get theirs here.
       'session-open': (s) => void this.open(s.session, s.time),
       fault: (f) => (f.session === null ? undefined : this.#sessions.get(f.session)?.fault(f.action)),
-    });
+      // Lengths only, and ping payloads, which control frames always keep whole (§5.5).
+    }, { previewBytes: 0 });
   }
 
   /** The builder of a session, made on first ask. */

@@ -34,7 +34,8 @@ export function attachHeadless(bus: ProxyBus, out: Writable, options: HeadlessOp
     fault: (f) => writer.write(formatFaultLine(f, style)),
     reconnects: (r) => writer.write(formatReconnectLine(r, style)),
     error: (e, where) => writer.write(formatLogLine({ session: where.session, time: Date.now(), source: 'proxy', level: 'error', text: e.message }, style)),
-  });
+    // A preview line shows at most `chars` characters: at most 4 bytes each (format.ts preview()).
+  }, { previewBytes: chars * 4 });
   return {
     async close() {
       unsubscribe();

@@ -24,6 +24,7 @@ import type { InflatedPart } from './inflater.js';
 import type { MaskKeySource } from './mask-keys.js';
 import { closeOf, concat, emitFrame, emitMessage, firstBytes, type StatsSink } from './pipe-records.js';
 import { OPCODES, controlKind, size, type ControlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import { previewBytes } from './preview-demand.js';
 import { Sequencer } from './sequencer.js';
 import { cutMessage } from './frame-layout.js';
 import { announceWaiting } from './waiting.js';
@@ -111,6 +112,8 @@ export class DirectionPipe {
   #frameOut = -1;
   /** Records of frames in the chunk being relayed, emitted once it has been written. */
   #held: HeldRecord[] = [];
+  /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
+  #preview: number;
   /** Old key XOR new key of the frame being written through (one such frame at a time). */
   readonly #rekey = new Uint8Array(4);
 
@@ -118,6 +121,7 @@ export class DirectionPipe {
     this.from = from;
     this.#host = host;
     this.#records = host.records;
+    this.#preview = host.limits.maxPreview;
     this.#parser = new FrameParser({ from, rsv1Allowed: deflate !== null });
     this.#compression = deflate === null ? null : new DirectionCompression(from, deflate);
     // Compressed input waiting for later turns counts as held: over its bound the peer is paused.
@@ -145,6 +149,7 @@ export class DirectionPipe {
     // written through, with nothing waiting ahead of it.
     let whole = this.#parser.buffered === 0 && (this.#cur === null || this.#cur.queued === null) && this.#queue.length === 0;
     this.#compression?.inflater.turn();
+    this.#preview = previewBytes(this.#host.bus, this.#host.limits.maxPreview);
     const events = this.#parser.push(chunk);
     this.#chunk = chunk;
     this.#time = this.#host.now();
@@ -280,7 +285,6 @@ export class DirectionPipe {
 
   #onHeader(header: FrameHeader, raw: Uint8Array, at: number, message: MessageContext | null, violations: Violation[]): boolean {
     const host = this.#host;
-    const limits = host.limits;
     const id = host.nextId();
     this.#frameOut = this.#out.length;
     const control = isControlOpcode(header.opcode);
@@ -312,7 +316,7 @@ export class DirectionPipe {
       violations,
       preview: null,
       // A close body is decoded from the preview, so control frames keep all of a legal payload.
-      previewCap: Math.min(header.payloadLength, control ? Math.max(limits.maxPreview, MAX_CONTROL_PAYLOAD) : limits.maxPreview),
+      previewCap: Math.min(header.payloadLength, control ? Math.max(this.#preview, MAX_CONTROL_PAYLOAD) : this.#preview),
       previewLen: 0,
       queued,
       rekey: null,
@@ -354,7 +358,7 @@ export class DirectionPipe {
       previewLen: 0,
     };
     if (message.compressed && this.#compression !== null) {
-      const cap = held !== null ? limits.maxMessage + 1 : limits.maxPreview;
+      const cap = held !== null ? limits.maxMessage + 1 : this.#preview;
       this.#compression.inflater.begin(cap, utf8 === null ? null : (chunk) => void utf8.push(chunk));
     }
   }
@@ -443,7 +447,7 @@ export class DirectionPipe {
       void part.then((p) => {
         this.#inflating.delete(part);
         this.#inflated(cur, p, msg!, last);
-        const limit = this.#host.limits.maxPreview;
+        const limit = this.#preview;
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
         emit(() => {
           this.#emitFrame(cur, payload, p.length > payload.length, close, 'peer');
@@ -454,7 +458,7 @@ export class DirectionPipe {
       if (part !== null) {
         // Inflated on this turn: the record goes out with the chunk, like any other frame's.
         this.#inflated(cur, part, msg!, last);
-        const limit = this.#host.limits.maxPreview;
+        const limit = this.#preview;
         preview = part.data.length > limit ? part.data.subarray(0, limit) : part.data;
         length = part.length;
       } else if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
@@ -497,7 +501,7 @@ export class DirectionPipe {
   /** Message bookkeeping for observers; at the last frame the message record goes out. */
   #account(msg: Message, payload: Uint8Array, length: number, last: boolean, time: number): void {
     msg.length += length;
-    const room = this.#host.limits.maxPreview - msg.previewLen;
+    const room = this.#preview - msg.previewLen;
     if (room > 0 && payload.length > 0) {
       const part = payload.length > room ? payload.subarray(0, room) : payload;
       msg.preview.push(part);

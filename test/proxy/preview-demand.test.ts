@@ -1,0 +1,98 @@
+/**
+ * Previews on demand: a frame's preview is as long as the most any attached observer reads (at
+ * most --max-preview). Observers that declare nothing get all of --max-preview, as before; the
+ * headless printer declares a line's worth, so alone it costs no 64 KiB copy per frame, and its
+ * lines are the same either way.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { EventEmitter } from 'eventemitter3';
+import { DirectionPipe, type PipeHost } from '../../src/proxy/direction-pipe.js';
+import { subscribe, type FrameRecord, type MessageRecord, type ProxyEvents, type Side } from '../../src/proxy/events.js';
+import { Sequencer } from '../../src/proxy/sequencer.js';
+import { attachHeadless } from '../../src/output/headless.js';
+import { Opcode } from '../../src/protocol/constants.js';
+import { KEY_A, KEY_B, buildFrame, patternBytes } from '../helpers/frames.js';
+
+const MAX_PREVIEW = 64 * 1024;
+
+function pipe(from: Side, bus: EventEmitter<ProxyEvents>): DirectionPipe {
+  let id = 1;
+  const host: PipeHost = {
+    session: 1,
+    bus,
+    limits: { maxPreview: MAX_PREVIEW, maxMessage: 1 << 20 },
+    keys: () => KEY_B,
+    signal: new AbortController().signal,
+    records: new Sequencer(),
+    now: () => 0,
+    nextId: () => id++,
+    interceptors: () => [],
+    write: () => undefined,
+    violation: () => undefined,
+    closeFrame: () => undefined,
+    pressure: () => undefined,
+    chainError: (name, error) => {
+      throw new Error(`${name}: ${String(error)}`);
+    },
+    idle: () => undefined,
+  };
+  return new DirectionPipe(from, host, null);
+}
+
+const big = patternBytes(MAX_PREVIEW, 7);
+
+test('declared observers get what they read; an undeclared one gets --max-preview; control frames keep their payload', () => {
+  const bus = new EventEmitter<ProxyEvents>();
+  const frames: FrameRecord[] = [];
+  const messages: MessageRecord[] = [];
+  const stop = subscribe(bus, { frame: (f) => frames.push(f), message: (m) => messages.push(m) }, { previewBytes: 100 });
+  const p = pipe('client', bus);
+  p.push(buildFrame({ opcode: Opcode.Binary, payload: big, maskKey: KEY_A }));
+  p.push(buildFrame({ opcode: Opcode.Ping, payload: Buffer.alloc(125, 0x70), maskKey: KEY_A }));
+  assert.equal(frames[0]!.payload.length, 100);
+  assert.equal(frames[0]!.truncated, true);
+  assert.ok(Buffer.from(frames[0]!.payload).equals(big.subarray(0, 100)), 'unmasked');
+  assert.equal(frames[0]!.length, big.length);
+  assert.equal(messages[0]!.payload.length, 100);
+  assert.equal(frames[1]!.payload.length, 125, 'a control payload is kept whole (the close code, ping RTTs)');
+
+  // Another observer that says nothing about what it reads: the whole --max-preview again.
+  const seen: FrameRecord[] = [];
+  const other = (f: FrameRecord): number => seen.push(f);
+  bus.on('frame', other);
+  p.push(buildFrame({ opcode: Opcode.Binary, payload: big, maskKey: KEY_A }));
+  assert.equal(seen[0]!.payload.length, MAX_PREVIEW);
+  assert.equal(seen[0]!.truncated, false);
+  bus.off('frame', other);
+  stop();
+  // No observer at all: nothing to keep.
+  const quiet = new EventEmitter<ProxyEvents>();
+  const count: FrameRecord[] = [];
+  subscribe(quiet, { frame: (f) => count.push(f) }, { previewBytes: 0 });
+  pipe('server', quiet).push(buildFrame({ opcode: Opcode.Binary, payload: big }));
+  assert.equal(count[0]!.payload.length, 0);
+  assert.equal(count[0]!.truncated, true);
+});
+
+test('the headless printer prints the same lines whether it is alone (short previews) or not', async () => {
+  const text = Buffer.from(`{"a":"${'x'.repeat(2000)}"}`);
+  const lines = async (alone: boolean): Promise<string> => {
+    const bus = new EventEmitter<ProxyEvents>();
+    let out = '';
+    const printer = attachHeadless(bus, new Writable({ write: (c: Buffer, _e, cb) => ((out += c.toString()), cb()) }), { color: false });
+    const frames: FrameRecord[] = [];
+    if (!alone) bus.on('frame', (f) => frames.push(f));
+    const p = pipe('client', bus);
+    p.push(buildFrame({ opcode: Opcode.Text, payload: text, maskKey: KEY_A }));
+    p.push(buildFrame({ opcode: Opcode.Binary, payload: big, maskKey: KEY_A }));
+    p.push(Buffer.concat([buildFrame({ opcode: Opcode.Text, fin: false, payload: text, maskKey: KEY_A }), buildFrame({ opcode: Opcode.Continuation, payload: text, maskKey: KEY_A })]));
+    await printer.close();
+    if (!alone) assert.equal(frames[0]!.payload.length, text.length);
+    return out;
+  };
+  const alone = await lines(true);
+  assert.match(alone, /"\{\\"a\\":\\"xxx/);
+  assert.equal(alone, await lines(false));
+});
