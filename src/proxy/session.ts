@@ -87,6 +87,20 @@ export class Session implements SessionControl {
     if (bytes.length > 0) this.#received(from, bytes);
   }
 
+  /** The peer's end arrived with the handshake, before the session owned its socket. */
+  feedEnd(from: Side): void {
+    if (!this.#ended[from]) this.#peerEnded(from);
+  }
+
+  #peerEnded(side: Side): void {
+    this.#ended[side] = true;
+    // A TCP end starts the close as much as a close frame does; the 'close' events that follow
+    // come in no useful order (the proxy may cut both sockets at once).
+    this.#closeStart ??= { by: side, code: null, reason: '' };
+    this.#pipes[side].end();
+    this.#endWhenDrained(side);
+  }
+
   /** Bytes from a peer into its pipe; told first to wire observers (pcapng) when there are any. */
   #received(from: Side, chunk: Uint8Array): void {
     const bus = this.#deps.bus;
@@ -197,18 +211,10 @@ export class Session implements SessionControl {
 
   #wire(side: Side): void {
     const socket = this.#sockets[side];
-    const pipe = this.#pipes[side];
     const other = otherSide(side);
     socket.on('data', (chunk: Buffer) => this.#received(side, chunk));
     socket.on('drain', () => this.#pause(other, 'drain', false));
-    socket.on('end', () => {
-      this.#ended[side] = true;
-      // A TCP end starts the close as much as a close frame does; the 'close' events that follow
-      // come in no useful order (the proxy may cut both sockets at once).
-      this.#closeStart ??= { by: side, code: null, reason: '' };
-      pipe.end();
-      this.#endWhenDrained(side);
-    });
+    socket.on('end', () => this.#peerEnded(side));
     socket.on('error', (error: NodeJS.ErrnoException) => {
       // A reset is how many peers go away; it is reported in the close record, not as a failure.
       if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.#deps.bus.emit('error', error, { session: this.info.session });

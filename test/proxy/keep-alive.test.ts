@@ -69,6 +69,49 @@ describe('every request on a connection is read as a head', { timeout: 60_000 },
     }
   });
 
+  test('an upgrade, a frame and the client\'s FIN in one go: the frame and the end reach the target after the 101', { timeout: 10_000 }, async () => {
+    const server = await RawServer.start({ respond: () => null });
+    const h = await startProxy(server.port);
+    try {
+      const client = await rawConnect(h.port);
+      const { head, key } = requestHead({ path: '/half' });
+      client.socket.end(Buffer.concat([head, maskedFrame(Opcode.Text, 'last words', KEY_A)]));
+      const upstream = await server.connection(0);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await upstream.write(switchingHead(key));
+      const [frame] = await upstream.waitFrames(1);
+      assert.equal(frame!.payload.toString(), 'last words');
+      await upstream.waitEnd(2000);
+    } finally {
+      destroyAllRaw();
+      await h.close();
+      await server.close();
+    }
+  });
+
+  test('a client that leaves before the 101: the attempt is on the record and the target connection is cut', { timeout: 10_000 }, async () => {
+    const server = await RawServer.start({ respond: () => null });
+    const h = await startProxy(server.port);
+    try {
+      const client = await rawConnect(h.port);
+      const { head, key } = requestHead({ path: '/gone' });
+      await client.write(head);
+      const upstream = await server.connection(0);
+      client.socket.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await upstream.write(switchingHead(key));
+      const open = await h.waitFor(h.opens, (s) => s.path === '/gone');
+      const close = await h.waitClose(open.session);
+      assert.equal(close.by, 'client');
+      await upstream.waitEnd(2000);
+      assert.equal(h.proxy.sessions().length, 0, 'no session is left behind');
+    } finally {
+      destroyAllRaw();
+      await h.close();
+      await server.close();
+    }
+  });
+
   test('Upgrade: h2c with a body is plain HTTP: the body reaches the target at once', { timeout: 10_000 }, async () => {
     const web = http.createServer((req, res) => {
       const chunks: Buffer[] = [];

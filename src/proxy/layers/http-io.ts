@@ -49,6 +49,15 @@ export type BodyOutcome = { readonly ok: true } | { readonly ok: false; readonly
  */
 export async function relayBody(reader: SocketReader, framing: BodyFraming, to: Socket, seen: (bytes: Buffer) => void): Promise<BodyOutcome> {
   const body = new BodyReader(framing);
+  reader.flow(true);
+  try {
+    return await copyBody(reader, body, to, seen);
+  } finally {
+    reader.flow(false);
+  }
+}
+
+async function copyBody(reader: SocketReader, body: BodyReader, to: Socket, seen: (bytes: Buffer) => void): Promise<BodyOutcome> {
   while (!body.done) {
     const chunk = await reader.read();
     if (chunk === null) return body.end() ? { ok: true } : { ok: false, reason: 'the connection ended in the middle of a body' };

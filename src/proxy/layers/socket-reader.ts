@@ -2,7 +2,7 @@
  * Pull-style reading from a socket for the layers that must know where one HTTP message ends and
  * the next begins: a chunk at a time, with the bytes a layer did not use put back for the next.
  * What arrives before a layer asks is queued (bounded), never lost: a layer that takes the socket
- * over (a Session) gets the queued bytes from `detach`.
+ * over (a Session) gets the queued bytes from `detach`, and the socket itself as it was.
  */
 import type { Socket } from 'node:net';
 
@@ -15,25 +15,37 @@ export class SocketReader {
   #ended = false;
   #wake: (() => void) | null = null;
   #queued = 0;
+  #flowing = false;
   readonly #onData = (chunk: Buffer): void => {
     this.#queue.push(chunk);
     this.#queued += chunk.length;
-    // Backpressure: past a bound the peer waits (TCP) until a layer reads; below it the socket
-    // keeps flowing, since pausing and resuming on every chunk costs more than the copy it saves.
-    if (this.#queued >= MAX_QUEUED) this.socket.pause();
+    // Reading heads, the socket pauses after each chunk: a peer's end then waits in the socket
+    // until the next owner (a Session) resumes it, and is not lost here. Relaying a body, it keeps
+    // flowing up to a bound (TCP backpressure past it): a pause and resume per chunk costs more.
+    if (!this.#flowing || this.#queued >= MAX_QUEUED) this.socket.pause();
     this.#notify();
   };
+  #peerEnded = false;
   readonly #onEnd = (): void => {
     this.#ended = true;
     this.#notify();
+  };
+  readonly #onPeerEnd = (): void => {
+    this.#peerEnded = true;
+    this.#onEnd();
   };
 
   constructor(socket: Socket) {
     this.socket = socket;
     socket.pause();
     socket.on('data', this.#onData);
-    socket.on('end', this.#onEnd);
+    socket.on('end', this.#onPeerEnd);
     socket.on('close', this.#onEnd);
+  }
+
+  /** The peer's end ('end') was read here: whoever takes the socket over must be told. */
+  get peerEnded(): boolean {
+    return this.#peerEnded;
   }
 
   /** The peer finished sending (or the socket is gone) and everything it sent has been read. */
@@ -59,6 +71,11 @@ export class SocketReader {
     return chunk;
   }
 
+  /** Relaying a body: let the socket flow between reads (bounded); off again before reading a head. */
+  flow(on: boolean): void {
+    this.#flowing = on;
+  }
+
   /** Puts bytes back in front of what is still to be read. */
   unread(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
@@ -75,7 +92,7 @@ export class SocketReader {
   /** Stops reading; the socket stays paused and the unread bytes are returned for the next owner. */
   detach(): Buffer {
     this.socket.off('data', this.#onData);
-    this.socket.off('end', this.#onEnd);
+    this.socket.off('end', this.#onPeerEnd);
     this.socket.off('close', this.#onEnd);
     this.socket.pause();
     const rest = this.#queue.length === 1 ? this.#queue[0]! : Buffer.concat(this.#queue);

@@ -143,6 +143,16 @@ function open(deps: LayerDeps, a: Attempt, reader: SocketReader, upstream: Socke
   });
   const clientRest = reader.detach();
   const serverRest = upstream.detach();
+  if (client.destroyed) {
+    // The client went while the target was answering: no session can start, but the attempt is
+    // on the record like any other.
+    server.destroy();
+    deps.untrack(server);
+    deps.bus.emit('session-open', sessionInfo);
+    const close = { session: a.session, time: deps.now(), code: null, reason: 'the client left before the 101 arrived', by: 'client', clean: false } as const;
+    deps.bus.emit('session-close', { ...close, stats: deps.stats(close) });
+    return 'done';
+  }
   // The response head goes back exactly as the target wrote it.
   client.write(response.raw);
   const session = new Session(sessionInfo, client, server, {
@@ -164,6 +174,9 @@ function open(deps: LayerDeps, a: Attempt, reader: SocketReader, upstream: Socke
   deps.bus.emit('session-open', sessionInfo);
   session.feed('server', serverRest);
   session.feed('client', clientRest);
+  // An end read with the handshake (a client that sent its upgrade, frames and FIN at once).
+  if (upstream.peerEnded) session.feedEnd('server');
+  if (reader.peerEnded) session.feedEnd('client');
   client.resume();
   server.resume();
   return 'done';
