@@ -41,13 +41,16 @@ export function writeAndDrain(socket: Socket, bytes: Uint8Array): Promise<void> 
   });
 }
 
+/** Where a body may go besides a socket: a function that takes bytes and may ask to wait. */
+export type BodySink = (bytes: Buffer) => Promise<void> | null;
+
 export type BodyOutcome = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 /**
  * Copies one body from `reader` to `to`, chunk by chunk, as it arrives (never buffered whole);
  * bytes past its end stay in the reader. `seen` gets every body byte, for counting and previews.
  */
-export async function relayBody(reader: SocketReader, framing: BodyFraming, to: Socket, seen: (bytes: Buffer) => void): Promise<BodyOutcome> {
+export async function relayBody(reader: SocketReader, framing: BodyFraming, to: Socket | BodySink, seen: (bytes: Buffer) => void): Promise<BodyOutcome> {
   const body = new BodyReader(framing);
   reader.flow(true);
   try {
@@ -57,7 +60,7 @@ export async function relayBody(reader: SocketReader, framing: BodyFraming, to: 
   }
 }
 
-async function copyBody(reader: SocketReader, body: BodyReader, to: Socket, seen: (bytes: Buffer) => void): Promise<BodyOutcome> {
+async function copyBody(reader: SocketReader, body: BodyReader, to: Socket | BodySink, seen: (bytes: Buffer) => void): Promise<BodyOutcome> {
   while (!body.done) {
     const chunk = await reader.read();
     if (chunk === null) return body.end() ? { ok: true } : { ok: false, reason: 'the connection ended in the middle of a body' };
@@ -66,7 +69,7 @@ async function copyBody(reader: SocketReader, body: BodyReader, to: Socket, seen
     if (step.used < chunk.length) reader.unread(chunk.subarray(step.used));
     const part = step.used === chunk.length ? chunk : chunk.subarray(0, step.used);
     seen(part);
-    const wait = writeAndDrain(to, part);
+    const wait = typeof to === 'function' ? to(part) : writeAndDrain(to, part);
     if (wait !== null) await wait;
   }
   return { ok: true };
