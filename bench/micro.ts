@@ -37,9 +37,11 @@ const { attachHeadless } = await load<typeof import('../src/output/headless.js')
 /** permessage-deflate with both contexts taken over (w6's negotiation). */
 const DEFLATE = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 
-function pipes(printer: boolean, maxPreview: number, deflate: typeof DEFLATE | null = null): [DirectionPipe, DirectionPipe] {
+/** `reader`: also an observer that declares nothing, so it gets all of --max-preview (as the JSONL log does). */
+function pipes(printer: boolean, maxPreview: number, deflate: typeof DEFLATE | null = null, reader = false): [DirectionPipe, DirectionPipe] {
   const bus = new EventEmitter<ProxyEvents>();
   if (printer) attachHeadless(bus, new Writable({ write: (_c, _e, cb) => cb() }), { color: false });
+  if (reader) bus.on('frame', () => undefined);
   let id = 1;
   const host: PipeHost = {
     session: 1,
@@ -107,8 +109,8 @@ async function small(printer: boolean): Promise<number> {
   return (ns - copies) / 100;
 }
 
-async function large(printer: boolean, maxPreview: number): Promise<number> {
-  const [c2s, s2c] = pipes(printer, maxPreview);
+async function large(printer: boolean, maxPreview: number, reader: boolean): Promise<number> {
+  const [c2s, s2c] = pipes(printer, maxPreview, null, reader);
   const payload = Buffer.alloc(64 * 1024, 0x61);
   const up = Buffer.concat(Array.from({ length: 16 }, () => frame(2, payload, true)));
   const down = Buffer.concat(Array.from({ length: 16 }, () => frame(2, payload, false)));
@@ -229,9 +231,12 @@ for (const printer of [false, true]) {
   const who = printer ? 'with the headless printer' : 'no observer             ';
   console.log(`  64 B text, 100 per chunk  ${who}  ${(await small(printer)).toFixed(0).padStart(7)} ns per message (2 frames)`);
 }
-for (const preview of [64 * 1024, 4 * 1024]) {
-  const ns = await large(true, preview);
-  console.log(`  64 KiB binary, printer, --max-preview ${String(preview / 1024).padStart(2)}k     ${(ns / 1000).toFixed(1).padStart(7)} µs per round trip (2 frames)`);
+// The printer alone reads a line's worth of each preview; a reader of all of it (the JSONL log,
+// the TUI) makes the relay keep --max-preview bytes per frame.
+for (const [preview, reader] of [[64 * 1024, false], [64 * 1024, true], [4 * 1024, true]] as const) {
+  const ns = await large(true, preview, reader);
+  const who = reader ? `+ a reader, --max-preview ${String(preview / 1024).padStart(2)}k` : 'alone                      ';
+  console.log(`  64 KiB binary, printer ${who}  ${(ns / 1000).toFixed(1).padStart(7)} µs per round trip (2 frames)`);
 }
 console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, printer  ${(await smallCompressed()).toFixed(0).padStart(5)} ns per message (2 frames)`);
 console.log('inflating one ~150 B JSON message (about 50 B compressed, context kept):');
