@@ -82,24 +82,25 @@ function reconnectingClient(url: string, delay: (n: number) => number): { opens:
   return state;
 }
 
-test('storm: kill all refuse 1s; the report shows attempts, intervals, and who backs off', async () => {
+test('storm: kill all refuse 2s; the report shows attempts, intervals, and who backs off', async (t) => {
   const { h, engine, faults, reports } = await setup([]);
   let rand = 0.123;
   const jittered = (): number => ((rand = (rand * 9301 + 0.49297) % 1), rand);
   const fixed = reconnectingClient(`${h.url}/fixed`, () => 40);
-  const backoff = reconnectingClient(`${h.url}/backoff`, (n) => 20 * 2 ** n);
-  const jitter = reconnectingClient(`${h.url}/jitter`, (n) => 20 * 2 ** n * (0.5 + jittered()));
+  const backoff = reconnectingClient(`${h.url}/backoff`, (n) => 50 * 2 ** n);
+  const jitter = reconnectingClient(`${h.url}/jitter`, (n) => 50 * 2 ** n * (0.5 + jittered()));
   cleanups.push(() => (fixed.stop(), backoff.stop(), jitter.stop()));
   await until(() => fixed.opens === 1 && backoff.opens === 1 && jitter.opens === 1, 3000, 'three clients open');
-  const rule = engine.add('storm: kill all refuse 1s', 'test');
+  const rule = engine.add('storm: kill all refuse 2s', 'test');
   assert.equal(faults.filter((f) => f.action === 'kill').length, 1);
   assert.match(faults.find((f) => f.action === 'kill')!.detail, /3 session\(s\) cut/);
-  await until(() => fixed.opens === 2 && backoff.opens === 2 && jitter.opens === 2, 5000, 'all three back after the refusal window');
+  await until(() => fixed.opens === 2 && backoff.opens === 2 && jitter.opens === 2, 10_000, 'all three back after the refusal window');
   const report = engine.reconnects();
   const by = (path: string): ReconnectRecord => report.find((r) => r.path === path)!;
   const f = by('/fixed');
   const b = by('/backoff');
   const j = by('/jitter');
+  for (const r of [f, b, j]) t.diagnostic(`${r.path}: ${r.attempts} attempts, intervals ${r.intervals.join(',')}, backoff ${r.backoff}, jitter ${r.jitter}`);
   assert.equal(f.client, '127.0.0.1');
   assert.ok(f.attempts >= 6, `the fixed client hammers: ${f.attempts} attempts`);
   assert.equal(f.refused, f.attempts - 1);
