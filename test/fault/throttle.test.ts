@@ -65,6 +65,7 @@ test('throttle 16MB/s: a 64 MiB message passes at the rate (±20%) and the proxy
   const wanted = 16 * 1024 * 1024;
   assert.equal(target.got[0]!.size, size);
   const grew = peak - before;
+  t.diagnostic(`rate ${(rate / 1024 / 1024).toFixed(2)} MiB/s over ${seconds.toFixed(2)} s; proxy RSS grew ${((peak - before) / 1024 / 1024).toFixed(1)} MiB`);
   assert.ok(Math.abs(rate - wanted) / wanted <= 0.2, `rate ${(rate / 1024 / 1024).toFixed(2)} MiB/s within 20% of 16 MiB/s (${seconds.toFixed(2)} s)`);
   // The same message relayed without a throttle grows the proxy by about 28 MiB on this machine:
   // read buffers not yet collected, not held bytes (the in-process test below counts those).
