@@ -11,74 +11,29 @@
 import { MAX_CONTROL_PAYLOAD, Opcode, isControlOpcode } from '../protocol/constants.js';
 import { parseClosePayload } from '../protocol/close-codes.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
-import { rewriteMaskKey, type FrameHeader } from '../protocol/frame-header.js';
+import type { FrameHeader } from '../protocol/frame-header.js';
 import { FrameParser, type MessageContext, type ParseEvent } from '../protocol/frame-parser.js';
-import { encodeFrame } from '../protocol/frame-writer.js';
-import { maskInto, masked, rekey } from '../protocol/mask.js';
+import { maskInto, masked } from '../protocol/mask.js';
 import { Utf8Validator } from '../protocol/utf8-validator.js';
 import { violation, type Violation } from '../protocol/violations.js';
-import { runChain, type HeldMessage, type MessageInterceptor, type OutMessage } from '../intercept/verdict.js';
-import type { FrameOrigin, FrameRecord, MessageFate, ProxyBus, Side } from './events.js';
+import type { OutMessage } from '../intercept/verdict.js';
+import type { FrameOrigin, FrameRecord, Side } from './events.js';
 import { DirectionCompression } from './direction-compression.js';
+import { decideControl, decideMessage, notifyStreamed, wants, type DecisionPort } from './held-decisions.js';
 import type { InflatedPart } from './inflater.js';
-import type { MaskKeySource } from './mask-keys.js';
-import { closeOf, concat, emitFrame, emitMessage, firstBytes, type StatsSink } from './pipe-records.js';
-import { OPCODES, controlKind, size, type ControlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import type { PipeHost } from './pipe-host.js';
+import { account, inflatedViolations, takePreview, type HeldRecord } from './pipe-observe.js';
+import { closeOf, emitFrame } from './pipe-records.js';
+import { OPCODES, controlKind, size, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import { writeHeaderThrough, writeOriginal, writeProxyFrame } from './pipe-writes.js';
 import { previewBytes } from './preview-demand.js';
-import { Sequencer } from './sequencer.js';
+import type { Sequencer } from './sequencer.js';
 import { cutMessage } from './frame-layout.js';
 import { announceWaiting } from './waiting.js';
 
-export interface RelayLimits {
-  /** Payload bytes kept per frame and message for observers. */
-  readonly maxPreview: number;
-  /** Largest message held whole for a decision; larger ones stream through undecided. */
-  readonly maxMessage: number;
-}
-
-/** What a pipe needs from its session; the session owns sockets and policy. */
-export interface PipeHost {
-  readonly session: number;
-  readonly bus: ProxyBus;
-  readonly stats?: StatsSink | undefined;
-  readonly limits: RelayLimits;
-  readonly keys: MaskKeySource;
-  readonly signal: AbortSignal;
-  /**
-   * The session's record order, shared by both directions: a record waiting for zlib holds back
-   * every later record of the session, whichever way it went, so the bus shows arrival order.
-   */
-  readonly records: Sequencer;
-  now(): number;
-  nextId(): number;
-  interceptors(): readonly MessageInterceptor[];
-  /** Writes to the other peer, in order, as one batch. */
-  write(segments: readonly Uint8Array[]): void;
-  /** Policy for a violation by this pipe's peer. */
-  violation(v: Violation, frame: number | null): void;
-  /** A close frame from this pipe's peer has been seen. */
-  closeFrame(code: number | null, reason: string): void;
-  /** The hold queue went over (true) or back under (false) its bound. */
-  pressure(over: boolean): void;
-  chainError(interceptor: string, error: unknown): void;
-  /** Everything received so far has been written (the queue ran empty). */
-  idle(): void;
-}
-
-/** A peer frame's record, waiting for the write of the chunk it came in. */
-interface HeldRecord {
-  readonly cur: Current;
-  readonly preview: Uint8Array;
-  readonly close: FrameRecord['close'];
-  readonly msg: Message | null;
-  readonly last: boolean;
-  readonly time: number;
-  readonly length: number;
-}
+export type { PipeHost, RelayLimits } from './pipe-host.js';
 
 const QUEUE_PRESSURE_FACTOR = 2;
-/** A preview shorter than this is copied rather than kept as a view of what arrived. */
-const VIEW_FROM = 1024;
 const EMPTY = new Uint8Array(0);
 
 export class DirectionPipe {
@@ -116,6 +71,8 @@ export class DirectionPipe {
   #preview: number;
   /** Old key XOR new key of the frame being written through (one such frame at a time). */
   readonly #rekey = new Uint8Array(4);
+  /** What deciding on held items needs of this pipe (made once). */
+  readonly #decisions: DecisionPort;
 
   constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
     this.from = from;
@@ -126,11 +83,16 @@ export class DirectionPipe {
     this.#compression = deflate === null ? null : new DirectionCompression(from, deflate);
     // Compressed input waiting for later turns counts as held: over its bound the peer is paused.
     if (this.#compression !== null) this.#compression.inflater.hooks = { backlog: () => this.#checkPressure() };
-  }
-
-  /** This direction's compressed messages are re-compressed by the proxy (after a rewrite). */
-  get #recompressing(): boolean {
-    return this.#compression?.recompress ?? false;
+    this.#decisions = {
+      from,
+      host,
+      compression: this.#compression,
+      stopped: () => this.#stopped,
+      writeOriginal: (frame) => void this.#writeOriginal(frame),
+      writeMessages: (messages, origin, compressed) => this.#writeMessages(messages, origin, false, compressed),
+      log: (text) => this.#log(text),
+      releaseHeld: () => this.#releaseHeld(),
+    };
   }
 
   get failed(): boolean {
@@ -294,7 +256,7 @@ export class DirectionPipe {
     let decide = false;
     if (control) {
       const kind = controlKind(header.opcode);
-      decide = kind !== null && this.#wants(kind);
+      decide = kind !== null && wants(this.#host, this.from, kind);
     }
     const held = !control && msg !== null ? msg.held : null;
     if (held !== null || decide || this.#queue.length > 0) {
@@ -322,7 +284,7 @@ export class DirectionPipe {
       rekey: null,
       unmask: queued !== null || control || compressed || text,
     };
-    return queued === null && this.#writeHeaderThrough(this.#cur, at);
+    return queued === null && writeHeaderThrough(this.#out, this.#host, this.#chunk, this.#cur, at, this.#rekey);
   }
 
   #startMessage(message: MessageContext): void {
@@ -331,7 +293,7 @@ export class DirectionPipe {
     if (this.#msg?.held != null) this.#msg.held.complete = true;
     const kind: DataKind | 'continuation' = message.opcode === Opcode.Text ? 'text' : message.opcode === Opcode.Binary ? 'binary' : 'continuation';
     const dataKind: DataKind = kind === 'text' ? 'text' : 'binary';
-    const wanted = kind !== 'continuation' && this.#wants(dataKind);
+    const wanted = kind !== 'continuation' && wants(this.#host, this.from, dataKind);
     // A compressed message that cannot go straight through is held whole, in case it has to be
     // re-compressed once an earlier message is changed.
     const c = this.#compression;
@@ -369,24 +331,7 @@ export class DirectionPipe {
     // A copy when unmasking: the wire bytes are re-masked in place below.
     const plain = !cur.unmask ? null : key !== null ? masked(data, key, offset) : data;
     // Preview: only the first maxPreview bytes are unmasked for observers.
-    const room = cur.previewCap - cur.previewLen;
-    if (room > 0) {
-      const n = Math.min(room, data.length);
-      const view = plain ?? (key === null ? data : null);
-      // The whole preview is in this piece: keep a view instead of a copy when that holds no more
-      // memory than a copy would (our own unmasked copy of just this piece, or most of the memory
-      // behind it). The wire bytes of an unmasked frame are never changed in place.
-      const own = plain !== null && plain !== data && n === plain.length;
-      // (`.buffer` is a call into the runtime: only asked when the copy it may save is large.)
-      if (cur.previewLen === 0 && n === room && view !== null && (own || (n >= VIEW_FROM && n * 2 >= view.buffer.byteLength))) {
-        cur.preview = n === view.length ? view : view.subarray(0, n);
-      } else {
-        cur.preview ??= Buffer.allocUnsafe(cur.previewCap);
-        if (view !== null) cur.preview.set(n === view.length ? view : view.subarray(0, n), cur.previewLen);
-        else maskInto(data.subarray(0, n), key!, offset, cur.preview.subarray(cur.previewLen, cur.previewLen + n));
-      }
-      cur.previewLen += n;
-    }
+    takePreview(cur, data, plain, key, offset);
     const msg = cur.message !== null ? this.#msg : null;
     if (msg !== null && plain !== null) {
       if (msg.compressed) this.#compression?.inflater.write(plain);
@@ -446,18 +391,18 @@ export class DirectionPipe {
       this.#inflating.add(part);
       void part.then((p) => {
         this.#inflating.delete(part);
-        this.#inflated(cur, p, msg!, last);
+        inflatedViolations(cur, p, msg!, last);
         const limit = this.#preview;
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
         emit(() => {
           this.#emitFrame(cur, payload, p.length > payload.length, close, 'peer');
-          this.#account(msg!, payload, p.length, last, this.#host.now());
+          account(this.#host, this.from, this.#preview, msg!, payload, p.length, last, this.#host.now());
         });
       });
     } else {
       if (part !== null) {
         // Inflated on this turn: the record goes out with the chunk, like any other frame's.
-        this.#inflated(cur, part, msg!, last);
+        inflatedViolations(cur, part, msg!, last);
         const limit = this.#preview;
         preview = part.data.length > limit ? part.data.subarray(0, limit) : part.data;
         length = part.length;
@@ -483,115 +428,37 @@ export class DirectionPipe {
     this.#frameOut = -1;
   }
 
-  /** Violations found by inflating a frame. */
-  #inflated(cur: Current, part: InflatedPart, msg: Message, last: boolean): void {
-    if (part.error !== null) cur.violations.push(violation('invalid-deflate', part.error.message));
-    if (last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
-  }
-
   /**
    * `time`: when the frame's last bytes arrived (its message ends then, if it is the last frame);
    * `length`: the payload's length as observers count it (inflated, for a compressed frame).
    */
   #recordPeerFrame(cur: Current, preview: Uint8Array, close: FrameRecord['close'], msg: Message | null, last: boolean, time: number, length: number): void {
     this.#emitFrame(cur, preview, length > preview.length, close, 'peer');
-    if (msg !== null) this.#account(msg, preview, length, last, time);
-  }
-
-  /** Message bookkeeping for observers; at the last frame the message record goes out. */
-  #account(msg: Message, payload: Uint8Array, length: number, last: boolean, time: number): void {
-    msg.length += length;
-    const room = this.#preview - msg.previewLen;
-    if (room > 0 && payload.length > 0) {
-      const part = payload.length > room ? payload.subarray(0, room) : payload;
-      msg.preview.push(part);
-      msg.previewLen += part.length;
-    }
-    // A held message gets its record once it has been decided.
-    if (last && msg.held === null) this.#emitMessage(msg, time);
+    if (msg !== null) account(this.#host, this.from, this.#preview, msg, preview, length, last, time);
   }
 
   // ---- writing ---------------------------------------------------------------------------
 
-  /**
-   * The header of a frame written through. A masked one gets a fresh key (§5.3: a new key per
-   * frame), in place when the header lies in the chunk being parsed. Returns true when the header
-   * went out in place there.
-   */
-  #writeHeaderThrough(cur: Current, at: number): boolean {
-    const oldKey = cur.header.maskKey;
-    if (oldKey === null) {
-      this.#out.push(cur.raw);
-      return at >= 0;
-    }
-    const key = this.#host.keys();
-    cur.rekey = rekey(oldKey, key, this.#rekey);
-    if (at < 0) {
-      this.#out.push(rewriteMaskKey(cur.raw, key));
-      return false;
-    }
-    const end = at + cur.header.headerLength;
-    const chunk = this.#chunk;
-    for (let i = 0; i < 4; i++) chunk[end - 4 + i] = key[i]!;
-    this.#out.push(chunk.subarray(at, end));
-    return true;
-  }
-
-  /**
-   * A queued frame as received: same header bits and length encoding, fresh mask key. Returns
-   * old key XOR new key, for the rest of a frame that goes on through (null when unmasked).
-   */
+  /** A queued frame as received (fresh mask key); returns old key XOR new key (null when unmasked). */
   #writeOriginal(frame: QueuedFrame): Uint8Array | null {
-    if (frame.header.maskKey === null) {
-      this.#out.push(frame.raw, ...frame.chunks);
-      return null;
-    }
-    const key = this.#host.keys();
-    this.#out.push(rewriteMaskKey(frame.raw, key));
-    let offset = 0;
-    for (const chunk of frame.chunks) {
-      this.#out.push(masked(chunk, key, offset));
-      offset += chunk.length;
-    }
-    return rekey(frame.header.maskKey, key);
+    return writeOriginal(this.#out, this.#host, frame);
   }
 
   /** Frames the proxy writes itself: one frame per message (unless its layout says otherwise), masked toward the server. */
   /** `origin` null: write without a frame record. */
   #writeMessages(messages: readonly OutMessage[], origin: FrameOrigin | null, now = false, compressed: readonly Buffer[] | null = null): void {
-    const toServer = this.from === 'client';
     messages.forEach((m, i) => {
       const body = compressed?.[i] ?? m.data;
       const pieces = m.layout === undefined ? null : cutMessage(m, body, compressed?.[i] !== undefined);
-      if (pieces === null) this.#writeFrame(m, m.data, true, compressed?.[i] !== undefined, OPCODES[m.kind], body, toServer, origin, now, true);
-      else pieces.forEach((p, n) => this.#writeFrame(m, p.plain, p.fin, p.rsv1, p.opcode, p.payload, toServer, origin, now, n === 0));
+      if (pieces === null) this.#writeFrame(m, m.data, true, compressed?.[i] !== undefined, OPCODES[m.kind], body, origin, now, true);
+      else pieces.forEach((p, n) => this.#writeFrame(m, p.plain, p.fin, p.rsv1, p.opcode, p.payload, origin, now, n === 0));
     });
   }
 
-  /** One frame the proxy writes, and its record. `plain`: what observers are shown of it. */
-  #writeFrame(m: OutMessage, plain: Uint8Array, fin: boolean, rsv1: boolean, opcode: number, body: Uint8Array, toServer: boolean, origin: FrameOrigin | null, now: boolean, first: boolean): void {
-    const maskKey = toServer ? this.#host.keys() : null;
-    const [header, payload] = encodeFrame({ fin, rsv1, opcode, maskKey, payload: body });
-    this.#out.push(header, payload);
-    if (origin === null) return;
-    const record = (): void => {
-      const limit = this.#host.limits.maxPreview;
-      // A copy: the caller (a script, the UI) may reuse its buffer.
-      const preview = Buffer.from(plain.length > limit ? plain.subarray(0, limit) : plain);
-      const truncated = plain.length > preview.length;
-      const close = opcode === Opcode.Close ? closeOf(plain) : null;
-      const facts = {
-        id: this.#host.nextId(),
-        time: this.#host.now(),
-        header: { fin, rsv1, rsv2: false, rsv3: false, opcode, maskKey, payloadLength: body.length, headerLength: header.length },
-        raw: header,
-        violations: [],
-      };
-      emitFrame(this.#host, this.from, facts, preview, truncated, close, origin, rsv1);
-      if (first && origin === 'injected' && (m.kind === 'text' || m.kind === 'binary')) {
-        emitMessage(this.#host, this.from, { id: facts.id, time: facts.time, kind: m.kind, length: m.data.length, payload: preview, truncated, frames: 1, compressed: rsv1, fate: 'injected', by: null });
-      }
-    };
+  /** One frame the proxy writes, and its record in the session's order (now: ahead of it). */
+  #writeFrame(m: OutMessage, plain: Uint8Array, fin: boolean, rsv1: boolean, opcode: number, body: Uint8Array, origin: FrameOrigin | null, now: boolean, first: boolean): void {
+    const record = writeProxyFrame(this.#out, this.#host, this.from, m, plain, fin, rsv1, opcode, body, origin, first);
+    if (record === null) return;
     this.#releaseHeld();
     if (now) record();
     else this.#records.now(record);
@@ -619,13 +486,6 @@ export class DirectionPipe {
     }
   }
 
-  #wants(kind: DataKind | ControlKind): boolean {
-    const interceptors = this.#host.interceptors();
-    if (interceptors.length === 0) return false;
-    const meta = { session: this.#host.session, from: this.from, kind };
-    return interceptors.some((i) => i.wants(meta));
-  }
-
   /** Moves the queue head along as far as it can; single-flight. */
   async #pump(): Promise<void> {
     if (this.#pumping) {
@@ -645,13 +505,13 @@ export class DirectionPipe {
           if (!item.frame.complete) {
             if (item.decide) break;
             this.#promote(item.frame);
-          } else if (item.decide) await this.#decideControl(item.frame);
+          } else if (item.decide) await decideControl(this.#decisions, item.frame);
           else this.#writeOriginal(item.frame);
         } else if (!item.complete) {
           if (item.size <= this.#host.limits.maxMessage) break;
           this.#streamHeld(item);
         } else {
-          const decided = this.#decideMessage(item);
+          const decided = decideMessage(this.#decisions, item);
           if (this.#queue.length > 1) this.#announceWaiting();
           await decided;
         }
@@ -688,7 +548,7 @@ export class DirectionPipe {
 
   /** A held message outgrew --max-message: stream it on undecided, telling the deciders. */
   #streamHeld(item: MessageItem): void {
-    if (this.#recompressing && item.compressed) {
+    if ((this.#compression?.recompress ?? false) && item.compressed) {
       this.#host.violation(violation('message-too-big', `compressed message over ${this.#host.limits.maxMessage} bytes after a rewrite`), null);
       return;
     }
@@ -706,85 +566,9 @@ export class DirectionPipe {
       msg.held = null;
       msg.fate = 'streamed';
     }
-    this.#notifyStreamed(item);
+    notifyStreamed(this.#host, this.from, item);
     this.#releaseHeld();
     this.#records.now(() => this.#host.bus.emit('log', { session: this.#host.session, time: this.#host.now(), source: 'proxy', level: 'info', text: `${this.from} message over --max-message (${this.#host.limits.maxMessage} B) streamed without a decision` }));
-  }
-
-  #notifyStreamed(item: MessageItem): void {
-    const meta = { session: this.#host.session, from: this.from, kind: item.kind };
-    for (const i of this.#host.interceptors()) if (i.wants(meta)) i.streamed?.(meta, item.size);
-  }
-
-  /** A data frame of a held message as received; a control frame among them decided on if wanted. */
-  async #writeControlOrOriginal(frame: QueuedFrame): Promise<void> {
-    const kind = controlKind(frame.header.opcode);
-    if (kind !== null && this.#wants(kind)) await this.#decideControl(frame);
-    else this.#writeOriginal(frame);
-  }
-
-  async #decideControl(frame: QueuedFrame): Promise<void> {
-    const kind = controlKind(frame.header.opcode)!;
-    const data = concat(frame.chunks);
-    const held: HeldMessage = { id: frame.id, session: this.#host.session, from: this.from, kind, data, frames: 1, compressed: false, time: frame.time, frame: frame.id };
-    const result = await runChain(this.#host.interceptors(), held, this.#host.signal, (name, e) => this.#host.chainError(name, e));
-    if (result.changedBy === null) this.#writeOriginal(frame);
-    else {
-      this.#writeMessages(result.messages, 'modified');
-      if (result.dropped) this.#log(`${kind} frame ${frame.id} dropped by ${result.changedBy}`);
-    }
-  }
-
-  async #decideMessage(item: MessageItem): Promise<void> {
-    const host = this.#host;
-    const dataFrames = item.frames.filter((f) => !isControlOpcode(f.header.opcode));
-    let data: Buffer;
-    let length: number;
-    if (item.compressed) {
-      const parts = await Promise.all(item.parts);
-      length = parts.reduce((n, p) => n + p.length, 0);
-      if (parts.some((p) => p.error !== null) || length > host.limits.maxMessage) {
-        // Cannot be decided on (it does not inflate, or inflates past the bound): relay as it came.
-        if (this.#recompressing) return this.#host.violation(violation('message-too-big', 'cannot re-compress after a rewrite'), null);
-        for (const f of item.frames) this.#writeOriginal(f);
-        if (item.wanted) this.#notifyStreamed(item);
-        return this.#emitHeldRecord(item, parts.map((p) => p.data), length, 'streamed', null);
-      }
-      data = concat(parts.map((p) => p.data));
-    } else {
-      length = item.size;
-      if (length > host.limits.maxMessage) {
-        // Arrived whole within one read, yet too large to decide on: it streams like any other.
-        for (const f of item.frames) await this.#writeControlOrOriginal(f);
-        if (item.wanted) this.#notifyStreamed(item);
-        return this.#emitHeldRecord(item, dataFrames.flatMap((f) => f.chunks), length, 'streamed', null);
-      }
-      data = concat(dataFrames.flatMap((f) => f.chunks));
-    }
-    const held: HeldMessage = { id: item.id, session: host.session, from: this.from, kind: item.kind, data, frames: dataFrames.length, compressed: item.compressed, time: item.time, frame: item.frames[0]?.id };
-    const result = item.wanted
-      ? await runChain(host.interceptors(), held, host.signal, (name, e) => host.chainError(name, e))
-      : { messages: [{ kind: item.kind, data }], changedBy: null, dropped: false };
-    if (this.#stopped) return;
-    if (result.changedBy === null && !(item.compressed && this.#recompressing)) {
-      for (const f of item.frames) await this.#writeControlOrOriginal(f);
-      return this.#emitHeldRecord(item, [data], length, 'forwarded', null);
-    }
-    // Control frames that arrived between the fragments go first: the new message is one frame.
-    for (const f of item.frames) if (isControlOpcode(f.header.opcode)) await this.#writeControlOrOriginal(f);
-    const compression = this.#compression;
-    if (item.compressed && compression !== null && result.changedBy !== null && compression.contextTakeover && !compression.recompress) {
-      // RFC 7692 §7.2.3: later messages reference what the peer compressed before. The receiver
-      // never sees the original of this one, so from now on the proxy compresses this direction.
-      compression.recompress = true;
-      this.#log(`${this.from}→ compression context diverged after a rewrite: re-compressing this direction from now on`);
-    }
-    const compressed = item.compressed && compression !== null ? await compression.compress(result.messages) : null;
-    // An unchanged message re-compressed by the proxy was already logged as received: its new
-    // frames get no second record (the switch to re-compression was logged once).
-    this.#writeMessages(result.messages, result.changedBy === null ? null : 'modified', false, compressed);
-    const fate: MessageFate = result.changedBy === null ? 'forwarded' : result.dropped ? 'dropped' : 'modified';
-    this.#emitHeldRecord(item, [data], length, fate, result.changedBy);
   }
 
   // ---- records ---------------------------------------------------------------------------
@@ -792,19 +576,6 @@ export class DirectionPipe {
   #emitFrame(cur: Current, payload: Uint8Array, truncated: boolean, close: FrameRecord['close'], origin: FrameOrigin, compressed = cur.message?.compressed ?? false): void {
     emitFrame(this.#host, this.from, cur, payload, truncated, close, origin, compressed);
     for (const v of cur.violations) this.#report(v, cur.id);
-  }
-
-  #emitMessage(msg: Message, time: number): void {
-    const payload = concat(msg.preview);
-    const kind = msg.kind === 'text' ? 'text' : 'binary';
-    emitMessage(this.#host, this.from, { id: msg.id, time, kind, length: msg.length, payload, truncated: msg.length > payload.length, frames: msg.frames, compressed: msg.compressed, fate: msg.fate, by: null });
-  }
-
-  #emitHeldRecord(item: MessageItem, parts: readonly Uint8Array[], length: number, fate: MessageFate, by: string | null): void {
-    const payload = Buffer.from(firstBytes(parts, this.#host.limits.maxPreview));
-    const frames = item.frames.filter((f) => !isControlOpcode(f.header.opcode)).length;
-    this.#releaseHeld();
-    this.#records.now(() => emitMessage(this.#host, this.from, { id: item.id, time: this.#host.now(), kind: item.kind, length, payload, truncated: length > payload.length, frames, compressed: item.compressed, fate, by }));
   }
 
   #report(v: Violation, frame: number | null): void {

@@ -1,0 +1,74 @@
+/**
+ * What a DirectionPipe keeps for its observers of the peer's frames and messages as they stream:
+ * the capped payload preview of a frame, a message's running length and preview, and the
+ * message record once its last frame is in.
+ */
+import { maskInto } from '../protocol/mask.js';
+import { violation } from '../protocol/violations.js';
+import type { FrameRecord, Side } from './events.js';
+import type { InflatedPart } from './inflater.js';
+import { concat, emitMessage, type RecordSink } from './pipe-records.js';
+import type { Current, Message } from './pipe-state.js';
+
+/** A peer frame's record, waiting for the write of the chunk it came in. */
+export interface HeldRecord {
+  readonly cur: Current;
+  readonly preview: Uint8Array;
+  readonly close: FrameRecord['close'];
+  readonly msg: Message | null;
+  readonly last: boolean;
+  readonly time: number;
+  readonly length: number;
+}
+
+/** A preview shorter than this is copied rather than kept as a view of what arrived. */
+const VIEW_FROM = 1024;
+
+/**
+ * Keeps the first `cur.previewCap` payload bytes for observers, from a piece of the payload at
+ * `offset`: `data` as on the wire, `plain` its unmasked copy (null when none was made).
+ */
+export function takePreview(cur: Current, data: Uint8Array, plain: Uint8Array | null, key: Uint8Array | null, offset: number): void {
+  const room = cur.previewCap - cur.previewLen;
+  if (room <= 0) return;
+  const n = Math.min(room, data.length);
+  const view = plain ?? (key === null ? data : null);
+  // The whole preview is in this piece: keep a view instead of a copy when that holds no more
+  // memory than a copy would (our own unmasked copy of just this piece, or most of the memory
+  // behind it). The wire bytes of an unmasked frame are never changed in place.
+  const own = plain !== null && plain !== data && n === plain.length;
+  // (`.buffer` is a call into the runtime: only asked when the copy it may save is large.)
+  if (cur.previewLen === 0 && n === room && view !== null && (own || (n >= VIEW_FROM && n * 2 >= view.buffer.byteLength))) {
+    cur.preview = n === view.length ? view : view.subarray(0, n);
+  } else {
+    cur.preview ??= Buffer.allocUnsafe(cur.previewCap);
+    if (view !== null) cur.preview.set(n === view.length ? view : view.subarray(0, n), cur.previewLen);
+    else maskInto(data.subarray(0, n), key!, offset, cur.preview.subarray(cur.previewLen, cur.previewLen + n));
+  }
+  cur.previewLen += n;
+}
+
+/** Violations found by inflating a frame. */
+export function inflatedViolations(cur: Current, part: InflatedPart, msg: Message, last: boolean): void {
+  if (part.error !== null) cur.violations.push(violation('invalid-deflate', part.error.message));
+  if (last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
+}
+
+/**
+ * Message bookkeeping for observers (`preview`: payload bytes they read); at the last frame the
+ * message record goes out, unless the message is held (it gets its record once decided).
+ */
+export function account(sink: RecordSink, from: Side, preview: number, msg: Message, payload: Uint8Array, length: number, last: boolean, time: number): void {
+  msg.length += length;
+  const room = preview - msg.previewLen;
+  if (room > 0 && payload.length > 0) {
+    const part = payload.length > room ? payload.subarray(0, room) : payload;
+    msg.preview.push(part);
+    msg.previewLen += part.length;
+  }
+  if (last && msg.held === null) {
+    const p = concat(msg.preview);
+    const kind = msg.kind === 'text' ? 'text' : 'binary';
+    emitMessage(sink, from, { id: msg.id, time, kind, length: msg.length, payload: p, truncated: msg.length > p.length, frames: msg.frames, compressed: msg.compressed, fate: msg.fate, by: null });
+  }
+}
