@@ -19,7 +19,8 @@ import { violation, type Violation } from '../protocol/violations.js';
 import type { OutMessage } from '../intercept/verdict.js';
 import type { FrameOrigin, FrameRecord, Side } from './events.js';
 import { DirectionCompression } from './direction-compression.js';
-import { decideControl, decideMessage, notifyStreamed, wants, type DecisionPort } from './held-decisions.js';
+import { wants } from './held-decisions.js';
+import { HoldQueue } from './hold-queue.js';
 import type { InflatedPart } from './inflater.js';
 import type { PipeHost } from './pipe-host.js';
 import { account, inflatedViolations, takePreview, type HeldRecord } from './pipe-observe.js';
@@ -29,11 +30,9 @@ import { writeHeaderThrough, writeOriginal, writeProxyFrame } from './pipe-write
 import { previewBytes } from './preview-demand.js';
 import type { Sequencer } from './sequencer.js';
 import { cutMessage } from './frame-layout.js';
-import { announceWaiting } from './waiting.js';
 
 export type { PipeHost, RelayLimits } from './pipe-host.js';
 
-const QUEUE_PRESSURE_FACTOR = 2;
 const EMPTY = new Uint8Array(0);
 
 export class DirectionPipe {
@@ -46,14 +45,11 @@ export class DirectionPipe {
   readonly #utf8 = new Utf8Validator();
   #cur: Current | null = null;
   #msg: Message | null = null;
-  readonly #queue: Item[] = [];
-  #queuedBytes = 0;
-  #pressure = false;
+  /** The ordered queue of what is held, and its items (the same array, read on every frame). */
+  readonly #hold: HoldQueue;
+  readonly #queue: Item[];
   /** Data injects wait for the peer's open message to end (fragments must not interleave, §5.4). */
   #pendingInjects: OutMessage[] = [];
-  #pumping = false;
-  /** Messages behind the queue head already announced to the deciders (announceWaiting). */
-  readonly #announced = new WeakSet<MessageItem>();
   /** Frames whose inflated output (and so whose record) is still to come. */
   readonly #inflating = new Set<Promise<InflatedPart>>();
   #out: Uint8Array[] = [];
@@ -71,8 +67,6 @@ export class DirectionPipe {
   #preview: number;
   /** Old key XOR new key of the frame being written through (one such frame at a time). */
   readonly #rekey = new Uint8Array(4);
-  /** What deciding on held items needs of this pipe (made once). */
-  readonly #decisions: DecisionPort;
 
   constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
     this.from = from;
@@ -82,17 +76,22 @@ export class DirectionPipe {
     this.#parser = new FrameParser({ from, rsv1Allowed: deflate !== null });
     this.#compression = deflate === null ? null : new DirectionCompression(from, deflate);
     // Compressed input waiting for later turns counts as held: over its bound the peer is paused.
-    if (this.#compression !== null) this.#compression.inflater.hooks = { backlog: () => this.#checkPressure() };
-    this.#decisions = {
+    this.#hold = new HoldQueue({
       from,
       host,
       compression: this.#compression,
       stopped: () => this.#stopped,
-      writeOriginal: (frame) => void this.#writeOriginal(frame),
+      current: () => this.#cur,
+      message: () => this.#msg,
+      writeOriginal: (frame) => this.#writeOriginal(frame),
       writeMessages: (messages, origin, compressed) => this.#writeMessages(messages, origin, false, compressed),
       log: (text) => this.#log(text),
       releaseHeld: () => this.#releaseHeld(),
-    };
+      flush: () => this.#flush(),
+      drained: () => this.drained,
+    });
+    this.#queue = this.#hold.items;
+    if (this.#compression !== null) this.#compression.inflater.hooks = { backlog: () => this.#hold.checkPressure() };
   }
 
   get failed(): boolean {
@@ -141,14 +140,14 @@ export class DirectionPipe {
     this.#releaseHeld();
     if (this.#pumpWanted) {
       this.#pumpWanted = false;
-      void this.#pump();
+      void this.#hold.pump();
     }
   }
 
   /** Moves the queue on now, or after the chunk being parsed. */
   #kick(): void {
     if (this.#parsing) this.#pumpWanted = true;
-    else void this.#pump();
+    else void this.#hold.pump();
   }
 
   /** The peer closed its side. */
@@ -156,7 +155,7 @@ export class DirectionPipe {
     for (const event of this.#parser.finish()) this.#handle(event);
     this.#abandonOpen();
     this.#flush();
-    void this.#pump();
+    void this.#hold.pump();
   }
 
   /**
@@ -174,12 +173,12 @@ export class DirectionPipe {
       }
       const i = this.#queue.findIndex((item) => item.type === 'frame' && item.frame === cur.queued);
       if (i !== -1) this.#queue.splice(i, 1);
-      this.#queuedBytes -= size(cur.queued);
+      this.#hold.bytes -= size(cur.queued);
     } else if (cur !== null) {
       // Part of this frame has gone out already: nothing written after it could be framed.
       for (const item of this.#queue) if (item.type === 'inject') this.#log(`${item.messages.length} injected frame(s) not sent: the peer's stream ended inside a frame`);
       this.#queue.length = 0;
-      this.#queuedBytes = 0;
+      this.#hold.bytes = 0;
     }
     this.#cur = null;
     if (this.#pendingInjects.length > 0) {
@@ -198,7 +197,7 @@ export class DirectionPipe {
     const isData = message.kind === 'text' || message.kind === 'binary';
     if (isData && this.#msg !== null) this.#pendingInjects.push(message);
     else this.#enqueue({ type: 'inject', messages: [message] });
-    void this.#pump();
+    void this.#hold.pump();
   }
 
   /**
@@ -339,9 +338,9 @@ export class DirectionPipe {
     }
     if (cur.queued !== null) {
       cur.queued.chunks.push(plain!);
-      this.#queuedBytes += data.length;
+      this.#hold.bytes += data.length;
       if (msg?.held != null) msg.held.size += data.length;
-      this.#checkPressure();
+      this.#hold.checkPressure();
       if (msg?.held != null && msg.held.size > this.#host.limits.maxMessage) this.#kick();
       return false;
     }
@@ -476,99 +475,6 @@ export class DirectionPipe {
 
   #enqueue(item: Item): void {
     this.#queue.push(item);
-  }
-
-  #checkPressure(): void {
-    const over = this.#queuedBytes > this.#host.limits.maxMessage * QUEUE_PRESSURE_FACTOR || (this.#compression?.inflater.backlogged ?? false);
-    if (over !== this.#pressure) {
-      this.#pressure = over;
-      this.#host.pressure(over);
-    }
-  }
-
-  /** Moves the queue head along as far as it can; single-flight. */
-  async #pump(): Promise<void> {
-    if (this.#pumping) {
-      // The head waits for a decision; what completed behind it may be listed meanwhile.
-      if (this.#queue.length > 1) this.#announceWaiting();
-      return;
-    }
-    this.#pumping = true;
-    try {
-      while (this.#queue.length > 0 && !this.#stopped) {
-        const item = this.#queue[0]!;
-        if (item.type === 'inject') {
-          // Control frames may sit between fragments, never inside a frame being written through.
-          if (this.#cur !== null && this.#cur.queued === null) break;
-          this.#writeMessages(item.messages, 'injected');
-        } else if (item.type === 'frame') {
-          if (!item.frame.complete) {
-            if (item.decide) break;
-            this.#promote(item.frame);
-          } else if (item.decide) await decideControl(this.#decisions, item.frame);
-          else this.#writeOriginal(item.frame);
-        } else if (!item.complete) {
-          if (item.size <= this.#host.limits.maxMessage) break;
-          this.#streamHeld(item);
-        } else {
-          const decided = decideMessage(this.#decisions, item);
-          if (this.#queue.length > 1) this.#announceWaiting();
-          await decided;
-        }
-        this.#dequeue(item);
-        this.#flush();
-      }
-    } catch (error) {
-      this.#host.chainError('relay', error);
-    } finally {
-      this.#pumping = false;
-      this.#flush();
-      this.#checkPressure();
-      if (this.drained) this.#host.idle();
-    }
-  }
-
-  #announceWaiting(): void {
-    const host = this.#host;
-    announceWaiting(this.#queue, this.#announced, host.interceptors(), host.session, this.from, host.limits.maxMessage, host.signal);
-  }
-
-  #dequeue(item: Item): void {
-    if (this.#queue[0] === item) this.#queue.shift();
-    if (item.type === 'frame') this.#queuedBytes -= size(item.frame);
-    else if (item.type === 'message') for (const f of item.frames) this.#queuedBytes -= size(f);
-  }
-
-  /** The head frame needs no decision: write what has arrived and let the rest go through. */
-  #promote(frame: QueuedFrame): void {
-    const cur = this.#cur!;
-    cur.rekey = this.#writeOriginal(frame);
-    if (cur.queued === frame) cur.queued = null;
-  }
-
-  /** A held message outgrew --max-message: stream it on undecided, telling the deciders. */
-  #streamHeld(item: MessageItem): void {
-    if ((this.#compression?.recompress ?? false) && item.compressed) {
-      this.#host.violation(violation('message-too-big', `compressed message over ${this.#host.limits.maxMessage} bytes after a rewrite`), null);
-      return;
-    }
-    const frames = item.frames;
-    const open = frames[frames.length - 1];
-    for (const f of frames) {
-      this.#queuedBytes -= size(f);
-      if (f === open && !f.complete) this.#promote(f);
-      else this.#writeOriginal(f);
-    }
-    frames.length = 0;
-    const msg = this.#msg;
-    if (msg !== null && msg.held === item) {
-      // The rest of the message goes through as it arrives.
-      msg.held = null;
-      msg.fate = 'streamed';
-    }
-    notifyStreamed(this.#host, this.from, item);
-    this.#releaseHeld();
-    this.#records.now(() => this.#host.bus.emit('log', { session: this.#host.session, time: this.#host.now(), source: 'proxy', level: 'info', text: `${this.from} message over --max-message (${this.#host.limits.maxMessage} B) streamed without a decision` }));
   }
 
   // ---- records ---------------------------------------------------------------------------
