@@ -27,7 +27,7 @@ Trust it (only on machines you debug from):
                            tick "Trust this CA to identify websites" (or certutil -d sql:PROFILE_DIR -A -t C,, -n wsproxy -i ${pem})
   Node.js                  NODE_EXTRA_CA_CERTS=${pem} node app.js
   curl                     curl --cacert ${pem} --proxy http://127.0.0.1:8080 https://HOST/
-  Python                   SSL_CERT_FILE=${pem} python app.py   (replaces the default bundle; requests reads REQUESTS_CA_BUNDLE)
+  Python                   SSL_CERT_FILE=${pem} python3 app.py   (replaces the default bundle; requests reads REQUESTS_CA_BUNDLE)
 Remove trust again with certutil -D -n wsproxy (NSS), or delete the authority in Firefox.
 `;
 }
