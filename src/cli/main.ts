@@ -97,6 +97,7 @@ function addProxyOptions(cmd: Command): Command {
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
+  quietOnClosedOutput();
   const program = addProxyOptions(new Command('wsproxy'))
     .description('A transparent WebSocket debugging proxy: every frame in both directions, decoded, live.')
     .option('-t, --target <addr>', 'the server to relay to: HOST:PORT, ws://HOST:PORT[/path] or wss://HOST[:PORT][/path]; without it, a forward proxy')
@@ -250,5 +251,18 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
     // Closing the browser stops the proxy; Ctrl-C stops both.
     void launched.exited.then(() => shutdown(0));
     process.once('exit', () => launched.stop());
+  }
+}
+
+/**
+ * A reader that goes away (`wsproxy --help | head`, a closed `--pcap -` pipe) ends the program as
+ * it ends other command-line tools: quietly, not with a stack trace.
+ */
+function quietOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error;
+      process.exit(0);
+    });
   }
 }

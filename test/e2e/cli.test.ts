@@ -86,6 +86,20 @@ describe('wsproxy command line', { timeout: 120_000 }, () => {
     assert.equal(run.stderr, '');
   });
 
+  test('a reader that closes early (wsproxy --help | head): exit 0, no stack trace', { timeout: 15_000 }, async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    // The read end of stdout is gone before the help is written, as when `head` has exited.
+    const child = spawn(process.execPath, [BIN, '--help'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    clearTimeout(killer);
+    assert.equal(stderr, '');
+    assert.equal(code, 0);
+  });
+
   test('an unknown flag: a one-line error, exit 2, no stack trace', { timeout: 15_000 }, async (t) => {
     if (skipUnlessBuilt(t)) return;
     const run = await wsproxy(['--bogus', '--target', '127.0.0.1:1']).exited;
