@@ -9,9 +9,10 @@ import { DROP, FORWARD, type HeldMessage, type MessageInterceptor, type MessageM
 import type { Admission, UpgradeAttempt } from '../proxy/admission.js';
 import { INTERCEPTOR_ORDER, type ProxyControl, type SessionControl } from '../proxy/control.js';
 import { otherSide, type FaultRecord, type ReconnectRecord, type SessionInfo, type Side } from '../proxy/events.js';
-import { matches, mayMatchMeta, type Filter, type FilterSubject } from '../tui/filter.js';
+import { matches, type FilterSubject } from '../tui/filter.js';
 import { FaultRandom } from './prng.js';
 import { ReconnectTracker } from './reconnects.js';
+import { pathMatches, ruleApplies, sideMatches } from './rule-match.js';
 import { isMessageAction, parseRule, ruleFromJson, type FaultAction, type ParsedRule } from './rule.js';
 import { Throttle } from './throttle.js';
 
@@ -62,14 +63,6 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     }
     signal?.addEventListener('abort', done, { once: true });
   });
-
-function isData(kind: MessageMeta['kind']): boolean {
-  return kind === 'text' || kind === 'binary';
-}
-
-function hasKindTerm(filter: Filter | null): boolean {
-  return filter !== null && filter.terms.some((t) => t.type === 'kind');
-}
 
 export class FaultEngine {
   readonly random: FaultRandom;
@@ -375,24 +368,8 @@ export class FaultEngine {
   // ---- messages ----------------------------------------------------------------------------
 
   #wants(meta: MessageMeta): boolean {
-    for (const r of this.#rules) if (r.enabled && this.#appliesTo(r, meta)) return true;
+    for (const r of this.#rules) if (r.enabled && ruleApplies(r, meta, this.#sessions)) return true;
     return false;
-  }
-
-  #appliesTo(r: ActiveRule, meta: MessageMeta): boolean {
-    const rule = r.rule;
-    const a = rule.action;
-    if (!isMessageAction(a) || !sideMatches(rule, meta.from) || (r.session !== null && r.session !== meta.session)) return false;
-    if (rule.path !== null) {
-      const live = this.#sessions.get(meta.session);
-      if (live === undefined || !pathMatches(rule, live.info.path)) return false;
-    }
-    if (a.type === 'delay-pong') return meta.kind === 'pong';
-    const dataOnly = a.type === 'fragment' || a.type === 'coalesce' || a.type === 'duplicate' || a.type === 'trickle';
-    if (dataOnly && !isData(meta.kind)) return false;
-    // Without a kind: term a rule acts on data messages; with one, on what it names.
-    if (!hasKindTerm(rule.match) && !isData(meta.kind)) return false;
-    return rule.match === null || mayMatchMeta(rule.match, meta);
   }
 
   #roll(r: ActiveRule, session: number, from: number): boolean {
@@ -416,7 +393,7 @@ export class FaultEngine {
     let layout: OutMessage['layout'];
     let changed = false;
     for (const r of this.#rules) {
-      if (!r.enabled || !this.#appliesTo(r, meta)) continue;
+      if (!r.enabled || !ruleApplies(r, meta, this.#sessions)) continue;
       if (r.rule.match !== null && !matches(r.rule.match, subject)) continue;
       if (!this.#roll(r, held.session, side)) continue;
       const a = r.rule.action;
@@ -515,12 +492,4 @@ export class FaultEngine {
   #emitReconnects(records: readonly ReconnectRecord[]): void {
     for (const r of records) this.#proxy?.bus.emit('reconnects', r);
   }
-}
-
-function sideMatches(rule: ParsedRule, from: Side): boolean {
-  return rule.direction === 'both' || rule.direction === from;
-}
-
-function pathMatches(rule: ParsedRule, path: string): boolean {
-  return rule.path === null || path.startsWith(rule.path);
 }
