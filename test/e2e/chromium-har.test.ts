@@ -6,18 +6,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import type { Har } from 'har-format';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 import { attachHar } from '../../src/export/har-writer.js';
 import { assertChromeImportable, assertValidHar } from '../export/har-check.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 const SCRIPT = `
 async function talk(url) {
@@ -44,11 +43,7 @@ async function talk(url) {
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><script>${SCRIPT}</script></head><body>har</body></html>`;
 
-test('Chromium session with permessage-deflate → --har: valid, importable, the messages the page sent and received', { timeout: 60_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`chromium not installed at ${CHROMIUM}`);
-    return;
-  }
+test('Chromium session with permessage-deflate → --har: valid, importable, the messages the page sent and received', { skip: NO_CHROMIUM, timeout: 60_000 }, async () => {
   const page = http.createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(PAGE);
@@ -62,11 +57,7 @@ test('Chromium session with permessage-deflate → --har: valid, importable, the
   const har = await attachHar(h.proxy.bus, { path: file, control: false, version: '0' });
   let browser: Browser | null = null;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 30_000,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const tab = await browser.newPage();
     await tab.goto(`http://127.0.0.1:${pagePort}/`, { timeout: 10_000 });
     const received = (await tab.evaluate(`talk(${JSON.stringify(`ws://127.0.0.1:${h.port}/browser?room=7`)})`)) as [string, number[], string];

@@ -7,14 +7,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { Inflater } from '../../src/proxy/inflater.js';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROUNDS = 6;
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>order</title><script>
@@ -38,11 +37,7 @@ async function talk(url, rounds) {
 }
 </script></head><body>order</body></html>`;
 
-test('Chromium with permessage-deflate: each reply reaches the bus after the message it answers, inflation slowed on purpose', { timeout: 60_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`chromium not installed at ${CHROMIUM}`);
-    return;
-  }
+test('Chromium with permessage-deflate: each reply reaches the bus after the message it answers, inflation slowed on purpose', { skip: NO_CHROMIUM, timeout: 60_000 }, async () => {
   const original = Inflater.prototype.endFrame;
   Inflater.prototype.endFrame = function (this: Inflater, last: boolean) {
     const result = original.call(this, last);
@@ -59,11 +54,7 @@ test('Chromium with permessage-deflate: each reply reaches the bus after the mes
   const h = await startProxy(target.port);
   let browser: Browser | null = null;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 30_000,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     const tab = await browser.newPage();
     await tab.goto(`http://127.0.0.1:${pagePort}/`, { timeout: 10_000 });
     const result = (await tab.evaluate(`talk(${JSON.stringify(`ws://127.0.0.1:${h.port}/order`)}, ${ROUNDS})`)) as { extensions: string; back: string[] };

@@ -5,13 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 /**
  * The page's script, plain JavaScript served with the page (a function from this file would carry
@@ -53,11 +51,7 @@ interface TalkResult {
   readonly closeCode: number;
 }
 
-test('Chromium through the proxy with permessage-deflate', { timeout: 60_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    t.skip(`chromium not installed at ${CHROMIUM}`);
-    return;
-  }
+test('Chromium through the proxy with permessage-deflate', { skip: NO_CHROMIUM, timeout: 60_000 }, async () => {
   const page = http.createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(PAGE);
@@ -70,11 +64,7 @@ test('Chromium through the proxy with permessage-deflate', { timeout: 60_000 }, 
   const h = await startProxy(target.port);
   let browser: Browser | null = null;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 30_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-    });
+    browser = await launchChromium();
     const tab = await browser.newPage();
     await tab.goto(`http://127.0.0.1:${pagePort}/`, { timeout: 10_000 });
     const result = (await tab.evaluate(`talk(${JSON.stringify(`ws://127.0.0.1:${h.port}/browser`)})`)) as TalkResult;

@@ -5,17 +5,15 @@
  * everything correctly.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { startLive, startTarget, until } from '../script/live.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`\n*** SKIPPING the Chromium compression test: ${CHROMIUM} is not installed ***\n`);
+if (NO_CHROMIUM) console.warn(`\n*** SKIPPING the Chromium compression test: ${CHROMIUM} is not installed ***\n`);
 
 const dir = mkdtempSync(join(tmpdir(), 'wsproxy-chromium-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,7 +58,7 @@ ws.onerror = () => { window.results.error = true; };
 window.sendMore = (from, count) => { for (let n = from; n < from + count; n++) ws.send(JSON.stringify({ n, body: 'again '.repeat(60) + n })); };
 </script>`;
 
-test('Chromium ⇄ proxy ⇄ ws with permessage-deflate keep working after rewrites, splits and drops', { skip: haveChromium ? false : `SKIPPED: ${CHROMIUM} not installed`, timeout: 120_000 }, async () => {
+test('Chromium ⇄ proxy ⇄ ws with permessage-deflate keep working after rewrites, splits and drops', { skip: NO_CHROMIUM, timeout: 120_000 }, async () => {
   // The server answers every message; some answers carry a secret, some ask to be split or dropped.
   const target = await startTarget(
     { perMessageDeflate: { threshold: 0 }, handleProtocols: (protocols) => (protocols.has('v1.test') ? 'v1.test' : false) },
@@ -81,10 +79,7 @@ test('Chromium ⇄ proxy ⇄ ws with permessage-deflate keep working after rewri
   });
   await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', () => resolve()));
   const pagePort = (page.address() as { port: number }).port;
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  const browser = await launchChromium();
   try {
     const tab = await browser.newPage();
     await tab.goto(`http://127.0.0.1:${pagePort}/`);

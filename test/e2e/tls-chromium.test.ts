@@ -15,14 +15,14 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { CHROMIUM, NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { chromiumArgs } from '../../src/tls/browser.js';
 import { openCa } from '../../src/tls/ca.js';
 import { until } from '../helpers/raw-peer.js';
 import { hasOpenssl, makeTestPki } from '../helpers/test-pki.js';
 import { startTlsProxy, startWssEcho } from '../helpers/tls-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>wss through wsproxy</title><script>
@@ -48,8 +48,7 @@ interface Talk {
   readonly extensions: string;
 }
 
-test('Chromium → wsproxy forward mode → https page and wss with permessage-deflate, decoded in the JSONL log', { timeout: 90_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) return t.skip(`chromium not installed at ${CHROMIUM}`);
+test('Chromium → wsproxy forward mode → https page and wss with permessage-deflate, decoded in the JSONL log', { skip: NO_CHROMIUM, timeout: 90_000 }, async (t) => {
   if (!hasOpenssl()) return t.skip('openssl not installed');
   if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) return t.skip('not built (npm run build)');
   const pki = makeTestPki();
@@ -69,11 +68,7 @@ test('Chromium → wsproxy forward mode → https page and wss with permessage-d
     const listening = await until(() => /listening on (127\.0\.0\.1:\d+), a forward \(HTTP CONNECT\) proxy/.exec(stderr)?.[1], 15_000, `the startup line (stderr: ${stderr})`);
     const ca = await openCa(caDir);
     const args = chromiumArgs({ proxy: listening, spki: ca.spkiSha256, profileDir: '', url: null }).filter((a) => !a.startsWith('--user-data-dir'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 30_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...args],
-    });
+    browser = await launchChromium(args);
     const tab = await browser.newPage();
     const response = await tab.goto(`https://app.test:${server.port}/`, { timeout: 15_000 });
     assert.equal(response?.status(), 200);
@@ -122,8 +117,7 @@ test('Chromium → wsproxy forward mode → https page and wss with permessage-d
   }
 });
 
-test('wsproxy browser with the real Chromium: the https page loads through the proxy, the CA trusted by key hash, and wsproxy stops with the browser', { timeout: 90_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) return t.skip(`chromium not installed at ${CHROMIUM}`);
+test('wsproxy browser with the real Chromium: the https page loads through the proxy, the CA trusted by key hash, and wsproxy stops with the browser', { skip: NO_CHROMIUM, timeout: 90_000 }, async (t) => {
   if (!hasOpenssl()) return t.skip('openssl not installed');
   if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) return t.skip('not built (npm run build)');
   const pki = makeTestPki();
@@ -160,19 +154,14 @@ test('wsproxy browser with the real Chromium: the https page loads through the p
   }
 });
 
-test('a Chromium that does not trust the CA: the page fails with a certificate error and the proxy says the client rejected its certificate', { timeout: 90_000 }, async (t) => {
-  if (!existsSync(CHROMIUM)) return t.skip(`chromium not installed at ${CHROMIUM}`);
+test('a Chromium that does not trust the CA: the page fails with a certificate error and the proxy says the client rejected its certificate', { skip: NO_CHROMIUM, timeout: 90_000 }, async (t) => {
   if (!hasOpenssl()) return t.skip('openssl not installed');
   const pki = makeTestPki();
   const server = await startWssEcho(pki, ['DNS:app.test']);
   const h = await startTlsProxy(null, { targetCa: [pki.caPath], resolve: new Map([['app.test', '127.0.0.1']]) });
   let browser: Browser | null = null;
   try {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      timeout: 30_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', `--proxy-server=http://127.0.0.1:${h.port}`, '--proxy-bypass-list=<-loopback>'],
-    });
+    browser = await launchChromium([`--proxy-server=http://127.0.0.1:${h.port}`, '--proxy-bypass-list=<-loopback>']);
     const tab = await browser.newPage();
     await assert.rejects(tab.goto(`https://app.test:${server.port}/`, { timeout: 15_000 }), /ERR_CERT_AUTHORITY_INVALID/);
     const log = await h.waitFor(h.logs, (l) => /client rejected the proxy's certificate for app\.test: trust the CA, see `wsproxy ca`/.test(l.text), 5000, 'the rejection line');

@@ -5,15 +5,13 @@
  */
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
-import { chromium } from 'playwright-core';
+import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
 import { WebSocketServer, type RawData } from 'ws';
 import { FaultEngine } from '../../src/fault/engine.js';
 import { openWs, startProxy, toBuffer, type ProxyHarness } from '../helpers/proxy-harness.js';
 import { until } from '../helpers/raw-peer.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -93,7 +91,7 @@ test('ws peers with permessage-deflate: drop, duplicate and fragment keep both e
   assert.ok(frags.filter((f) => f.length <= 7).length >= 4);
 });
 
-test('Chromium with permessage-deflate: drop, duplicate and fragment keep both ends decoding', { skip: existsSync(CHROMIUM) ? false : `SKIPPED: ${CHROMIUM} not installed`, timeout: 90_000 }, async () => {
+test('Chromium with permessage-deflate: drop, duplicate and fragment keep both ends decoding', { skip: NO_CHROMIUM, timeout: 90_000 }, async () => {
   const s = await setup();
   cleanups.push(() => s.close());
   const page = http.createServer((_req, res) => {
@@ -108,10 +106,7 @@ ws.onclose = (e) => { window.results.closed = e.code; };
   });
   await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', () => resolve()));
   cleanups.push(() => new Promise<void>((resolve) => page.close(() => resolve())));
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   cleanups.push(() => browser.close());
   const tab = await browser.newPage();
   await tab.goto(`http://127.0.0.1:${(page.address() as { port: number }).port}/`);

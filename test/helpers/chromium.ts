@@ -1,0 +1,19 @@
+/**
+ * Headless Chromium for the tests that drive a real browser: the system's /usr/bin/chromium
+ * (never a downloaded one), the same flags everywhere, and a skip reason when it is missing.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** No sandbox or GPU in a container; no QUIC, so WebSockets ride TCP; nothing fetched on its own. */
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** For a test's `skip` option: false when Chromium is installed, else why the test is skipped. */
+export const NO_CHROMIUM: string | false = existsSync(CHROMIUM) ? false : `SKIPPED: chromium not installed at ${CHROMIUM}`;
+
+/** Launches headless Chromium with CHROMIUM_FLAGS and then `extraArgs` (proxy, trust, ...). */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, timeout: 30_000, args: [...CHROMIUM_FLAGS, ...extraArgs] });
+}
