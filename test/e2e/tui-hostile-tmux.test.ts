@@ -7,53 +7,16 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildFrame, KEY_A, unmaskedFrame } from '../helpers/frames.js';
 import { destroyAllRaw, headerValue, rawHandshake, RawServer, switchingHead, type RawConnection } from '../helpers/raw-peer.js';
 import { TERMINAL_UNSAFE } from '../helpers/terminal-safe.js';
+import { tmuxSkipReason, tmuxTui } from '../helpers/tmux.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin/wsproxy.js');
-const SOCKET = `wsproxy-hostile-${process.pid}`;
-const SESSION = 'tui';
-const COLS = 160;
-const ROWS = 45;
+const { start, display, capture, keys, type, until, kill } = tmuxTui({ socket: `wsproxy-hostile-${process.pid}`, cols: 160, rows: 45, keepTrailingSpaces: true });
 
 const TITLE = '\x1b]0;PWNED\x07';
 const HEAD_EVIL = `${TITLE}\x1b[2J\x9b31m`;
 const TEXT_EVIL = `${TITLE}\x1b[2J\x1b[H\u009b31m\u0085\u202eevil\u2066x\u2069\u200b`;
-
-function hasTmux(): boolean {
-  return spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
-}
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', timeout: 10_000 });
-}
-
-/** The screen as text, trailing spaces kept (-N), so columns can be counted. */
-function capture(): string {
-  try {
-    return tmux('capture-pane', '-p', '-N', '-t', SESSION);
-  } catch {
-    return '';
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, check: () => T | null | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = check();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${capture()}`);
-    await sleep(50);
-  }
-}
 
 /** Columns a character takes in the terminal: emoji and CJK two, everything else here one. */
 const width = (c: string): number => (/\p{Emoji_Presentation}|[\u3000-\u9fff]/u.test(c) ? 2 : 1);
@@ -71,7 +34,7 @@ function at(line: string, col: number): { char: string; rest: string } {
 }
 
 describe('TUI under tmux with hostile peers', { timeout: 90_000 }, () => {
-  const skip = !hasTmux() ? 'tmux not installed' : !existsSync(path.join(ROOT, 'dist/cli/main.js')) ? 'dist/ not built (npm run build)' : null;
+  const skip = tmuxSkipReason();
   let target: RawServer | null = null;
 
   before(async () => {
@@ -83,18 +46,12 @@ describe('TUI under tmux with hostile peers', { timeout: 90_000 }, () => {
           ['Sec-WebSocket-Extensions', `x-evil; p=${HEAD_EVIL}`],
         ]),
     });
-    const command = `TERM=xterm-256color LANG=C.UTF-8 node ${JSON.stringify(BIN)} --listen 127.0.0.1:0 --target 127.0.0.1:${target.port}`;
-    tmux('-f', '/dev/null', 'new-session', '-d', '-s', SESSION, '-x', String(COLS), '-y', String(ROWS), command);
-    tmux('set-option', '-t', SESSION, 'remain-on-exit', 'on');
+    start(`--listen 127.0.0.1:0 --target 127.0.0.1:${target.port}`);
   });
 
   after(async () => {
     destroyAllRaw();
-    try {
-      tmux('kill-server');
-    } catch {
-      // already gone
-    }
+    kill();
     await target?.close();
   });
 
@@ -104,7 +61,7 @@ describe('TUI under tmux with hostile peers', { timeout: 90_000 }, () => {
       return;
     }
     const port = Number(await until('the TUI status bar', () => /wsproxy │ 127\.0\.0\.1:(\d+) →/.exec(capture())?.[1]));
-    const titleBefore = tmux('display-message', '-p', '-t', SESSION, '#{pane_title}').trim();
+    const titleBefore = display('#{pane_title}');
 
     const { client } = await rawHandshake(port, { path: `/room${HEAD_EVIL}`, headers: [['Sec-WebSocket-Protocol', `chat${HEAD_EVIL}`]] });
     const server: RawConnection = await until('the relayed request at the target', () => target!.connections.find((c) => c.head !== null), 3000);
@@ -127,7 +84,7 @@ describe('TUI under tmux with hostile peers', { timeout: 90_000 }, () => {
     assert.match(screen, /chat\\x1b\]0;PWNED\\x07/, 'the subprotocol, escaped');
     // The screen was not cleared by the payload's CSI: the status bar is still there.
     assert.match(screen, /wsproxy │ 127\.0\.0\.1:\d+ →/);
-    const titleAfter = tmux('display-message', '-p', '-t', SESSION, '#{pane_title}').trim();
+    const titleAfter = display('#{pane_title}');
     assert.doesNotMatch(titleAfter, /PWNED/);
     assert.equal(titleAfter, titleBefore, 'the pane title is what it was');
 
@@ -147,10 +104,10 @@ describe('TUI under tmux with hostile peers', { timeout: 90_000 }, () => {
     }
 
     // The JSON view of the detail pane shows the emoji too, and the bidi override as a JSON escape.
-    tmux('send-keys', '-t', SESSION, '/');
-    tmux('send-keys', '-t', SESSION, '-l', '--', 'flag');
-    tmux('send-keys', '-t', SESSION, 'Enter');
-    tmux('send-keys', '-t', SESSION, 'Enter');
+    keys('/');
+    type('flag');
+    keys('Enter');
+    keys('Enter');
     const detail = await until('the JSON view', () => (capture().includes('JSON, pretty-printed') ? capture() : null));
     assert.match(detail, /"flag": "🎌",/);
     assert.match(detail, /"bidi": "a\\u202eb",/);
@@ -158,6 +115,6 @@ describe('TUI under tmux with hostile peers', { timeout: 90_000 }, () => {
     for (const line of detail.split('\n').filter((l) => l !== '')) {
       assert.equal(TERMINAL_UNSAFE.exec(line), null, `raw character in ${JSON.stringify(line)}`);
     }
-    assert.equal(tmux('display-message', '-p', '-t', SESSION, '#{pane_title}').trim(), titleBefore);
+    assert.equal(display('#{pane_title}'), titleBefore);
   });
 });

@@ -6,57 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { WebSocket, WebSocketServer } from 'ws';
+import { sleep, tmuxSkipReason, tmuxTui } from '../helpers/tmux.js';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = path.join(ROOT, 'bin/wsproxy.js');
-const SOCKET = `wsproxy-e2e-${process.pid}`;
-const SESSION = 'tui';
-const COLS = 150;
-const ROWS = 40;
-
-function hasTmux(): boolean {
-  return spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
-}
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8', timeout: 10_000 });
-}
-
-function capture(): string {
-  try {
-    return tmux('capture-pane', '-p', '-t', SESSION);
-  } catch {
-    return '';
-  }
-}
-
-/** Keys by tmux name (Enter, Escape, C-s, BSpace…). */
-function keys(...names: string[]): void {
-  tmux('send-keys', '-t', SESSION, ...names);
-}
-
-/** Literal text, typed. */
-function type(text: string): void {
-  tmux('send-keys', '-t', SESSION, '-l', '--', text);
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls until `check` passes; fails with the last screen after `ms`. */
-async function until<T>(what: string, check: () => T | null | undefined | false, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = check();
-    if (value !== null && value !== undefined && value !== false) return value;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; screen:\n${capture()}`);
-    await sleep(50);
-  }
-}
+const { start, display, capture, keys, type, until, kill } = tmuxTui({ socket: `wsproxy-e2e-${process.pid}`, cols: 150, rows: 40 });
 
 /** The frame log rows (lines with a time stamp and a direction). */
 function frameRows(screen: string): string[] {
@@ -97,23 +50,17 @@ describe('wsproxy TUI under tmux', { timeout: 120_000 }, () => {
   let client: WebSocket | null = null;
   const got: string[] = [];
   let closeCode: number | null = null;
-  const skip = !hasTmux() ? 'tmux not installed' : !existsSync(path.join(ROOT, 'dist/cli/main.js')) ? 'dist/ not built (npm run build)' : null;
+  const skip = tmuxSkipReason();
 
   before(async () => {
     if (skip !== null) return;
     target = await startTarget();
-    const command = `TERM=xterm-256color LANG=C.UTF-8 node ${JSON.stringify(BIN)} --listen 127.0.0.1:0 --target 127.0.0.1:${target.port}`;
-    tmux('-f', '/dev/null', 'new-session', '-d', '-s', SESSION, '-x', String(COLS), '-y', String(ROWS), command);
-    tmux('set-option', '-t', SESSION, 'remain-on-exit', 'on');
+    start(`--listen 127.0.0.1:0 --target 127.0.0.1:${target.port}`);
   });
 
   after(async () => {
     client?.terminate();
-    try {
-      tmux('kill-server');
-    } catch {
-      // already gone
-    }
+    kill();
     await target?.close();
   });
 
@@ -196,7 +143,7 @@ describe('wsproxy TUI under tmux', { timeout: 120_000 }, () => {
     await until('the quit question', () => capture().includes('Quit? 1 open session'));
     keys('y');
     await until('the client to be closed with 1001', () => closeCode === 1001);
-    await until('the program to exit', () => tmux('display-message', '-p', '-t', SESSION, '#{pane_dead}').trim() === '1');
+    await until('the program to exit', () => display('#{pane_dead}') === '1');
     assert.ok(!capture().includes('Time         Sess'), 'the normal screen is back');
   });
 });
