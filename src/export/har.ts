@@ -45,7 +45,9 @@ export interface HarSessionHead {
   readonly target: string;
   readonly path: string;
   readonly status: number;
+  /** As the client sent it, e.g. "GET /chat?room=1 HTTP/1.1". */
   readonly requestLine: string;
+  /** e.g. "HTTP/1.1 101 Switching Protocols". */
   readonly statusLine: string;
   readonly requestHeaders: readonly (readonly [string, string])[];
   readonly responseHeaders: readonly (readonly [string, string])[];

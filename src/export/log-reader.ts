@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Side } from '../proxy/events.js';
 import type { SessionStats } from './stats.js';
+import type { HarClose, HarMessageFacts, HarSessionHead } from './har.js';
 
 export interface RecordedFrame {
   readonly id: number;
@@ -28,45 +29,22 @@ export interface RecordedFrame {
   readonly violations: readonly string[];
 }
 
-export interface RecordedMessage {
-  readonly id: number;
-  readonly time: number;
-  readonly from: Side;
-  readonly kind: 'text' | 'binary';
-  readonly length: number;
+/** The HAR builder's message, its payload a Buffer. */
+export interface RecordedMessage extends HarMessageFacts {
   readonly payload: Buffer;
-  readonly truncated: boolean;
-  readonly frames: number;
-  readonly compressed: boolean;
-  readonly fate: string;
-  readonly by: string | null;
 }
 
-export interface RecordedClose {
-  readonly time: number;
-  readonly code: number | null;
-  readonly reason: string;
+/** The HAR builder's close, with who closed and the stats as a log always has them. */
+export interface RecordedClose extends HarClose {
   readonly by: Side | 'proxy';
-  readonly clean: boolean;
   readonly stats: SessionStats | null;
 }
 
-export interface RecordedSession {
-  readonly session: number;
-  readonly time: number;
-  readonly client: string;
-  readonly target: string;
-  readonly path: string;
-  readonly status: number;
-  /** As the client sent it, e.g. "GET /chat?room=1 HTTP/1.1"; rebuilt from the path for logs older than the field. */
-  readonly requestLine: string;
-  /** e.g. "HTTP/1.1 101 Switching Protocols". */
-  readonly statusLine: string;
-  readonly requestHeaders: readonly (readonly [string, string])[];
-  readonly responseHeaders: readonly (readonly [string, string])[];
-  readonly protocol: string | null;
-  readonly extensions: string | null;
-  /** ws:// or wss:// URL as the client meant it (logs with the field). */
+/**
+ * The HAR builder's session head (requestLine rebuilt from the path for logs older than the
+ * field; url only in logs with it), and what the session carried.
+ */
+export interface RecordedSession extends HarSessionHead {
   readonly url: string | undefined;
   readonly frames: RecordedFrame[];
   readonly messages: RecordedMessage[];
