@@ -10,6 +10,7 @@ import type net from 'node:net';
 import type { ConnectionContext, Dialer, LayerDeps } from '../proxy/layers/context.js';
 import { answerAndClose } from '../proxy/layers/http-io.js';
 import type { Next, RequestLayer } from '../proxy/layers/http-reader.js';
+import { peekHead } from '../proxy/layers/peek-head.js';
 import type { SocketReader } from '../proxy/layers/socket-reader.js';
 import { dialTcp, formatTarget, type Target } from '../proxy/upstream.js';
 import { parseClientHello } from '../tls/client-hello.js';
@@ -104,50 +105,21 @@ async function connect(deps: LayerDeps, setup: ForwardSetup, next: NextLayer, au
 
 /** What the tunnel starts with; null when the client left (or said nothing in time). */
 async function sniffTunnel(reader: SocketReader, timeoutMs: number): Promise<'tls' | 'http' | 'h2c' | 'opaque' | null> {
-  const timer = setTimeout(() => reader.interrupt(), timeoutMs);
-  timer.unref();
-  const chunks: Buffer[] = [];
-  try {
-    for (;;) {
-      const chunk = await reader.read();
-      if (chunk === null) {
-        if (chunks.length === 0) return null;
-        reader.unread(Buffer.concat(chunks));
-        return 'opaque';
-      }
-      chunks.push(chunk);
-      const bytes = Buffer.concat(chunks);
-      const kind = sniffFirstBytes(bytes);
-      if (kind === 'incomplete') continue;
-      reader.unread(bytes);
-      chunks.length = 0;
-      return kind;
-    }
-  } finally {
-    clearTimeout(timer);
-  }
+  const head = await peekHead(reader, timeoutMs, (bytes) => {
+    const kind = sniffFirstBytes(bytes);
+    return kind === 'incomplete' ? undefined : kind;
+  });
+  if (head.decided) return head.value;
+  return head.seen === 0 ? null : 'opaque';
 }
 
 /** The SNI of the ClientHello at the head of the reader, left in place. */
 async function peekSni(reader: SocketReader, timeoutMs: number): Promise<string | null> {
-  const timer = setTimeout(() => reader.interrupt(), timeoutMs);
-  timer.unref();
-  const chunks: Buffer[] = [];
-  try {
-    for (;;) {
-      const chunk = await reader.read();
-      if (chunk === null) break;
-      chunks.push(chunk);
-      const r = parseClientHello(Buffer.concat(chunks));
-      if (r.state === 'incomplete') continue;
-      reader.unread(Buffer.concat(chunks));
-      return r.state === 'ok' ? r.sni : null;
-    }
-    reader.unread(Buffer.concat(chunks));
-    return null;
-  } finally {
-    clearTimeout(timer);
-  }
+  const head = await peekHead(reader, timeoutMs, (bytes) => {
+    const hello = parseClientHello(bytes);
+    return hello.state === 'incomplete' ? undefined : hello.state === 'ok' ? hello.sni : null;
+  });
+  return head.decided ? head.value : null;
 }
 
 /** Relays the tunnel as bytes both ways, nothing decoded, and says so once. */
