@@ -12,24 +12,15 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
+import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium } from '../helpers/chromium.js';
 import type { Har } from 'har-format';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 import { attachHar } from '../../src/export/har-writer.js';
 import { assertChromeImportable, assertValidHar } from '../export/har-check.js';
 
-const SCRIPT = `
+const SCRIPT = `${PAGE_OPEN_WS}
 async function talk(url) {
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  const inbox = [];
-  let wake = null;
-  ws.onmessage = (e) => { inbox.push(e.data); if (wake) wake(); };
-  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('websocket error')); });
-  const next = () => new Promise((resolve) => {
-    if (inbox.length > 0) resolve(inbox.shift());
-    else wake = () => { wake = null; resolve(inbox.shift()); };
-  });
+  const { ws, next } = await openWs(url, 'arraybuffer');
   const received = [];
   ws.send('h\\u00e9llo from chromium \\u2713');
   received.push(await next());

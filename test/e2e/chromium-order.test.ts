@@ -10,23 +10,15 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type net from 'node:net';
 import type { Browser } from 'playwright-core';
-import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
+import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium } from '../helpers/chromium.js';
 import { Inflater } from '../../src/proxy/inflater.js';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 
 const ROUNDS = 6;
 
-const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>order</title><script>
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>order</title><script>${PAGE_OPEN_WS}
 async function talk(url, rounds) {
-  const ws = new WebSocket(url);
-  const inbox = [];
-  let wake = null;
-  ws.onmessage = (e) => { inbox.push(e.data); if (wake) wake(); };
-  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('websocket error')); });
-  const next = () => new Promise((resolve) => {
-    if (inbox.length > 0) resolve(inbox.shift());
-    else wake = () => { wake = null; resolve(inbox.shift()); };
-  });
+  const { ws, next } = await openWs(url);
   const back = [];
   for (let i = 0; i < rounds; i++) {
     ws.send(JSON.stringify({ seq: i, op: 'subscribe', topic: 'quotes/' + i }));

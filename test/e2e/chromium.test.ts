@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type net from 'node:net';
 import type { Browser } from 'playwright-core';
-import { NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
+import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium } from '../helpers/chromium.js';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 
 /**
@@ -16,18 +16,9 @@ import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
  * the TypeScript loader's helpers into the browser). talk(url) sends a few messages through the
  * proxy and returns what came back.
  */
-const SCRIPT = `
+const SCRIPT = `${PAGE_OPEN_WS}
 async function talk(url) {
-  const ws = new WebSocket(url);
-  ws.binaryType = 'arraybuffer';
-  const inbox = [];
-  let wake = null;
-  ws.onmessage = (e) => { inbox.push(e.data); if (wake) wake(); };
-  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('websocket error')); });
-  const next = () => new Promise((resolve) => {
-    if (inbox.length > 0) resolve(inbox.shift());
-    else wake = () => { wake = null; resolve(inbox.shift()); };
-  });
+  const { ws, next } = await openWs(url, 'arraybuffer');
   ws.send('hello from chromium \u2713');
   const text = await next();
   ws.send(new Uint8Array(256).map((_, i) => 255 - i));

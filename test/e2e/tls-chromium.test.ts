@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { CHROMIUM, NO_CHROMIUM, launchChromium } from '../helpers/chromium.js';
+import { CHROMIUM, NO_CHROMIUM, PAGE_OPEN_WS, launchChromium } from '../helpers/chromium.js';
 import { chromiumArgs } from '../../src/tls/browser.js';
 import { openCa } from '../../src/tls/ca.js';
 import { until } from '../helpers/raw-peer.js';
@@ -25,14 +25,9 @@ import { startTlsProxy, startWssEcho } from '../helpers/tls-harness.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>wss through wsproxy</title><script>
+const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>wss through wsproxy</title><script>${PAGE_OPEN_WS}
 async function talk() {
-  const ws = new WebSocket('wss://' + location.host + '/ws');
-  const inbox = [];
-  let wake = null;
-  ws.onmessage = (e) => { inbox.push(e.data); if (wake) wake(); };
-  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('websocket error')); });
-  const next = () => new Promise((resolve) => { if (inbox.length) resolve(inbox.shift()); else wake = () => { wake = null; resolve(inbox.shift()); }; });
+  const { ws, next } = await openWs('wss://' + location.host + '/ws');
   const sent = ['hello over wss \\u2713', JSON.stringify({ n: 1, text: 'x'.repeat(2000) }), 'third'];
   const got = [];
   for (const m of sent) { ws.send(m); got.push(await next()); }

@@ -17,3 +17,22 @@ export const NO_CHROMIUM: string | false = existsSync(CHROMIUM) ? false : `SKIPP
 export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, timeout: 30_000, args: [...CHROMIUM_FLAGS, ...extraArgs] });
 }
+
+/**
+ * Page-side JavaScript, served inside a page's <script>: `await openWs(url, binaryType?)` opens a
+ * WebSocket and gives `{ ws, next }`, next() resolving to each message received, in order.
+ */
+export const PAGE_OPEN_WS = `
+async function openWs(url, binaryType) {
+  const ws = new WebSocket(url);
+  if (binaryType) ws.binaryType = binaryType;
+  const inbox = [];
+  let wake = null;
+  ws.onmessage = (e) => { inbox.push(e.data); if (wake) wake(); };
+  await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = () => reject(new Error('websocket error')); });
+  const next = () => new Promise((resolve) => {
+    if (inbox.length > 0) resolve(inbox.shift());
+    else wake = () => { wake = null; resolve(inbox.shift()); };
+  });
+  return { ws, next };
+}`;
