@@ -10,6 +10,7 @@ import type net from 'node:net';
 import type { ConnectionContext, Dialer, LayerDeps } from '../proxy/layers/context.js';
 import { answerAndClose } from '../proxy/layers/http-io.js';
 import type { Next, RequestLayer } from '../proxy/layers/http-reader.js';
+import { tunnel } from '../proxy/layers/http-pass.js';
 import { peekHead } from '../proxy/layers/peek-head.js';
 import type { SocketReader } from '../proxy/layers/socket-reader.js';
 import { dialTcp, formatTarget, type Target } from '../proxy/upstream.js';
@@ -129,11 +130,6 @@ function opaque(deps: LayerDeps, reader: SocketReader, server: net.Socket, text:
   const client = reader.socket;
   const rest = reader.detach();
   if (rest.length > 0) server.write(rest);
-  client.pipe(server);
-  server.pipe(client);
-  client.once('close', () => server.destroy());
-  server.once('close', () => client.destroy());
-  client.resume();
-  server.resume();
+  tunnel(client, server);
   return 'done';
 }

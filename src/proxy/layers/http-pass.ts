@@ -137,7 +137,8 @@ function switched(deps: LayerDeps, request: IncomingRequest, reader: SocketReade
   return 'done';
 }
 
-function tunnel(a: Duplex, b: Duplex): void {
+/** Relays bytes both ways until either side closes. */
+export function tunnel(a: Duplex, b: Duplex): void {
   a.pipe(b);
   b.pipe(a);
   a.once('close', () => b.destroy());
