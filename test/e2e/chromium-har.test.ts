@@ -7,12 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
-import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium } from '../helpers/chromium.js';
+import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium, servePage } from '../helpers/chromium.js';
 import type { Har } from 'har-format';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 import { attachHar } from '../../src/export/har-writer.js';
@@ -35,12 +33,8 @@ async function talk(url) {
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><script>${SCRIPT}</script></head><body>har</body></html>`;
 
 test('Chromium session with permessage-deflate → --har: valid, importable, the messages the page sent and received', { skip: NO_CHROMIUM, timeout: 60_000 }, async () => {
-  const page = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(PAGE);
-  });
-  await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-  const pagePort = (page.address() as net.AddressInfo).port;
+  const page = await servePage(PAGE);
+  const pagePort = page.port;
   const target = await startWsEcho({ threshold: 0 });
   const h = await startProxy(target.port);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wsproxy-chromium-har-'));
@@ -83,8 +77,7 @@ test('Chromium session with permessage-deflate → --har: valid, importable, the
     await har.close();
     await h.close();
     await target.close();
-    page.closeAllConnections();
-    await new Promise<void>((resolve) => page.close(() => resolve()));
+    await page.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

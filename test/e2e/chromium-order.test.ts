@@ -7,10 +7,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type net from 'node:net';
 import type { Browser } from 'playwright-core';
-import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium } from '../helpers/chromium.js';
+import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium, servePage } from '../helpers/chromium.js';
 import { Inflater } from '../../src/proxy/inflater.js';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 
@@ -35,12 +33,8 @@ test('Chromium with permessage-deflate: each reply reaches the bus after the mes
     const result = original.call(this, last);
     return new Promise((resolve) => setTimeout(() => resolve(result), 30));
   } as typeof original;
-  const page = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(PAGE);
-  });
-  await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-  const pagePort = (page.address() as net.AddressInfo).port;
+  const page = await servePage(PAGE);
+  const pagePort = page.port;
   // Deflate negotiated, the replies sent uncompressed: they need no inflation at all.
   const target = await startWsEcho({ threshold: 0 }, undefined, { compress: false });
   const h = await startProxy(target.port);
@@ -70,7 +64,6 @@ test('Chromium with permessage-deflate: each reply reaches the bus after the mes
     await browser?.close();
     await h.close();
     await target.close();
-    page.closeAllConnections();
-    await new Promise<void>((resolve) => page.close(() => resolve()));
+    await page.close();
   }
 });

@@ -5,10 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type net from 'node:net';
 import type { Browser } from 'playwright-core';
-import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium } from '../helpers/chromium.js';
+import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium, servePage } from '../helpers/chromium.js';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 
 /**
@@ -43,12 +41,8 @@ interface TalkResult {
 }
 
 test('Chromium through the proxy with permessage-deflate', { skip: NO_CHROMIUM, timeout: 60_000 }, async () => {
-  const page = http.createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    res.end(PAGE);
-  });
-  await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
-  const pagePort = (page.address() as net.AddressInfo).port;
+  const page = await servePage(PAGE);
+  const pagePort = page.port;
   const target = await startWsEcho({ threshold: 0 });
   const origins: (string | undefined)[] = [];
   target.wss.on('connection', (_ws, req) => origins.push(req.headers.origin));
@@ -108,7 +102,6 @@ test('Chromium through the proxy with permessage-deflate', { skip: NO_CHROMIUM, 
     await browser?.close();
     await h.close();
     await target.close();
-    page.closeAllConnections();
-    await new Promise<void>((resolve) => page.close(() => resolve()));
+    await page.close();
   }
 });

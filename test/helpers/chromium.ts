@@ -3,6 +3,8 @@
  * (never a downloaded one), the same flags everywhere, and a skip reason when it is missing.
  */
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -36,3 +38,19 @@ async function openWs(url, binaryType) {
   });
   return { ws, next };
 }`;
+
+/** The test page over plain HTTP on a loopback port of its own, as a site would serve it. */
+export async function servePage(html: string): Promise<{ readonly port: number; close(): Promise<void> }> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    res.end(html);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
