@@ -95,11 +95,16 @@ async function startRelay(echoPort: number, tmpDir: string): Promise<Peer> {
   return { port, pid: child.pid ?? null, stop: () => stopChild(child) };
 }
 
+/** Node options for the proxy only, from BENCH_PROXY_NODE_ARGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`). */
+function proxyNodeArgs(): string[] {
+  return (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+}
+
 async function startHeadless(port: number, echoPort: number, tmpDir: string, seq: number): Promise<Peer> {
   const errFile = path.join(tmpDir, `wsproxy-${seq}.err`);
   const out = openSync(path.join(tmpDir, `wsproxy-${seq}.out`), 'w');
   const err = openSync(errFile, 'w');
-  const args = [WSPROXY_BIN, '--listen', `127.0.0.1:${port}`, '--target', `127.0.0.1:${echoPort}`, '--headless'];
+  const args = [...proxyNodeArgs(), WSPROXY_BIN, '--listen', `127.0.0.1:${port}`, '--target', `127.0.0.1:${echoPort}`, '--headless'];
   const child = track(spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', out, err] }));
   closeSync(out);
   closeSync(err);
