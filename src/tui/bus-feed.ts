@@ -42,5 +42,6 @@ export function feedStore(bus: ProxyBus, store: TuiStore, now: () => number, cha
       store.addLog({ session: where.session, time: now(), source: 'error', level: 'error', text: error.message });
       changed();
     },
-  });
+    // The rows keep at most the store's cap of a payload (proxy/preview-demand.ts).
+  }, { previewBytes: store.maxPreview });
 }

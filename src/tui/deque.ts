@@ -2,12 +2,17 @@
  * An append-only sequence that forgets from the front, addressed by absolute positions: the
  * first item ever pushed is position 0, and a position keeps naming the same item until that
  * item is dropped. Cursors held as positions therefore survive eviction without fix-ups.
+ *
+ * Kept in a ring whose size is a power of two: a ring that holds the TUI's history and turns
+ * over at the traffic's rate never allocates again once it has grown to the history's size
+ * (an array shifted from the front had to be copied every thousand rows).
  */
 export class Deque<T> {
-  #items: T[] = [];
-  /** Index in #items of the item at position #start. */
-  #head = 0;
+  #items: (T | undefined)[] = new Array<T | undefined>(16).fill(undefined);
+  #mask = 15;
+  /** Position of the oldest item held; its slot is `#start & #mask`. */
   #start = 0;
+  #length = 0;
 
   /** Position of the oldest item still held. */
   get start(): number {
@@ -16,26 +21,29 @@ export class Deque<T> {
 
   /** One past the position of the newest item. */
   get end(): number {
-    return this.#start + this.length;
+    return this.#start + this.#length;
   }
 
   get length(): number {
-    return this.#items.length - this.#head;
+    return this.#length;
   }
 
   push(item: T): number {
-    this.#items.push(item);
-    return this.end - 1;
+    if (this.#length === this.#items.length) this.#grow();
+    const position = this.#start + this.#length;
+    this.#items[position & this.#mask] = item;
+    this.#length++;
+    return position;
   }
 
   /** The item at an absolute position, or undefined when it was dropped or is not there yet. */
   at(position: number): T | undefined {
-    if (position < this.#start || position >= this.end) return undefined;
-    return this.#items[this.#head + position - this.#start];
+    if (position < this.#start || position >= this.#start + this.#length) return undefined;
+    return this.#items[position & this.#mask];
   }
 
   first(): T | undefined {
-    return this.at(this.#start);
+    return this.#length === 0 ? undefined : this.#items[this.#start & this.#mask];
   }
 
   last(): T | undefined {
@@ -44,24 +52,22 @@ export class Deque<T> {
 
   /** Drops the oldest item. */
   shift(): T | undefined {
-    if (this.length === 0) return undefined;
-    const item = this.#items[this.#head]!;
-    this.#items[this.#head] = undefined as T;
-    this.#head++;
+    if (this.#length === 0) return undefined;
+    const slot = this.#start & this.#mask;
+    const item = this.#items[slot];
+    this.#items[slot] = undefined;
     this.#start++;
-    // Compact now and then so shifting stays O(1) amortised without holding dead slots.
-    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
+    this.#length--;
     return item;
   }
 
   /** Items from position `from` (inclusive) to `to` (exclusive), clamped to what is held. */
   slice(from: number, to: number): T[] {
-    const a = Math.max(from, this.#start) - this.#start + this.#head;
-    const b = Math.min(to, this.end) - this.#start + this.#head;
-    return a >= b ? [] : this.#items.slice(a, b);
+    const a = Math.max(from, this.#start);
+    const b = Math.min(to, this.end);
+    const out: T[] = [];
+    for (let p = a; p < b; p++) out.push(this.#items[p & this.#mask] as T);
+    return out;
   }
 
   /** First position whose item satisfies `pred`, assuming `pred` is false then true along the deque. */
@@ -69,14 +75,24 @@ export class Deque<T> {
     let lo = this.#start;
     let hi = this.end;
     while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (pred(this.at(mid)!)) hi = mid;
+      const mid = lo + Math.floor((hi - lo) / 2);
+      if (pred(this.#items[mid & this.#mask] as T)) hi = mid;
       else lo = mid + 1;
     }
     return lo;
   }
 
   *[Symbol.iterator](): IterableIterator<T> {
-    for (let i = this.#head; i < this.#items.length; i++) yield this.#items[i]!;
+    for (let p = this.#start; p < this.end; p++) yield this.#items[p & this.#mask] as T;
+  }
+
+  /** Twice the room, the items laid out again by their positions under the new mask. */
+  #grow(): void {
+    const size = this.#items.length * 2;
+    const items = new Array<T | undefined>(size).fill(undefined);
+    const mask = size - 1;
+    for (let p = this.#start; p < this.#start + this.#length; p++) items[p & mask] = this.#items[p & this.#mask];
+    this.#items = items;
+    this.#mask = mask;
   }
 }

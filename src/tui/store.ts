@@ -10,22 +10,12 @@ import { SessionStatsBuilder } from '../export/stats.js';
 import { Deque } from './deque.js';
 import { MATCH_ALL, matches, type Filter, type FilterSubject, type Mark } from './filter.js';
 import { RateMeter } from './rates.js';
-import { TRIMMED_PAYLOAD, compactFrame, compactMessage, trimFrame, trimMessage } from './row-payloads.js';
+import { TRIMMED_PAYLOAD, compactMessage, trimFrame, trimMessage } from './row-payloads.js';
+import { FrameRow, FrameSlabs } from './frame-row.js';
+
+export { FrameRow } from './frame-row.js';
 
 export { TRIMMED_PAYLOAD } from './row-payloads.js';
-
-export interface FrameRow {
-  readonly type: 'frame';
-  readonly seq: number;
-  /** Replaced by a copy with a shorter payload when the payload budget is spent (see maxPayloadBytes). */
-  record: FrameRecord;
-  /** For continuation frames: the kind of the message they belong to (from its first frame). */
-  readonly messageKind: 'text' | 'binary' | null;
-  /** The whole message this data frame belongs to, once its record arrived (for resend). */
-  message: MessageRecord | null;
-  /** The fault rule actions applied to its message ("delay", "drop"...), once a `fault` record named it. */
-  fault?: string;
-}
 
 /** A message the decision path changed or dropped: shown because its frames alone do not say so. */
 export interface MessageRow {
@@ -164,6 +154,7 @@ export function subjectOf(row: Row): FilterSubject {
 export function rowSession(row: Row): number | null {
   switch (row.type) {
     case 'frame':
+      return row.session;
     case 'message':
     case 'close':
     case 'log':
@@ -181,6 +172,8 @@ export class TuiStore {
   readonly maxPayloadBytes: number;
   /** Frame rows in the ring with more than TRIMMED_PAYLOAD bytes of payload, oldest first, and their bytes. */
   readonly #heavy = new Deque<FrameRow>();
+  /** Where small frames' header and payload bytes are kept (frame-row.ts). */
+  readonly #slabs = new FrameSlabs();
   #heavyBytes = 0;
   #seq = 0;
   readonly #rows = new Deque<Row>();
@@ -188,7 +181,6 @@ export class TuiStore {
   #filter: Filter = MATCH_ALL;
   /** Bumped when the view is rebuilt (filter change, clear): positions restart. */
   #viewGeneration = 0;
-  readonly #frames = new Map<number, FrameRow>();
   readonly #sessions = new Map<number, SessionEntry>();
   /** Per session and direction: the data message in progress and its frames without a record yet. */
   readonly #lanes = new Map<number, { readonly client: Lane; readonly server: Lane }>();
@@ -242,8 +234,18 @@ export class TuiStore {
     return this.#evicted;
   }
 
+  /**
+   * The frame row with this id, if still in the ring. Searched from the newest row back: the
+   * records that name a frame (its violations, a fault on its message) follow it closely, and a
+   * map by id, updated for every frame, cost the ring more than all the rest of its bookkeeping.
+   */
   frame(id: number): FrameRow | undefined {
-    return this.#frames.get(id);
+    const rows = this.#rows;
+    for (let p = rows.end - 1; p >= rows.start; p--) {
+      const row = rows.at(p)!;
+      if (row.type === 'frame' && row.id === id) return row;
+    }
+    return undefined;
   }
 
   session(id: number): SessionEntry | undefined {
@@ -275,7 +277,6 @@ export class TuiStore {
     while (this.#rows.length > 0) this.#rows.shift();
     while (this.#heavy.length > 0) this.#heavy.shift();
     this.#heavyBytes = 0;
-    this.#frames.clear();
     for (const lanes of this.#lanes.values()) {
       lanes.client.pending.length = 0;
       lanes.server.pending.length = 0;
@@ -290,9 +291,8 @@ export class TuiStore {
     this.#push({ type: 'open', seq: ++this.#seq, info });
   }
 
-  addFrame(input: FrameRecord): FrameRow {
-    this.#sessions.get(input.session)?.stats?.frame(input);
-    const record = compactFrame(input, this.maxPreview);
+  addFrame(record: FrameRecord): FrameRow {
+    this.#sessions.get(record.session)?.stats?.frame(record);
     const lane = this.#lane(record.session, record.from);
     let messageKind: 'text' | 'binary' | null = null;
     if (record.kind === 'text' || record.kind === 'binary') {
@@ -302,8 +302,7 @@ export class TuiStore {
       messageKind = lane.kind;
       if (record.fin) lane.kind = null;
     }
-    const row: FrameRow = { type: 'frame', seq: ++this.#seq, record, messageKind, message: null };
-    this.#frames.set(record.id, row);
+    const row = new FrameRow(++this.#seq, record, messageKind, this.maxPreview, this.#slabs);
     if (record.origin === 'peer' && (record.kind === 'text' || record.kind === 'binary' || record.kind === 'continuation')) {
       if (lane.pending.length < 10_000) lane.pending.push(row);
     }
@@ -324,9 +323,9 @@ export class TuiStore {
       this.#touchSessions();
     }
     this.#push(row);
-    if (record.payload.length > TRIMMED_PAYLOAD) {
+    if (row.kept && row.payloadLength > TRIMMED_PAYLOAD) {
       this.#heavy.push(row);
-      this.#heavyBytes += record.payload.length;
+      this.#heavyBytes += row.payloadLength;
       this.#trimOldest();
     }
     return row;
@@ -336,7 +335,7 @@ export class TuiStore {
   #trimOldest(): void {
     while (this.#heavyBytes > this.maxPayloadBytes && this.#heavy.length > 1) {
       const row = this.#heavy.shift()!;
-      this.#heavyBytes -= row.record.payload.length;
+      this.#heavyBytes -= row.payloadLength;
       row.record = trimFrame(row.record);
       if (row.message !== null) row.message = trimMessage(row.message);
     }
@@ -363,7 +362,7 @@ export class TuiStore {
   /** A fault rule acted: its frame is marked, and the fault gets a row of its own. */
   addFault(record: FaultRecord): void {
     this.faultsApplied++;
-    const row = record.frame === null ? undefined : this.#frames.get(record.frame);
+    const row = record.frame === null ? undefined : this.frame(record.frame);
     if (row !== undefined) row.fault = row.fault === undefined ? record.action : `${row.fault},${record.action}`;
     const on = record.frame === null ? '' : ` frame ${record.frame}`;
     this.addLog({ session: record.session, time: record.time, source: 'fault', level: 'warn', text: `rule ${record.ruleId} ${record.action}${on}: ${record.detail}  [${record.rule}]` });
@@ -371,7 +370,7 @@ export class TuiStore {
 
   addViolation(record: ViolationRecord): void {
     // A violation about a frame is shown on the frame's row.
-    if (record.frame !== null && this.#frames.has(record.frame)) return;
+    if (record.frame !== null && this.frame(record.frame) !== undefined) return;
     this.#push({ type: 'violation', seq: ++this.#seq, record });
   }
 
@@ -439,11 +438,10 @@ export class TuiStore {
       this.#evicted++;
       if (this.#view.first() === old) this.#view.shift();
       if (old.type === 'frame') {
-        if (this.#frames.get(old.record.id) === old) this.#frames.delete(old.record.id);
         // Both are in arrival order: a large frame leaving the ring is the oldest large one held.
         if (this.#heavy.first() === old) {
           this.#heavy.shift();
-          this.#heavyBytes -= old.record.payload.length;
+          this.#heavyBytes -= old.payloadLength;
         }
       }
     }
