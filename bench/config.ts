@@ -54,6 +54,8 @@ export const QUICK: Scale = {
 export interface Options {
   quick: boolean;
   tui: boolean;
+  /** Also wsproxy headless with --log-file (the JSONL log). */
+  log: boolean;
   scale: Scale;
   /** Workload ids to run (all when empty). */
   only: string[];
@@ -61,9 +63,10 @@ export interface Options {
   pin: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--tui] [--reps N] [--only w1,w2a,w2b,w3,w4,w5] [--no-pin]
+export const USAGE = `usage: npm run bench -- [--quick] [--tui] [--log] [--reps N] [--only w1,w2a,w2b,w3,w4,w5,w6] [--no-pin]
   --quick   scaled-down counts, one repetition (about a minute)
   --tui     also measure wsproxy with its TUI attached (needs tmux)
+  --log     also measure wsproxy headless with --log-file (the JSONL log of every event)
   --reps N  repetitions (default 3, or 1 with --quick)
   --only    run a subset of workloads
   --no-pin  do not pin the latency workload (w3) to one CPU`;
@@ -71,10 +74,10 @@ export const USAGE = `usage: npm run bench -- [--quick] [--tui] [--reps N] [--on
 export function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
   const scale: Scale = { ...(quick ? QUICK : FULL) };
-  const opts: Options = { quick, tui: argv.includes('--tui'), scale, only: [], pin: !argv.includes('--no-pin') };
+  const opts: Options = { quick, tui: argv.includes('--tui'), log: argv.includes('--log'), scale, only: [], pin: !argv.includes('--no-pin') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--quick' || a === '--tui' || a === '--no-pin') continue;
+    if (a === '--quick' || a === '--tui' || a === '--log' || a === '--no-pin') continue;
     if (a === '--reps') {
       const n = Number(argv[++i]);
       if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error('--reps takes 1..20');

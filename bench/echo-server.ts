@@ -13,7 +13,7 @@ import type { ReadyMessage } from './children.js';
 import { wallNow } from './clock.js';
 import { PatternChecker } from './pattern.js';
 import {
-  FrameParser, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, acceptFor, serverFrame, writeHeader, xorCopy, xorInPlace,
+  FrameParser, LITTLE_ENDIAN, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, acceptFor, serverFrame, writeHeader, xorCopy, xorInPlace,
   type FrameHandler,
 } from './ws-frames.js';
 
@@ -62,40 +62,44 @@ class Connection implements FrameHandler {
 
   /**
    * The common case of the message workloads, without the parser: whole masked data frames of up
-   * to 125 bytes at the start of the chunk are echoed by one loop into one buffer (FIN, RSV1 and
-   * opcode as they came). Returns what is left for the parser.
+   * to 125 bytes at the start of the chunk are unmasked and compacted in place (a 6-byte client
+   * header becomes a 2-byte server header; FIN, RSV1 and opcode as they came), and the front of
+   * the chunk is echoed as is: no allocation and one write per read. Each frame moves left by a
+   * multiple of 4 bytes, so its payload keeps its alignment and is unmasked a 32-bit word at a
+   * time (little-endian machines). Returns what is left for the parser.
    */
   private echoSmall(chunk: Buffer): Buffer {
     const n = chunk.length;
+    const base = chunk.byteOffset;
+    let words: Int32Array | null = null;
     let i = 0;
-    let out: Buffer | null = null;
     let o = 0;
     while (i + 6 <= n) {
       const b0 = chunk[i]!;
       const b1 = chunk[i + 1]!;
       const len = b1 & 0x7f;
       if ((b0 & 0x08) !== 0 || (b1 & 0x80) === 0 || len > 125 || i + 6 + len > n) break;
-      out ??= Buffer.allocUnsafe(n);
-      out[o] = b0;
-      out[o + 1] = len;
-      const k0 = chunk[i + 2]!;
-      const k1 = chunk[i + 3]!;
-      const k2 = chunk[i + 4]!;
-      const k3 = chunk[i + 5]!;
+      // Key bytes 0..3 as a little-endian word: payload byte j is XORed with byte j % 4.
+      const key = chunk[i + 2]! | (chunk[i + 3]! << 8) | (chunk[i + 4]! << 16) | (chunk[i + 5]! << 24);
+      chunk[o] = b0;
+      chunk[o + 1] = len;
       const src = i + 6;
       const dst = o + 2;
       let j = 0;
-      for (; j + 4 <= len; j += 4) {
-        out[dst + j] = chunk[src + j]! ^ k0;
-        out[dst + j + 1] = chunk[src + j + 1]! ^ k1;
-        out[dst + j + 2] = chunk[src + j + 2]! ^ k2;
-        out[dst + j + 3] = chunk[src + j + 3]! ^ k3;
+      if (LITTLE_ENDIAN && len >= 8) {
+        for (const head = (4 - ((base + src) & 3)) & 3; j < head; j++) chunk[dst + j] = chunk[src + j]! ^ ((key >>> (8 * j)) & 0xff);
+        const k = j === 0 ? key : (key >>> (8 * j)) | (key << (32 - 8 * j));
+        words ??= new Int32Array(chunk.buffer, 0, chunk.buffer.byteLength >>> 2);
+        const shift = (src - dst) >>> 2;
+        const last = (base + src + len) >>> 2;
+        for (let w = (base + src + j) >>> 2; w < last; w++) words[w - shift] = words[w]! ^ k;
+        j = (last << 2) - base - src;
       }
-      for (; j < len; j++) out[dst + j] = chunk[src + j]! ^ (j % 4 === 0 ? k0 : j % 4 === 1 ? k1 : j % 4 === 2 ? k2 : k3);
+      for (; j < len; j++) chunk[dst + j] = chunk[src + j]! ^ ((key >>> (8 * (j & 3))) & 0xff);
       i = src + len;
       o = dst + len;
     }
-    if (out !== null) this.pushPiece(out.subarray(0, o));
+    if (o > 0) this.pushPiece(chunk.subarray(0, o));
     return i === 0 ? chunk : chunk.subarray(i);
   }
 

@@ -25,8 +25,11 @@ const ignore: FrameHandler = { header() {}, payload() {}, end() {} };
 export class WsClient {
   /** Receives the frames; workloads swap it. */
   handler: FrameHandler = ignore;
-  /** When set, receives every read as it came instead of the frame parser (precomputed streams). */
-  raw: ((chunk: Buffer) => void) | null = null;
+  /**
+   * When set, receives every read as it came instead of the frame parser (precomputed streams):
+   * buf[0, n). With a read buffer (see connect) buf is that buffer, reused by the next read.
+   */
+  raw: ((buf: Buffer, n: number) => void) | null = null;
   /** Called after each chunk read has been parsed: the place to batch the next writes. */
   afterData: () => void = () => {};
   /** Called once if the connection fails or closes before close() was asked for. */
@@ -34,27 +37,36 @@ export class WsClient {
   private closing = false;
   private failed = false;
 
-  private constructor(readonly socket: net.Socket) {
-    const parser = new FrameParser({
+  private readonly parser: FrameParser;
+
+  private constructor(
+    readonly socket: net.Socket,
+    private readonly reusedReads: boolean,
+  ) {
+    this.parser = new FrameParser({
       header: (fin, op, len, key, rsv1) => this.handler.header(fin, op, len, key, rsv1),
       payload: (buf, s, e, off) => this.handler.payload(buf, s, e, off),
       end: () => this.handler.end(),
     });
-    socket.on('data', (chunk: Buffer) => {
-      // Handlers throw IntegrityError on bad data; that fails this connection's workload.
-      try {
-        if (this.raw !== null) return this.raw(chunk);
-        parser.push(chunk);
-        this.afterData();
-      } catch (err) {
-        this.fail(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
+    if (!reusedReads) socket.on('data', (chunk: Buffer) => this.read(chunk, chunk.length));
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => {
       open.delete(socket);
       this.fail(new Error('connection closed by peer'));
     });
+  }
+
+  /** One read, buf[0, n). */
+  private read(buf: Buffer, n: number): void {
+    // Handlers throw IntegrityError on bad data; that fails this connection's workload.
+    try {
+      if (this.raw !== null) return this.raw(buf, n);
+      // The parser hands out views of its chunks (WholeFrames keeps them): never of a reused buffer.
+      this.parser.push(this.reusedReads ? Buffer.from(buf.subarray(0, n)) : n === buf.length ? buf : buf.subarray(0, n));
+      this.afterData();
+    } catch (err) {
+      this.fail(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   fail(err: Error): void {
@@ -67,10 +79,22 @@ export class WsClient {
   /**
    * Connects and completes the opening handshake; leftover bytes go to the frame parser.
    * `extensions`: offered in Sec-WebSocket-Extensions; the answer must accept the same one.
+   * `readBuffer`: every read lands in this one buffer and goes straight to the client (net's
+   * `onread`), with no stream and no allocation per read: for loops that consume each read at
+   * once (`raw`). Without it, reads are 'data' events of fresh buffers.
    */
-  static connect(port: number, path: string, timeoutMs = 15_000, extensions?: string): Promise<WsClient> {
+  static connect(port: number, path: string, timeoutMs = 15_000, extensions?: string, readBuffer?: Buffer): Promise<WsClient> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ port, host: '127.0.0.1', noDelay: true });
+      // Until the handshake is done, reads go to onData (copied: the read buffer is reused).
+      let deliver = (buf: Buffer, n: number): void => onData(Buffer.from(buf.subarray(0, n)));
+      const onread = readBuffer && {
+        buffer: readBuffer,
+        callback: (n: number, buf: Buffer): boolean => {
+          deliver(buf, n);
+          return true;
+        },
+      };
+      const socket = net.connect({ port, host: '127.0.0.1', noDelay: true, ...(onread ? { onread } : {}) });
       open.add(socket);
       const key = randomBytes(16).toString('base64');
       let head = Buffer.alloc(0);
@@ -86,10 +110,11 @@ export class WsClient {
           return reject(err);
         }
         const rest = head.subarray(head.indexOf('\r\n\r\n') + 4);
-        const client = new WsClient(socket);
+        const client = new WsClient(socket, readBuffer !== undefined);
+        deliver = (buf, n) => client.read(buf, n);
         resolve(client);
         // After the awaiting workload has installed its handler.
-        if (rest.length > 0) queueMicrotask(() => socket.emit('data', rest));
+        if (rest.length > 0) queueMicrotask(() => client.read(rest, rest.length));
       };
       const onClose = (): void => done(new Error('closed during handshake'));
       const onData = (chunk: Buffer): void => {
@@ -111,7 +136,7 @@ export class WsClient {
         }
         done(null);
       };
-      socket.on('data', onData);
+      if (!onread) socket.on('data', onData);
       socket.once('error', done);
       socket.once('close', onClose);
       socket.write(

@@ -1,4 +1,5 @@
 /** One measurement: a fresh peer, warm-up, RSS baseline, the workload under a time limit, the peak. */
+import { statSync } from 'node:fs';
 import { pinToOneCpu, procCpuSeconds, procMemory, resetPeak } from './children.js';
 import type { Options } from './config.js';
 import { destroyAllClients } from './load.js';
@@ -16,6 +17,20 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
     return await Promise.race([p, t]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** CPU seconds of the load generator (this process) and the echo server together. */
+function generatorCpuSeconds(echoPid: number): number {
+  const self = process.cpuUsage();
+  return (self.user + self.system) / 1e6 + procCpuSeconds(echoPid);
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }
 
@@ -49,8 +64,16 @@ export async function measure(w: Workload, v: VariantId, echo: Echo, opts: Optio
     const before = peer.pid ? procMemory(peer.pid) : null;
     const reset = peer.pid ? resetPeak(peer.pid) : false;
     const cpuBefore = peer.pid ? procCpuSeconds(peer.pid) : 0;
+    const genBefore = generatorCpuSeconds(echo.pid);
+    const logBefore = peer.logFile ? fileSize(peer.logFile) : 0;
     const metrics = await withTimeout(w.run({ port: peer.port, scale: opts.scale }), opts.scale.timeoutMs, w.id);
+    if (peer.logFile) {
+      // What the JSONL log took in during the workload (it may still hold a last batch in memory).
+      metrics.logMiB = (fileSize(peer.logFile) - logBefore) / 2 ** 20;
+      if (metrics.logMiB <= 0) throw new Error(`--log-file ${peer.logFile} took in nothing during the workload`);
+    }
     if (peer.pid) metrics.proxyCpuMs = (procCpuSeconds(peer.pid) - cpuBefore) * 1000;
+    metrics.generatorCpuMs = (generatorCpuSeconds(echo.pid) - genBefore) * 1000;
     const after = peer.pid ? procMemory(peer.pid) : null;
     if (before && after) {
       metrics.peakRssMiB = after.hwmKiB / 1024;

@@ -5,6 +5,7 @@
  *   raw          bench/raw-relay.ts, a plain TCP pipe (the ceiling for a Node proxy)
  *   wsproxy      the real CLI, --headless, stdout to a file
  *   wsproxy-tui  the same CLI without --headless inside a 120x40 tmux session
+ *   wsproxy-log  the headless CLI with --log-file (every event as JSON lines) as well
  * The echo server is a separate child for the whole run.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -14,12 +15,13 @@ import path from 'node:path';
 import ts from 'typescript';
 import { atExit, freePort, ownsListener, stopChild, track, waitForPort, type ReadyMessage } from './children.js';
 
-export type VariantId = 'direct' | 'raw' | 'wsproxy' | 'wsproxy-tui';
+export type VariantId = 'direct' | 'raw' | 'wsproxy' | 'wsproxy-tui' | 'wsproxy-log';
 export const VARIANT_LABEL: Record<VariantId, string> = {
   direct: 'direct',
   raw: 'raw relay',
   wsproxy: 'wsproxy',
   'wsproxy-tui': 'wsproxy+tui',
+  'wsproxy-log': 'wsproxy+log',
 };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -32,6 +34,8 @@ export interface Peer {
   port: number;
   /** The proxy process to read RSS from; null for direct. */
   pid: number | null;
+  /** The proxy's --log-file, when it writes one (wsproxy-log); removed by stop(). */
+  logFile?: string;
   stop(): Promise<void>;
 }
 
@@ -77,7 +81,7 @@ export async function startPeer(variant: VariantId, echoPort: number, tmpDir: st
     const port = await freePort();
     let peer: Peer;
     try {
-      peer = variant === 'wsproxy' ? await startHeadless(port, echoPort, tmpDir, seq) : await startTui(port, echoPort, tmpDir, seq);
+      peer = variant === 'wsproxy-tui' ? await startTui(port, echoPort, tmpDir, seq) : await startHeadless(port, echoPort, tmpDir, seq, variant === 'wsproxy-log');
     } catch (err) {
       if (attempt < 3 && err instanceof Error && err.message.includes('EADDRINUSE')) continue;
       throw err;
@@ -100,11 +104,13 @@ function proxyNodeArgs(): string[] {
   return (process.env.BENCH_PROXY_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
 }
 
-async function startHeadless(port: number, echoPort: number, tmpDir: string, seq: number): Promise<Peer> {
+/** `log`: also --log-file, the JSONL log of every event, into a fresh file of the run's temp dir. */
+async function startHeadless(port: number, echoPort: number, tmpDir: string, seq: number, log = false): Promise<Peer> {
   const errFile = path.join(tmpDir, `wsproxy-${seq}.err`);
   const out = openSync(path.join(tmpDir, `wsproxy-${seq}.out`), 'w');
   const err = openSync(errFile, 'w');
-  const args = [...proxyNodeArgs(), WSPROXY_BIN, '--listen', `127.0.0.1:${port}`, '--target', `127.0.0.1:${echoPort}`, '--headless'];
+  const logFile = path.join(tmpDir, `wsproxy-${seq}.jsonl`);
+  const args = [...proxyNodeArgs(), WSPROXY_BIN, '--listen', `127.0.0.1:${port}`, '--target', `127.0.0.1:${echoPort}`, '--headless', ...(log ? ['--log-file', logFile] : [])];
   const child = track(spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', out, err] }));
   closeSync(out);
   closeSync(err);
@@ -114,7 +120,13 @@ async function startHeadless(port: number, echoPort: number, tmpDir: string, seq
     await stopChild(child);
     throw e;
   }
-  return { port, pid: child.pid ?? null, stop: () => stopChild(child) };
+  if (!log) return { port, pid: child.pid ?? null, stop: () => stopChild(child) };
+  // A w1 log is hundreds of MiB: gone as soon as the measurement is.
+  const stop = async (): Promise<void> => {
+    await stopChild(child);
+    rmSync(logFile, { force: true });
+  };
+  return { port, pid: child.pid ?? null, logFile, stop };
 }
 
 async function startTui(port: number, echoPort: number, tmpDir: string, seq: number): Promise<Peer> {

@@ -1,8 +1,8 @@
 /**
- * wsproxy benchmark: direct vs raw relay vs wsproxy (vs wsproxy with its TUI), interleaved within
+ * wsproxy benchmark: direct vs raw relay vs wsproxy (vs wsproxy with its TUI, or its JSONL log), interleaved within
  * one run so machine drift hits every peer alike.
  *
- *   npm run bench -- [--quick] [--tui] [--reps N] [--only w1,w3] [--no-pin]
+ *   npm run bench -- [--quick] [--tui] [--log] [--reps N] [--only w1,w3] [--no-pin]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -28,7 +28,15 @@ import type { Metrics, Workload } from './workloads/types.js';
  * all its threads): unlike throughput it does not depend on how the 2 cores were shared.
  */
 const PROXY_CPU = { key: 'proxyCpuMs', label: 'proxy CPU ms', unit: 'ms', better: 'lower' } as const;
-const ALL: Workload[] = [messages, bandwidth64k, bandwidth1m, latency, connections, bigFrame, deflateMessages].map((w) => ({ ...w, metrics: [...w.metrics, PROXY_CPU] }));
+/**
+ * The load generator's own CPU time (this process and the echo server) on the message workloads:
+ * next to the raw relay's proxy CPU it shows how much of a round trip the measuring side costs.
+ */
+const GENERATOR_CPU = { key: 'generatorCpuMs', label: 'generator CPU ms', unit: 'ms', better: 'none' } as const;
+const ALL: Workload[] = [messages, bandwidth64k, bandwidth1m, latency, connections, bigFrame, deflateMessages].map((w) => ({
+  ...w,
+  metrics: [...w.metrics, PROXY_CPU, ...(w === messages || w === deflateMessages ? [GENERATOR_CPU] : [])],
+}));
 
 interface Machine {
   cpu: string;
@@ -71,6 +79,10 @@ function chooseVariants(opts: Options, skipped: Map<string, string>): VariantId[
     if (!v.includes('wsproxy')) skipped.set('wsproxy-tui', 'wsproxy not built: TUI variant skipped');
     else if (!hasCommand('tmux', ['-V'])) skipped.set('wsproxy-tui', 'tmux not found: TUI variant skipped');
     else v.push('wsproxy-tui');
+  }
+  if (opts.log) {
+    if (!v.includes('wsproxy')) skipped.set('wsproxy-log', 'wsproxy not built: --log-file variant skipped');
+    else v.push('wsproxy-log');
   }
   return v;
 }
@@ -181,7 +193,7 @@ async function main(): Promise<number> {
   const json = {
     date: new Date().toISOString(),
     machine: { ...mach, othersCpuShare: Number(others.toFixed(3)) },
-    options: { quick: opts.quick, tui: opts.tui, only: opts.only, pinLatency: opts.pin },
+    options: { quick: opts.quick, tui: opts.tui, log: opts.log, only: opts.only, pinLatency: opts.pin },
     scale: s,
     variants,
     skipped: Object.fromEntries(skipped),

@@ -8,6 +8,9 @@
 import { performance } from 'node:perf_hooks';
 import { IntegrityError, WsClient } from './load.js';
 
+/** Bytes one read can bring: far more than a window of w1 or w6 (100 frames of 70 or 59 B). */
+const READ_BUFFER = 256 * 1024;
+
 /** A precomputed exchange: client frames, and the server frames the echo of each one must be. */
 export interface EchoStream {
   readonly count: number;
@@ -52,7 +55,8 @@ export async function streamEcho(port: number, stream: EchoStream, opts: StreamE
   const count = Math.min(opts.count ?? stream.count, stream.count);
   const { client: out, clientEnds, expected, expectedEnds } = stream;
   const end = expectedEnds[count - 1]!;
-  const ws = await WsClient.connect(port, opts.path, 15_000, opts.extensions);
+  // Reads land in one reused buffer and are compared where they lie: nothing allocated per read.
+  const ws = await WsClient.connect(port, opts.path, 15_000, opts.extensions, Buffer.allocUnsafe(READ_BUFFER));
   const socket = ws.socket;
   let sent = 0;
   let acked = 0;
@@ -66,12 +70,12 @@ export async function streamEcho(port: number, stream: EchoStream, opts: StreamE
       socket.write(out.subarray(sent === 0 ? 0 : clientEnds[sent - 1]!, clientEnds[limit - 1]!));
       sent = limit;
     };
-    ws.raw = (chunk) => {
-      const to = received + chunk.length;
-      if (to > end || !chunk.equals(expected.subarray(received, to))) {
+    ws.raw = (buf, n) => {
+      const to = received + n;
+      if (to > end || buf.compare(expected, received, to, 0, n) !== 0) {
         let i = 0;
-        while (i < chunk.length && received + i < end && chunk[i] === expected[received + i]) i++;
-        throw new IntegrityError(`echo byte ${received + i} (message ${messageAt(expectedEnds, received + i)}) is 0x${chunk[i]?.toString(16)} instead of ${received + i < end ? '0x' + expected[received + i]!.toString(16) : 'nothing (more bytes than sent)'}`);
+        while (i < n && received + i < end && buf[i] === expected[received + i]) i++;
+        throw new IntegrityError(`echo byte ${received + i} (message ${messageAt(expectedEnds, received + i)}) is 0x${buf[i]?.toString(16)} instead of ${received + i < end ? '0x' + expected[received + i]!.toString(16) : 'nothing (more bytes than sent)'}`);
       }
       received = to;
       while (acked < count && expectedEnds[acked]! <= received) acked++;

@@ -13,7 +13,7 @@ export const OP_PING = 0x9;
 export const OP_PONG = 0xa;
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+export const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 export function acceptFor(key: string): string {
   return createHash('sha1').update(key + GUID).digest('base64');
