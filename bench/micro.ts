@@ -2,16 +2,23 @@
  * In-process cost of the relay's own work, without sockets or other processes: what a profile of
  * the proxy under load spreads over the kernel, the peers and the scheduler, measured alone.
  *
- *   npm run bench:micro        (builds first)
+ *   npm run bench:micro                          (builds first; measures ./dist)
+ *   npm run bench:micro -- --dist /other/dist    (another build, e.g. for a "before" column)
  *
  * Feeds two DirectionPipes (client→server masked, server→client unmasked) chunks as a socket would
  * hand them over, and reports the best of several rounds:
- *   - small: 100 text frames of 64 bytes per chunk each way (workload 1's traffic), per message;
+ *   - small: 100 text frames of 64 bytes per chunk each way (workload 1's traffic), per frame,
+ *     with no observer, the headless printer, the printer and the JSONL log (--log-file), and the
+ *     TUI's ingest (its store fed from the bus, no drawing);
  *   - large: 64 KiB binary frames in 64 KiB chunks each way (workload 2a's), per round trip;
- * each with no observer, and with the headless printer writing to a null stream.
+ *   - w6's compressed messages both ways, and inflating one of them three ways.
+ * Types come from the sources; the code measured is only ever the built one.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Writable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 import { DeflateRaw } from 'minizlib';
 import { quote } from './workloads/deflate-messages.js';
@@ -20,28 +27,59 @@ import type { DirectionPipe as Pipe, PipeHost } from '../src/proxy/direction-pip
 type DirectionPipe = Pipe;
 import type { ProxyEvents } from '../src/proxy/events.js';
 
+const USAGE = `usage: npm run bench:micro -- [--dist DIR]
+  --dist DIR  measure the build in DIR (a dist/ directory) instead of this checkout's dist/`;
+
+function distDir(argv: string[]): URL {
+  let dir: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--dist' && argv[i + 1] !== undefined) dir = argv[++i]!;
+    else if (argv[i] === '--help' || argv[i] === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else {
+      console.error(`unknown option ${argv[i]}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  return dir === null ? new URL('../dist/', import.meta.url) : pathToFileURL(path.resolve(dir) + '/');
+}
+
 // The built code, as the CLI runs it (types from the sources).
-const dist = new URL('../dist/', import.meta.url);
+const dist = distDir(process.argv.slice(2));
 if (!existsSync(new URL('proxy/direction-pipe.js', dist))) {
-  console.error('dist/ not found: run npm run build first');
+  console.error(`${dist.pathname}proxy/direction-pipe.js not found: ${process.argv.includes('--dist') ? 'not a wsproxy build' : 'run npm run build first'}`);
   process.exit(1);
 }
 const load = <T>(file: string): Promise<T> => import(new URL(file, dist).href) as Promise<T>;
+/** A module an older build may not have: null, and the lines that need it say so. */
+const loadOptional = async <T>(file: string): Promise<T | null> => (existsSync(new URL(file, dist)) ? load<T>(file) : null);
 const { DirectionPipe } = await load<typeof import('../src/proxy/direction-pipe.js')>('proxy/direction-pipe.js');
 const { randomMaskKeys } = await load<typeof import('../src/proxy/mask-keys.js')>('proxy/mask-keys.js');
 const { installNativeMask } = await load<typeof import('../src/proxy/native-mask.js')>('proxy/native-mask.js');
 const { Sequencer } = await load<typeof import('../src/proxy/sequencer.js')>('proxy/sequencer.js');
-const { openRawInflate } = await load<typeof import('../src/proxy/raw-inflate.js')>('proxy/raw-inflate.js');
 const { attachHeadless } = await load<typeof import('../src/output/headless.js')>('output/headless.js');
+const rawInflate = await loadOptional<typeof import('../src/proxy/raw-inflate.js')>('proxy/raw-inflate.js');
+const jsonl = await loadOptional<typeof import('../src/output/jsonl.js')>('output/jsonl.js');
+const tuiStore = await loadOptional<typeof import('../src/tui/store.js')>('tui/store.js');
+const tuiFeed = await loadOptional<typeof import('../src/tui/bus-feed.js')>('tui/bus-feed.js');
 
 /** permessage-deflate with both contexts taken over (w6's negotiation). */
 const DEFLATE = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
 
-/** `reader`: also an observer that declares nothing, so it gets all of --max-preview (as the JSONL log does). */
-function pipes(printer: boolean, maxPreview: number, deflate: typeof DEFLATE | null = null, reader = false): [DirectionPipe, DirectionPipe] {
-  const bus = new EventEmitter<ProxyEvents>();
-  if (printer) attachHeadless(bus, new Writable({ write: (_c, _e, cb) => cb() }), { color: false });
-  if (reader) bus.on('frame', () => undefined);
+/** What watches the bus: the CLI attaches these (the printer headless, the log with --log-file, the TUI). */
+interface Observers {
+  printer?: boolean;
+  /** An observer that declares nothing, so it gets all of --max-preview (as the JSONL log does). */
+  reader?: boolean;
+  /** A bus with other observers already attached (before the pipes exist: they may look at its listeners when made). */
+  bus?: EventEmitter<ProxyEvents>;
+}
+
+function pipes(obs: Observers, maxPreview: number, deflate: typeof DEFLATE | null = null, onWrite: (segments: readonly Uint8Array[]) => void = () => undefined): [DirectionPipe, DirectionPipe] {
+  const bus = obs.bus ?? new EventEmitter<ProxyEvents>();
+  if (obs.printer) attachHeadless(bus, new Writable({ write: (_c, _e, cb) => cb() }), { color: false });
+  if (obs.reader) bus.on('frame', () => undefined);
   let id = 1;
   const host: PipeHost = {
     session: 1,
@@ -53,7 +91,7 @@ function pipes(printer: boolean, maxPreview: number, deflate: typeof DEFLATE | n
     now: Date.now,
     nextId: () => id++,
     interceptors: () => [],
-    write: () => undefined,
+    write: onWrite,
     violation: () => undefined,
     closeFrame: () => undefined,
     pressure: () => undefined,
@@ -63,6 +101,34 @@ function pipes(printer: boolean, maxPreview: number, deflate: typeof DEFLATE | n
     idle: () => undefined,
   };
   return [new DirectionPipe('client', host, deflate), new DirectionPipe('server', host, deflate)];
+}
+
+/**
+ * The build must take (side, host, deflate) and the PipeHost built above, as this checkout's does:
+ * one small frame each way must come out whole, with a frame record each.
+ */
+function checkShape(): void {
+  const where = `the DirectionPipe in ${dist.pathname}`;
+  if (DirectionPipe.length !== 3) fail(`${where} takes ${DirectionPipe.length} constructor arguments, this benchmark passes 3 (side, host, deflate)`);
+  let written = 0;
+  let records = 0;
+  try {
+    const bus = new EventEmitter<ProxyEvents>();
+    bus.on('frame', () => void records++);
+    const [c2s, s2c] = pipes({ bus }, 1024, null, (segs) => {
+      for (const s of segs) written += s.length;
+    });
+    c2s.push(frame(1, Buffer.from('shape check'), true));
+    s2c.push(frame(1, Buffer.from('shape check'), false));
+  } catch (err) {
+    fail(`${where} does not work with the PipeHost this benchmark builds: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (written !== 17 + 13 || records !== 2) fail(`${where} relayed ${written} of 30 bytes with ${records} of 2 frame records: its PipeHost or constructor differs from this benchmark's`);
+}
+
+function fail(why: string): never {
+  console.error(`bench:micro: ${why}; measure it with the bench/micro.ts of its own checkout`);
+  process.exit(1);
 }
 
 function frame(opcode: number, payload: Buffer, masked: boolean): Buffer {
@@ -79,21 +145,22 @@ function frame(opcode: number, payload: Buffer, masked: boolean): Buffer {
   return Buffer.concat([head, Buffer.from(payload.map((b, i) => b ^ key[i & 3]!))]);
 }
 
-/** Best time of `rounds` rounds of `reps` calls of `step`, in ns per call; yields between rounds. */
-async function best(step: () => void, reps: number, rounds = 6): Promise<number> {
+/** Best time of `rounds` rounds of `reps` calls of `step`, in ns per call; yields (or waits on `between`) between rounds. */
+async function best(step: () => void, reps: number, rounds = 6, between?: () => Promise<void>): Promise<number> {
   for (let i = 0; i < reps; i++) step();
   let min = Infinity;
   for (let r = 0; r < rounds; r++) {
+    await (between?.() ?? new Promise((resolve) => setImmediate(resolve)));
     const t = process.hrtime.bigint();
     for (let i = 0; i < reps; i++) step();
     min = Math.min(min, Number(process.hrtime.bigint() - t) / reps);
-    await new Promise((resolve) => setImmediate(resolve));
   }
   return min;
 }
 
-async function small(printer: boolean): Promise<number> {
-  const [c2s, s2c] = pipes(printer, 64 * 1024);
+/** ns per frame: 100 frames of 64 B per chunk, both ways, chunk copies subtracted. */
+async function small(obs: Observers, reps = 2000, between?: () => Promise<void>): Promise<number> {
+  const [c2s, s2c] = pipes(obs, 64 * 1024);
   const text = (i: number): Buffer => Buffer.from(`#${i} ${'abcdefghijklmnopqrstuvwxyz'.repeat(3)}`.slice(0, 64));
   const up = Buffer.concat(Array.from({ length: 100 }, (_, i) => frame(1, text(i), true)));
   const down = Buffer.concat(Array.from({ length: 100 }, (_, i) => frame(1, text(i), false)));
@@ -101,16 +168,47 @@ async function small(printer: boolean): Promise<number> {
   const ns = await best(() => {
     c2s.push(Buffer.from(up));
     s2c.push(Buffer.from(down));
-  }, 2000);
+  }, reps, 6, between);
   const copies = await best(() => {
     Buffer.from(up);
     Buffer.from(down);
-  }, 2000);
-  return (ns - copies) / 100;
+  }, reps);
+  return (ns - copies) / 200;
+}
+
+/**
+ * The same with --log-file as well, into a file on tmpfs: the log's batches are written by the
+ * thread pool, so rounds are kept small and the file drains between them (a log that falls 64 MiB
+ * behind drops lines, and this must measure every line encoded). Checked for drops at the end.
+ */
+async function smallWithLog(printer: boolean): Promise<number | string> {
+  if (jsonl === null) return 'not in this build';
+  const dir = mkdtempSync(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'wsproxy-micro-'));
+  const file = path.join(dir, 'log.jsonl');
+  try {
+    const bus = new EventEmitter<ProxyEvents>();
+    const log = await jsonl.attachJsonl(bus, file);
+    const ns = await small({ printer, bus }, 200, () => new Promise((resolve) => setTimeout(resolve, 150)));
+    await log.close();
+    if (readFileSync(file, 'latin1').includes('"type":"dropped"')) return 'the log dropped lines: not measured';
+    return ns;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The TUI's share: its store fed from the bus (what every frame costs it), no screen, no drawing. */
+async function smallWithTui(): Promise<number | string> {
+  if (tuiStore === null || tuiFeed === null) return 'not in this build';
+  // The CLI's defaults: --history 10000, --max-preview 64k, --ui-memory 64M.
+  const store = new tuiStore.TuiStore({ history: 10_000, maxPreview: 64 * 1024, maxPayloadBytes: 64 * 2 ** 20 });
+  const bus = new EventEmitter<ProxyEvents>();
+  tuiFeed.feedStore(bus, store, Date.now, () => undefined);
+  return small({ bus });
 }
 
 async function large(printer: boolean, maxPreview: number, reader: boolean): Promise<number> {
-  const [c2s, s2c] = pipes(printer, maxPreview, null, reader);
+  const [c2s, s2c] = pipes({ printer, reader }, maxPreview);
   const payload = Buffer.alloc(64 * 1024, 0x61);
   const up = Buffer.concat(Array.from({ length: 16 }, () => frame(2, payload, true)));
   const down = Buffer.concat(Array.from({ length: 16 }, () => frame(2, payload, false)));
@@ -163,7 +261,7 @@ async function smallCompressed(): Promise<number> {
     ups.push(chunk(true, i * 100));
     downs.push(chunk(false, i * 100));
   }
-  const [c2s, s2c] = pipes(true, 64 * 1024, DEFLATE);
+  const [c2s, s2c] = pipes({ printer: true }, 64 * 1024, DEFLATE);
   // The first half warms up; the second is measured, in rounds, best kept.
   const half = Math.floor(ups.length / 2);
   for (; next < half; next++) {
@@ -186,6 +284,8 @@ async function smallCompressed(): Promise<number> {
 
 /** Inflating one w6 message (context kept), three ways: what the proxy uses, and the two others. */
 async function inflateEngines(): Promise<[string, number][]> {
+  if (rawInflate === null) return [];
+  const { openRawInflate } = rawInflate;
   const messages = compressedQuotes(2000);
   const tail = Buffer.from([0, 0, 0xff, 0xff]);
   const results: [string, number][] = [];
@@ -226,11 +326,16 @@ async function inflateEngines(): Promise<[string, number][]> {
 }
 
 const masking = installNativeMask();
-console.log(`relay work in process (node ${process.version}, masking: ${masking}); best of 6 rounds, chunk copies subtracted`);
-for (const printer of [false, true]) {
-  const who = printer ? 'with the headless printer' : 'no observer             ';
-  console.log(`  64 B text, 100 per chunk  ${who}  ${(await small(printer)).toFixed(0).padStart(7)} ns per message (2 frames)`);
-}
+checkShape();
+const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+console.log(`relay work in process: ${dist.pathname}`);
+console.log(`${cpu}, ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0]!.toFixed(2)}; masking: ${masking}; best of 6 rounds, chunk copies subtracted`);
+const perFrame = (what: string, ns: number | string): void =>
+  console.log(`  64 B text, 100 per chunk, ${what.padEnd(30)} ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(6)} ns per frame (${(2 * ns).toFixed(0)} per echoed message)`}`);
+perFrame('relay alone', await small({}));
+perFrame('+ headless printer', await small({ printer: true }));
+perFrame('+ printer + JSONL log', await smallWithLog(true));
+perFrame('+ TUI ingest (no drawing)', await smallWithTui());
 // The printer alone reads a line's worth of each preview; a reader of all of it (the JSONL log,
 // the TUI) makes the relay keep --max-preview bytes per frame.
 for (const [preview, reader] of [[64 * 1024, false], [64 * 1024, true], [4 * 1024, true]] as const) {
@@ -238,6 +343,14 @@ for (const [preview, reader] of [[64 * 1024, false], [64 * 1024, true], [4 * 102
   const who = reader ? `+ a reader, --max-preview ${String(preview / 1024).padStart(2)}k` : 'alone                      ';
   console.log(`  64 KiB binary, printer ${who}  ${(ns / 1000).toFixed(1).padStart(7)} µs per round trip (2 frames)`);
 }
-console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, printer  ${(await smallCompressed()).toFixed(0).padStart(5)} ns per message (2 frames)`);
-console.log('inflating one ~150 B JSON message (about 50 B compressed, context kept):');
-for (const [name, ns] of await inflateEngines()) console.log(`  ${name.padEnd(46)} ${(ns / 1000).toFixed(2).padStart(6)} µs`);
+try {
+  console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, printer  ${(await smallCompressed()).toFixed(0).padStart(5)} ns per message (2 frames)`);
+} catch (err) {
+  console.log(`  ~150 B JSON, permessage-deflate both ways: not measurable on this build (${err instanceof Error ? err.message : String(err)})`);
+}
+const engines = await inflateEngines();
+if (engines.length === 0) console.log('inflating one ~150 B JSON message: proxy/raw-inflate.js not in this build');
+else {
+  console.log('inflating one ~150 B JSON message (about 50 B compressed, context kept):');
+  for (const [name, ns] of engines) console.log(`  ${name.padEnd(46)} ${(ns / 1000).toFixed(2).padStart(6)} µs`);
+}
