@@ -105,13 +105,14 @@ class Direction {
   pings = 0;
   pongs = 0;
   firstMessage: number | null = null;
+  // Made on the first ping: a proxy may hold thousands of sessions that never send one.
   /** Pings sent and not yet answered, by payload (hex): their times, oldest first. */
-  readonly outstanding = new Map<string, number[]>();
-  readonly rtts: number[] = [];
+  outstanding: Map<string, number[]> | null = null;
+  rtts: number[] | null = null;
 
   snapshot(open: number): DirectionStats {
     let unanswered = 0;
-    for (const times of this.outstanding.values()) unanswered += times.length;
+    if (this.outstanding !== null) for (const times of this.outstanding.values()) unanswered += times.length;
     return {
       messages: this.messages,
       frames: this.frames,
@@ -132,8 +133,8 @@ class Direction {
   }
 }
 
-function rttOf(samples: readonly number[]): RttStats | null {
-  if (samples.length === 0) return null;
+function rttOf(samples: readonly number[] | null): RttStats | null {
+  if (samples === null || samples.length === 0) return null;
   const sorted = [...samples].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
@@ -148,7 +149,7 @@ export class SessionStatsBuilder {
   #firstClose: { time: number; from: Side } | null = null;
   #replyMs: number | null = null;
   #close: CloseFacts | null = null;
-  readonly #faults = new Map<string, number>();
+  #faults: Map<string, number> | null = null;
 
   constructor(openTime: number) {
     this.open = openTime;
@@ -165,6 +166,7 @@ export class SessionStatsBuilder {
       case 'ping': {
         d.pings++;
         const key = hexOf(f.payload);
+        d.outstanding ??= new Map();
         const times = d.outstanding.get(key);
         if (times === undefined) d.outstanding.set(key, [f.time]);
         else times.push(f.time);
@@ -175,11 +177,11 @@ export class SessionStatsBuilder {
         // §5.5.3: a pong answers with the ping's application data; it answers the other side's ping.
         const pinger = this.#dirs[f.from === 'client' ? 'server' : 'client'];
         const key = hexOf(f.payload);
-        const times = pinger.outstanding.get(key);
+        const times = pinger.outstanding?.get(key);
         if (times !== undefined) {
           const sent = times.shift()!;
-          if (times.length === 0) pinger.outstanding.delete(key);
-          pinger.rtts.push(f.time - sent);
+          if (times.length === 0) pinger.outstanding!.delete(key);
+          (pinger.rtts ??= []).push(f.time - sent);
         }
         break;
       }
@@ -203,6 +205,7 @@ export class SessionStatsBuilder {
 
   /** A fault rule acted on the session (a `fault` record). */
   fault(action: string): void {
+    this.#faults ??= new Map();
     this.#faults.set(action, (this.#faults.get(action) ?? 0) + 1);
   }
 
@@ -210,9 +213,9 @@ export class SessionStatsBuilder {
     const c = this.#close;
     const end = c?.time ?? null;
     let total = 0;
-    for (const n of this.#faults.values()) total += n;
+    if (this.#faults !== null) for (const n of this.#faults.values()) total += n;
     return {
-      ...(total === 0 ? {} : { faults: { total, byAction: Object.fromEntries(this.#faults) } }),
+      ...(total === 0 ? {} : { faults: { total, byAction: Object.fromEntries(this.#faults!) } }),
       durationMs: (end ?? now) - this.open,
       client: this.#dirs.client.snapshot(this.open),
       server: this.#dirs.server.snapshot(this.open),

@@ -2,7 +2,7 @@
  * HTTP/1.1 head handling for the opening handshake (RFC 6455 §4), byte-exact: a head is kept as
  * its raw bytes plus a parsed view, and rewriting touches only the lines it must.
  */
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
 import { WS_GUID } from './constants.js';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -49,12 +49,24 @@ export function parseHead(raw: Uint8Array): HeadParse {
     if (colon <= 0) return { ok: false, reason: `malformed header line ${JSON.stringify(line.slice(0, 60))}` };
     const name = line.slice(0, colon);
     if (!TOKEN.test(name)) return { ok: false, reason: `invalid header name ${JSON.stringify(name.slice(0, 60))}` };
-    // RFC 9110 §5.5: only OWS (SP / HTAB) surrounds a field value. String#trim would also strip
-    // obs-text 0xA0 (NBSP once decoded as latin1) and control bytes the peer really sent.
-    headers.push([name, line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '')]);
+    headers.push([name, trimOws(line, colon + 1)]);
   }
   return { ok: true, head: { raw, startLine, headers } };
 }
+
+/**
+ * RFC 9110 §5.5: only OWS (SP / HTAB) surrounds a field value. String#trim would also strip
+ * obs-text 0xA0 (NBSP once decoded as latin1) and control bytes the peer really sent.
+ */
+function trimOws(line: string, start: number): string {
+  let from = start;
+  let to = line.length;
+  while (from < to && isOws(line.charCodeAt(from))) from++;
+  while (to > from && isOws(line.charCodeAt(to - 1))) to--;
+  return line.slice(from, to);
+}
+
+const isOws = (c: number): boolean => c === 0x20 || c === 0x09;
 
 export interface RequestLine {
   readonly method: string;
@@ -81,21 +93,35 @@ export function parseStatusLine(startLine: string): StatusLine | null {
 /** All values of a header (case-insensitive name), in order. */
 export function headerValues(head: HttpHead, name: string): string[] {
   const lower = name.toLowerCase();
-  return head.headers.filter(([n]) => n.toLowerCase() === lower).map(([, v]) => v);
+  const values: string[] = [];
+  for (const [n, v] of head.headers) if (sameName(n, lower)) values.push(v);
+  return values;
 }
 
 /** The header's values joined with ", " (RFC 9110 §5.3), or null when absent. */
 export function header(head: HttpHead, name: string): string | null {
-  const values = headerValues(head, name);
-  return values.length === 0 ? null : values.join(', ');
+  // Every opening handshake asks for several headers: no array unless a name repeats.
+  const lower = name.toLowerCase();
+  let found: string | null = null;
+  for (const [n, v] of head.headers) if (sameName(n, lower)) found = found === null ? v : `${found}, ${v}`;
+  return found;
+}
+
+/** Whether a header name (any case) is `lower` (lower case). */
+function sameName(name: string, lower: string): boolean {
+  return name.length === lower.length && (name === lower || name.toLowerCase() === lower);
 }
 
 /** Comma-separated tokens of a header, lower-cased (Connection: keep-alive, Upgrade). */
 export function headerTokens(head: HttpHead, name: string): string[] {
-  return headerValues(head, name)
-    .flatMap((v) => v.split(','))
-    .map((t) => t.trim().toLowerCase())
-    .filter((t) => t !== '');
+  const tokens: string[] = [];
+  for (const v of headerValues(head, name)) {
+    for (const part of v.split(',')) {
+      const t = part.trim().toLowerCase();
+      if (t !== '') tokens.push(t);
+    }
+  }
+  return tokens;
 }
 
 /** RFC 6455 §4.2.1: a GET with Upgrade: websocket and Connection: Upgrade asks for a WebSocket. */
@@ -111,7 +137,8 @@ export function isWebSocketUpgrade(head: HttpHead): boolean {
 
 /** §4.2.2: base64(SHA-1(key + GUID)). */
 export function computeAccept(key: string): string {
-  return createHash('sha1').update(key + WS_GUID).digest('base64');
+  // The one-shot hash (Node 20.12+) makes no Hash object: one per connection adds up.
+  return typeof crypto.hash === 'function' ? crypto.hash('sha1', key + WS_GUID, 'base64') : crypto.createHash('sha1').update(key + WS_GUID).digest('base64');
 }
 
 export function verifyAccept(request: HttpHead, response: HttpHead): boolean {

@@ -33,7 +33,9 @@ export interface SessionDeps {
 /** A peer that vanished gets this long before the other side is cut too. */
 const LINGER_MS = 1000;
 
-type PauseReason = 'drain' | 'queue' | 'gate';
+/** Why reading from a peer is paused: one bit per reason, reading resumes when none is left. */
+const PAUSE = { drain: 1, queue: 2, gate: 4 } as const;
+type PauseReason = keyof typeof PAUSE;
 
 /** Below this, a batch of segments is joined before writing. */
 const COALESCE_BYTES = 16 * 1024;
@@ -43,16 +45,17 @@ export class Session implements SessionControl {
   readonly #deps: SessionDeps;
   readonly #sockets: { readonly [S in Side]: Socket };
   readonly #pipes: { readonly [S in Side]: DirectionPipe };
-  readonly #paused: { readonly [S in Side]: Set<PauseReason> } = { client: new Set(), server: new Set() };
+  readonly #paused: { [S in Side]: number } = { client: 0, server: 0 };
   readonly #ended: { [S in Side]: boolean } = { client: false, server: false };
-  readonly #closedSockets = new Set<Side>();
-  readonly #abort = new AbortController();
+  readonly #closedSockets: { [S in Side]: boolean } = { client: false, server: false };
+  /** Made when a decider first asks for it: most sessions never hold a message. */
+  #abort: AbortController | null = null;
   /** Both directions' records, in the order their frames arrived at the proxy. */
   readonly #records = new Sequencer();
   #state: SessionState = 'open';
   /** The first close frame, or the proxy's own close. */
   #closeStart: { by: Side | 'proxy'; code: number | null; reason: string } | null = null;
-  #closeFrames = new Set<Side>();
+  readonly #closeFrames: { [S in Side]: boolean } = { client: false, server: false };
   #failed = false;
   #lingerTimer: NodeJS.Timeout | null = null;
   /** Fault gates on the bytes written to each peer; null (the usual case) writes straight through. */
@@ -69,7 +72,7 @@ export class Session implements SessionControl {
     this.#sockets = { client, server };
     this.#stats = deps.statsSink?.(info.session, info.time);
     this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
-    this.#pipes = { client: new DirectionPipe('client', this.#host('client'), info.deflate), server: new DirectionPipe('server', this.#host('server'), info.deflate) };
+    this.#pipes = { client: new DirectionPipe('client', new Session.#Host(this, 'client'), info.deflate), server: new DirectionPipe('server', new Session.#Host(this, 'server'), info.deflate) };
     for (const side of ['client', 'server'] as const) this.#wire(side);
   }
 
@@ -183,31 +186,84 @@ export class Session implements SessionControl {
     this.#pause(otherSide(to), 'gate', false);
   }
 
-  #host(from: Side): PipeHost {
-    const deps = this.#deps;
-    const to = otherSide(from);
-    return {
-      session: this.info.session,
-      bus: deps.bus,
-      stats: this.#stats,
-      limits: deps.limits,
-      keys: deps.keys,
-      signal: this.#abort.signal,
-      records: this.#records,
-      // While wire observers hear a read, the pipe dates its records with that read's clock reading.
-      now: () => this.#readTime ?? deps.now(),
-      nextId: deps.nextId,
-      interceptors: deps.interceptors,
-      write: (segments) => this.#write(from, to, segments),
-      violation: (v, frame) => this.#violation(from, v, frame),
-      closeFrame: (code, reason) => this.#closeFrame(from, code, reason),
-      pressure: (over) => this.#pause(from, 'queue', over),
-      chainError: (interceptor, error) => this.#chainError(interceptor, error),
-      idle: () => {
-        if (this.#ended[from]) this.#endWhenDrained(from);
-      },
-    };
+  /** Aborted when the session ends: held decisions stop waiting. */
+  #signal(): AbortSignal {
+    if (this.#abort === null) {
+      this.#abort = new AbortController();
+      if (this.#state === 'closed') this.#abort.abort();
+    }
+    return this.#abort.signal;
   }
+
+  /**
+   * What a pipe sees of its session, one per direction. A class rather than an object of closures:
+   * every connection makes two, and a proxy may hold thousands of sessions.
+   */
+  static readonly #Host = class SessionSide implements PipeHost {
+    readonly session: number;
+    readonly bus: ProxyBus;
+    readonly stats: StatsSink | undefined;
+    readonly limits: RelayLimits;
+    readonly keys: MaskKeySource;
+    readonly records: Sequencer;
+    readonly #s: Session;
+    readonly #from: Side;
+    readonly #to: Side;
+
+    constructor(s: Session, from: Side) {
+      const deps = s.#deps;
+      this.#s = s;
+      this.#from = from;
+      this.#to = otherSide(from);
+      this.session = s.info.session;
+      this.bus = deps.bus;
+      this.stats = s.#stats;
+      this.limits = deps.limits;
+      this.keys = deps.keys;
+      this.records = s.#records;
+    }
+
+    get signal(): AbortSignal {
+      return this.#s.#signal();
+    }
+
+    // While wire observers hear a read, the pipe dates its records with that read's clock reading.
+    now(): number {
+      return this.#s.#readTime ?? this.#s.#deps.now();
+    }
+
+    nextId(): number {
+      return this.#s.#deps.nextId();
+    }
+
+    interceptors(): readonly MessageInterceptor[] {
+      return this.#s.#deps.interceptors();
+    }
+
+    write(segments: readonly Uint8Array[]): void {
+      this.#s.#write(this.#from, this.#to, segments);
+    }
+
+    violation(v: Violation, frame: number | null): void {
+      this.#s.#violation(this.#from, v, frame);
+    }
+
+    closeFrame(code: number | null, reason: string): void {
+      this.#s.#closeFrame(this.#from, code, reason);
+    }
+
+    pressure(over: boolean): void {
+      this.#s.#pause(this.#from, 'queue', over);
+    }
+
+    chainError(interceptor: string, error: unknown): void {
+      this.#s.#chainError(interceptor, error);
+    }
+
+    idle(): void {
+      if (this.#s.#ended[this.#from]) this.#s.#endWhenDrained(this.#from);
+    }
+  };
 
   #wire(side: Side): void {
     const socket = this.#sockets[side];
@@ -250,12 +306,16 @@ export class Session implements SessionControl {
 
   /** Pauses reading from `side` while its output is backed up or its hold queue is full. */
   #pause(side: Side, reason: PauseReason, on: boolean): void {
-    const reasons = this.#paused[side];
+    const bit = PAUSE[reason];
     const socket = this.#sockets[side];
+    const was = this.#paused[side];
     if (on) {
-      reasons.add(reason);
+      this.#paused[side] = was | bit;
       socket.pause();
-    } else if (reasons.delete(reason) && reasons.size === 0 && !socket.destroyed) socket.resume();
+    } else if ((was & bit) !== 0) {
+      this.#paused[side] = was & ~bit;
+      if (this.#paused[side] === 0 && !socket.destroyed) socket.resume();
+    }
   }
 
   /** The peer on `side` ended its stream: pass the end on once everything it sent is written. */
@@ -281,9 +341,9 @@ export class Session implements SessionControl {
   }
 
   #socketClosed(side: Side): void {
-    this.#closedSockets.add(side);
+    this.#closedSockets[side] = true;
     if (this.#closeStart === null) this.#closeStart = { by: side, code: null, reason: '' };
-    if (this.#closedSockets.size === 2) return this.#finish();
+    if (this.#closedSockets.client && this.#closedSockets.server) return this.#finish();
     if (this.#state === 'open') this.#state = 'closing';
     // RFC 6455 §7.1.1: the underlying TCP connection goes; the other peer must learn of it soon.
     const other = this.#sockets[otherSide(side)];
@@ -295,7 +355,7 @@ export class Session implements SessionControl {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
-    this.#abort.abort();
+    this.#abort?.abort();
     for (const pipe of Object.values(this.#pipes)) pipe.stop();
     const start = this.#closeStart!;
     const record = {
@@ -304,7 +364,7 @@ export class Session implements SessionControl {
       code: start.code,
       reason: start.reason,
       by: start.by,
-      clean: this.#closeFrames.size === 2,
+      clean: this.#closeFrames.client && this.#closeFrames.server,
     };
     // A compressed message just before the close may still be inflating: its records come first,
     // so observers see the close last.
@@ -315,7 +375,7 @@ export class Session implements SessionControl {
   }
 
   #closeFrame(from: Side, code: number | null, reason: string): void {
-    this.#closeFrames.add(from);
+    this.#closeFrames[from] = true;
     if (this.#closeStart === null) this.#closeStart = { by: from, code, reason };
     if (this.#state === 'open') this.#state = 'closing';
   }
