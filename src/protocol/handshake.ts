@@ -161,25 +161,55 @@ export interface HeadEdit {
  */
 export function rewriteHead(head: HttpHead, edits: readonly HeadEdit[], startLine?: string): Buffer {
   if (edits.length === 0 && startLine === undefined) return Buffer.from(head.raw);
+  return edit(head, edits, startLine).raw;
+}
+
+/**
+ * `rewriteHead` with the parsed view of the result made in the same pass: the lines it keeps keep
+ * their parsed pairs, so the new bytes need not be parsed again (every upgrade rewrites Host).
+ */
+export function editHead(head: HttpHead, edits: readonly HeadEdit[], startLine?: string): HttpHead {
+  if (edits.length === 0 && startLine === undefined) return head;
+  return edit(head, edits, startLine);
+}
+
+function edit(head: HttpHead, edits: readonly HeadEdit[], startLine: string | undefined): HttpHead & { readonly raw: Buffer } {
   const text = Buffer.from(head.raw.buffer, head.raw.byteOffset, head.raw.length).toString('latin1');
   const lines = text.slice(0, -4).split('\r\n');
   const out: string[] = [startLine ?? lines[0]!];
+  // The parsed pairs line up with the lines when `head` came from parseHead; otherwise parse the result.
+  const aligned = lines.length - 1 === head.headers.length;
+  const headers: (readonly [string, string])[] = [];
+  const lower = edits.map((e) => e.name.toLowerCase());
   const done = new Set<string>();
-  for (const line of lines.slice(1)) {
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
     const colon = line.indexOf(':');
     const name = line.slice(0, colon);
-    const edit = edits.find((e) => e.name.toLowerCase() === name.toLowerCase());
-    if (edit === undefined) out.push(line);
-    else if (edit.value !== null && !done.has(edit.name.toLowerCase())) {
-      done.add(edit.name.toLowerCase());
-      out.push(`${name}: ${edit.value}`);
+    const at = lower.indexOf(name.toLowerCase());
+    if (at === -1) {
+      out.push(line);
+      if (aligned) headers.push(head.headers[i - 1]!);
+      continue;
+    }
+    const value = edits[at]!.value;
+    if (value !== null && !done.has(lower[at]!)) {
+      done.add(lower[at]!);
+      out.push(`${name}: ${value}`);
+      headers.push([name, trimOws(value, 0)]);
     }
   }
   // A value for a header the head lacks (say, Host in an HTTP/1.0 request) is added at the end.
-  for (const edit of edits) {
-    if (edit.value !== null && !done.has(edit.name.toLowerCase())) out.push(`${edit.name}: ${edit.value}`);
-  }
-  return Buffer.from(`${out.join('\r\n')}\r\n\r\n`, 'latin1');
+  edits.forEach((e, i) => {
+    if (e.value !== null && !done.has(lower[i]!)) {
+      out.push(`${e.name}: ${e.value}`);
+      headers.push([e.name, trimOws(e.value, 0)]);
+    }
+  });
+  const raw = Buffer.from(`${out.join('\r\n')}\r\n\r\n`, 'latin1');
+  if (aligned) return { raw, startLine: out[0]!, headers };
+  const parsed = parseHead(raw);
+  return parsed.ok ? { ...parsed.head, raw } : { ...head, raw };
 }
 
 export interface ExtensionOffer {

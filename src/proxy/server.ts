@@ -80,6 +80,10 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
   let closing = false;
   /** Connections not (or no longer) owned by a session: reading heads, passing HTTP, relaying a refusal. */
   const loose = new Set<net.Socket>();
+  /** One listener for every loose socket (no closure per connection); a session's sockets drop it. */
+  function forget(this: net.Socket): void {
+    loose.delete(this);
+  }
   const stats = new StatsTracker(bus);
 
   const deps: LayerDeps = {
@@ -106,9 +110,11 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
     track(socket) {
       if (loose.has(socket)) return;
       loose.add(socket);
-      socket.once('close', () => loose.delete(socket));
+      socket.on('close', forget);
     },
-    untrack: (socket) => void loose.delete(socket),
+    untrack(socket) {
+      if (loose.delete(socket)) socket.off('close', forget);
+    },
     closing: () => closing,
     log: (session, level, text) => bus.emit('log', { session, time: now(), source: 'proxy', level, text }),
     stats: (close) => stats.finish(close),

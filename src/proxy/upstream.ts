@@ -38,7 +38,7 @@ export function dialTcp(target: Target, timeoutMs: number): Promise<DialResult> 
     const timer = setTimeout(() => finish({ ok: false, status: 504, reason: `target ${formatTarget(target)} did not accept the connection within ${timeoutMs} ms` }), timeoutMs);
     const onConnect = (): void => {
       // Errors after this point belong to whoever reads the socket; until then, none may go unheard.
-      socket.on('error', () => undefined);
+      socket.on('error', ignoreError);
       finish({ ok: true, socket });
     };
     const onError = (error: NodeJS.ErrnoException): void => finish({ ok: false, status: 502, reason: `target ${formatTarget(target)}: ${error.code ?? error.message}` });
@@ -46,6 +46,9 @@ export function dialTcp(target: Target, timeoutMs: number): Promise<DialResult> 
     socket.once('error', onError);
   });
 }
+
+/** A module-level no-op: a closure made in the dial would keep its timer and callbacks alive with the socket. */
+function ignoreError(): void {}
 
 export type ResponseHeadResult =
   | { readonly ok: true; readonly head: HttpHead; readonly status: number; readonly reason: string }

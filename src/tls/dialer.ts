@@ -39,7 +39,8 @@ export function tlsDialer(options: TlsDialerOptions): TlsDialer {
       const address = options.resolve(target.host);
       const tcp = await dialTcp({ ...target, host: address }, timeoutMs);
       if (!tcp.ok) return address === target.host ? tcp : { ...tcp, reason: tcp.reason.replace(formatTarget({ ...target, host: address }), `${formatTarget(target)} (--resolve ${address})`) };
-      return over(tcp.socket, target, timeoutMs);
+      // A plaintext target is ready as it is.
+      return target.tls === true ? over(tcp.socket, target, timeoutMs) : tcp;
     },
   };
 }

@@ -7,6 +7,7 @@ import {
   MAX_HEAD_BYTES,
   computeAccept,
   deflateFromResponse,
+  editHead,
   formatExtensions,
   header,
   headerTokens,
@@ -285,6 +286,27 @@ describe('rewriteHead', () => {
     const reparsed = head(out);
     assert.equal(header(reparsed, 'x-note'), 'ok');
     assert.equal(header(reparsed, 'sec-websocket-extensions'), null);
+  });
+
+  test('editHead gives the same bytes, and the parsed view parsing them would give', () => {
+    const cases: [Parameters<typeof rewriteHead>[1], string | undefined][] = [
+      [[{ name: 'host', value: 'proxy.example:9000' }], undefined],
+      [[{ name: 'Sec-WebSocket-Extensions', value: ' permessage-deflate\t' }], undefined],
+      [[{ name: 'sec-websocket-extensions', value: null }, { name: 'X-Added', value: 'a b' }], 'GET /base/chat HTTP/1.1'],
+      [[{ name: 'X-Absent', value: null }], undefined],
+      [[], 'GET / HTTP/1.1'],
+    ];
+    for (const [edits, startLine] of cases) {
+      const edited = editHead(head(ORIGINAL), edits, startLine);
+      const bytes = rewriteHead(head(ORIGINAL), edits, startLine);
+      assert.deepEqual(Buffer.from(edited.raw), bytes);
+      const reparsed = head(bytes.toString('latin1'));
+      assert.equal(edited.startLine, reparsed.startLine);
+      assert.deepEqual(edited.headers, reparsed.headers);
+    }
+    // No edit: the head itself.
+    const h = head(ORIGINAL);
+    assert.equal(editHead(h, []), h);
   });
 });
 

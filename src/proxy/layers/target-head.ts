@@ -3,7 +3,7 @@
  * for (Host names the target unless --keep-host, the target's base path is prepended, and for an
  * upgrade --no-deflate strips permessage-deflate from the offer). Every other byte is kept.
  */
-import { header, parseExtensions, parseHead, rewriteHead, type HeadEdit, type HttpHead } from '../../protocol/handshake.js';
+import { editHead, header, parseExtensions, type HeadEdit, type HttpHead } from '../../protocol/handshake.js';
 import { withoutDeflate } from '../../protocol/deflate-params.js';
 import { formatTarget, type Target } from '../upstream.js';
 import type { ProxySettings } from './context.js';
@@ -23,11 +23,7 @@ export function headForTarget(request: IncomingRequest, target: Target, settings
   const absolute = absoluteUrl(request.line.target);
   const path = absolute === null ? request.line.target : absolute.pathname + absolute.search;
   const startLine = target.basePath === '' && absolute === null ? undefined : `${method} ${joinPath(target.basePath, path)} ${version}`;
-  if (edits.length === 0 && startLine === undefined) return request.head;
-  const raw = rewriteHead(request.head, edits, startLine);
-  const parsed = parseHead(raw);
-  // A rewrite of a head that parsed keeps it parseable; the fallback only satisfies the types.
-  return parsed.ok ? parsed.head : { ...request.head, raw };
+  return editHead(request.head, edits, startLine);
 }
 
 function joinPath(base: string, path: string): string {
