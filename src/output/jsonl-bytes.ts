@@ -79,6 +79,15 @@ export class JsonlBatch {
   /** The last time written and its ISO text: the frames of one socket read share one clock reading. */
   #lastMs = NaN;
   #lastIso = Buffer.alloc(0);
+  /**
+   * The payload of the last frame line, where its text is in the batch and how it was encoded: a
+   * one-frame message's record carries the very same preview, and its line copies that text.
+   */
+  #lastPayload: Uint8Array | null = null;
+  #lastTextLike = false;
+  #lastStart = 0;
+  #lastEnd = 0;
+  #lastBase64 = false;
 
   constructor(size = 64 * 1024) {
     this.#buf = Buffer.allocUnsafe(size);
@@ -91,6 +100,7 @@ export class JsonlBatch {
 
   /** The bytes so far, and an empty batch to go on with. */
   take(): Buffer {
+    this.#lastPayload = null;
     const n = this.#pos;
     this.#pos = 0;
     // A short batch is copied and the buffer kept; a full one is handed over whole, so a slow
@@ -114,6 +124,7 @@ export class JsonlBatch {
     } catch (error) {
       // No half line is left in the batch.
       this.#pos = start;
+      this.#lastPayload = null;
       throw error;
     }
   }
@@ -140,7 +151,13 @@ export class JsonlBatch {
     else this.#maskKey(f.maskKey);
     this.#run(LENGTH).#number(f.length).#run(HEADER_LENGTH).#number(f.header.length).#run(PAYLOAD);
     const textLike = f.kind === 'text' || f.kind === 'continuation' || f.kind === 'ping' || f.kind === 'pong';
+    const payloadStart = this.#pos;
     const base64 = this.#payload(f.payload, textLike);
+    this.#lastPayload = f.payload;
+    this.#lastTextLike = textLike;
+    this.#lastBase64 = base64;
+    this.#lastStart = payloadStart;
+    this.#lastEnd = this.#pos;
     this.#run(FRAME_ENCODING[(base64 ? 4 : 0) | (f.truncated ? 2 : 0) | (f.compressed ? 1 : 0)]!);
     if (f.close !== null) {
       this.#text(',"closeCode":');
@@ -165,7 +182,16 @@ export class JsonlBatch {
     if (m.kind === 'text' || m.kind === 'binary') this.#run(MESSAGE_FROM_KIND[(m.from === 'server' ? 2 : 0) | (m.kind === 'binary' ? 1 : 0)]!);
     else this.#text(`","from":${JSON.stringify(m.from)},"kind":${JSON.stringify(m.kind)},"length":`);
     this.#number(m.length).#run(PAYLOAD);
-    const base64 = this.#payload(m.payload, m.kind === 'text');
+    const textLike = m.kind === 'text';
+    let base64: boolean;
+    if (m.payload === this.#lastPayload && textLike === this.#lastTextLike) {
+      // The same bytes, encoded the same way, are in the frame's line just written.
+      const n = this.#lastEnd - this.#lastStart;
+      this.#room(n);
+      this.#buf.copyWithin(this.#pos, this.#lastStart, this.#lastEnd);
+      this.#pos += n;
+      base64 = this.#lastBase64;
+    } else base64 = this.#payload(m.payload, textLike);
     this.#run(MESSAGE_ENCODING[(base64 ? 2 : 0) | (m.truncated ? 1 : 0)]!).#number(m.frames);
     const fate = MESSAGE_FATE.get(m.fate);
     if (fate !== undefined) this.#run(fate[m.compressed ? 1 : 0]);
@@ -189,9 +215,18 @@ export class JsonlBatch {
   }
 
   #run(bytes: Uint8Array): this {
-    this.#room(bytes.length);
-    this.#buf.set(bytes, this.#pos);
-    this.#pos += bytes.length;
+    const n = bytes.length;
+    this.#room(n);
+    // A native copy costs a call; the short runs between two values are cheaper copied here.
+    if (n <= 16) {
+      const buf = this.#buf;
+      let pos = this.#pos;
+      for (let i = 0; i < n; i++) buf[pos++] = bytes[i]!;
+      this.#pos = pos;
+    } else {
+      this.#buf.set(bytes, this.#pos);
+      this.#pos += n;
+    }
     return this;
   }
 

@@ -50,6 +50,12 @@ export class Deque<T> {
     return this.at(this.end - 1);
   }
 
+  /** Puts `item` in the place of the one at `position` (which must be held). */
+  replace(position: number, item: T): void {
+    if (position < this.#start || position >= this.#start + this.#length) throw new RangeError(`position ${position} is not held`);
+    this.#items[position & this.#mask] = item;
+  }
+
   /** Drops the oldest item. */
   shift(): T | undefined {
     if (this.#length === 0) return undefined;

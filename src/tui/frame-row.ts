@@ -1,64 +1,39 @@
 /**
- * A frame in the TUI's ring. At small-message rates the ring turns over in a few milliseconds
- * while every row in it is alive, so the garbage collector copies whatever a row holds on each
- * young-generation pass: a record kept as it came (its header and mask-key arrays, its violation
- * list, the payload's Buffer) is about eight objects per frame. An ordinary small frame (no
- * close body, no violation, a payload of at most SMALL_PAYLOAD bytes) is kept instead as one
- * object of plain fields, with its header and payload bytes copied into a shared slab; its record
- * is rebuilt whenever it is read, which only the rows on screen, the detail view, the filter and
- * the exports do. Any other frame keeps its record (cut to the payload cap) as before.
+ * Frames in the TUI's ring. At small-message rates the ring turns over in a few tens of
+ * milliseconds while every row in it is alive, so the garbage collector copies whatever the ring
+ * holds on each young-generation pass: a record kept as it came (its header and mask-key arrays,
+ * its violation list, the payload's Buffer) is about eight objects per frame, and even one object
+ * per row cost the loaded proxy a tenth of its time in collection. An ordinary small frame (no close
+ * body, no violation, a payload of at most SMALL_PAYLOAD bytes) is therefore kept as no object at
+ * all: its fields in the columns of a FrameTable, its header and payload bytes in a shared slab;
+ * a FrameRow is made for it only when it is read, which only the rows on screen, the detail view,
+ * the filter and the exports do. Any other frame is a FrameRow holding its record (cut to the
+ * payload cap), as is a small frame once a message record or a fault names it.
  */
 import { frameKind } from '../protocol/constants.js';
 import type { FrameRecord, FrameOrigin, MessageRecord } from '../proxy/events.js';
-import { TRIMMED_PAYLOAD, compactFrame } from './row-payloads.js';
+import { TRIMMED_PAYLOAD } from './row-payloads.js';
 
 /** Largest payload kept in a slab: the size old large payloads are trimmed to, so none of these is ever trimmed. */
 export const SMALL_PAYLOAD = TRIMMED_PAYLOAD;
 const SLAB = 256 * 1024;
 const MAX_HEADER = 14;
 
-const FIN = 1;
-const RSV1 = 2;
-const RSV2 = 4;
-const RSV3 = 8;
-const MASKED = 16;
-const TRUNCATED = 32;
-const COMPRESSED = 64;
-const SERVER = 128;
-const MODIFIED = 256;
-const INJECTED = 512;
+const FIN = 1 << 4;
+const RSV1 = 1 << 5;
+const RSV2 = 1 << 6;
+const RSV3 = 1 << 7;
+const MASKED = 1 << 8;
+const TRUNCATED = 1 << 9;
+const COMPRESSED = 1 << 10;
+const SERVER = 1 << 11;
+const MODIFIED = 1 << 12;
+const INJECTED = 1 << 13;
+const HEADER_SHIFT = 14;
+const KIND_SHIFT = 18;
+const KINDS = [null, 'text', 'binary'] as const;
 
 const EMPTY: readonly never[] = [];
-
-/** Where small frames' bytes are copied: slabs filled in turn, each freed with the last row that points into it. */
-export class FrameSlabs {
-  #slab = Buffer.allocUnsafeSlow(SLAB);
-  #used = 0;
-
-  /** Room for `n` bytes: the slab to write them to, at `this.at`. */
-  take(n: number): Buffer {
-    if (this.#used + n > this.#slab.length) {
-      this.#slab = Buffer.allocUnsafeSlow(SLAB);
-      this.#used = 0;
-    }
-    this.at = this.#used;
-    this.#used += n;
-    return this.#slab;
-  }
-
-  /** Offset of the bytes last taken. */
-  at = 0;
-}
-
-/** Whether the record can be kept as plain fields: its mask key is the header's last four bytes, as on the wire. */
-function small(r: FrameRecord): boolean {
-  if (r.close !== null || r.violations.length > 0 || r.payload.length > SMALL_PAYLOAD || r.header.length > MAX_HEADER) return false;
-  const key = r.maskKey;
-  if (key === null) return !r.masked;
-  const h = r.header;
-  const n = h.length;
-  return r.masked && key.length === 4 && n >= 6 && h[n - 4] === key[0] && h[n - 3] === key[1] && h[n - 2] === key[2] && h[n - 1] === key[3];
-}
 
 export class FrameRow {
   readonly seq: number;
@@ -68,50 +43,98 @@ export class FrameRow {
   message: MessageRecord | null = null;
   /** The fault rule actions applied to its message ("delay", "drop"...), once a `fault` record named it. */
   fault: string | undefined = undefined;
-  /** The record as kept, for frames that are not small; null for a small one. */
-  #record: FrameRecord | null;
-  readonly id: number;
-  readonly session: number;
-  readonly time: number;
-  readonly length: number;
-  readonly #opcode: number;
-  readonly #bits: number;
-  readonly #slab: Buffer | null;
-  readonly #at: number;
-  readonly #headerLength: number;
-  readonly #payloadLength: number;
+  /** Replaced by a copy with a shorter payload when the payload budget is spent (store.ts). */
+  record: FrameRecord;
 
-  /** The row for `r`, with its payload cut to `cap` bytes. */
-  constructor(seq: number, r: FrameRecord, messageKind: 'text' | 'binary' | null, cap: number, slabs: FrameSlabs) {
+  constructor(seq: number, record: FrameRecord, messageKind: 'text' | 'binary' | null) {
     this.seq = seq;
+    this.record = record;
     this.messageKind = messageKind;
-    this.id = r.id;
-    this.session = r.session;
-    this.time = r.time;
-    this.length = r.length;
-    this.#opcode = r.opcode;
-    if (!small(r)) {
-      this.#record = compactFrame(r, cap);
-      this.#bits = 0;
-      this.#slab = null;
-      this.#at = 0;
-      this.#headerLength = 0;
-      this.#payloadLength = 0;
-      return;
-    }
-    this.#record = null;
+  }
+
+  get type(): 'frame' {
+    return 'frame';
+  }
+
+  get id(): number {
+    return this.record.id;
+  }
+
+  get session(): number {
+    return this.record.session;
+  }
+
+  /** Payload bytes held. */
+  get payloadLength(): number {
+    return this.record.payload.length;
+  }
+}
+
+/** Whether the record can be kept in columns: its mask key is the header's last four bytes, as on the wire. */
+function small(r: FrameRecord): boolean {
+  if (r.close !== null || r.violations.length > 0 || r.payload.length > SMALL_PAYLOAD || r.header.length > MAX_HEADER) return false;
+  const key = r.maskKey;
+  if (key === null) return !r.masked;
+  const h = r.header;
+  const n = h.length;
+  return r.masked && key.length === 4 && n >= 6 && h[n - 4] === key[0] && h[n - 3] === key[1] && h[n - 2] === key[2] && h[n - 1] === key[3];
+}
+
+/**
+ * Small frames by row number (seq), in columns of a ring of slots (seq modulo its size). The
+ * store's rows are numbered one after the other and it holds at most `history` of them, so a
+ * ring of more than `history` slots never gives one slot to two rows it holds.
+ */
+export class FrameTable {
+  readonly #maxSlots: number;
+  #mask = 1023;
+  #seqs = new Float64Array(1024);
+  #ids = new Float64Array(1024);
+  #sessions = new Float64Array(1024);
+  #times = new Float64Array(1024);
+  #lengths = new Float64Array(1024);
+  /** opcode (4 bits), the flag bits, header length, message kind. */
+  #meta = new Int32Array(1024);
+  #at = new Int32Array(1024);
+  #payloadLengths = new Int32Array(1024);
+  #slabOf: (Buffer | undefined)[] = new Array<Buffer | undefined>(1024).fill(undefined);
+  #slab = Buffer.allocUnsafeSlow(SLAB);
+  #used = 0;
+
+  constructor(history: number) {
+    let slots = 1024;
+    while (slots <= history) slots *= 2;
+    this.#maxSlots = slots;
+  }
+
+  /**
+   * Keeps row `seq` for frame `r`, its payload cut to `cap`; false, keeping nothing, when the
+   * frame is not small (it needs a FrameRow of its own).
+   */
+  add(seq: number, r: FrameRecord, messageKind: 'text' | 'binary' | null, cap: number): boolean {
+    if (!small(r)) return false;
+    // Rows are numbered from 1: while seq is below the size, growing keeps every slot in place.
+    while (seq > this.#mask && this.#mask + 1 < this.#maxSlots) this.#grow();
     const p = r.payload;
     const n = Math.min(p.length, cap);
     const h = r.header;
-    const slab = slabs.take(h.length + n);
-    const at = slabs.at;
+    if (this.#used + h.length + n > this.#slab.length) {
+      this.#slab = Buffer.allocUnsafeSlow(SLAB);
+      this.#used = 0;
+    }
+    const slab = this.#slab;
+    const at = this.#used;
     for (let i = 0; i < h.length; i++) slab[at + i] = h[i]!;
     if (n > 0) slab.set(n === p.length ? p : p.subarray(0, n), at + h.length);
-    this.#slab = slab;
-    this.#at = at;
-    this.#headerLength = h.length;
-    this.#payloadLength = n;
-    this.#bits =
+    this.#used += h.length + n;
+    const i = seq & this.#mask;
+    this.#seqs[i] = seq;
+    this.#ids[i] = r.id;
+    this.#sessions[i] = r.session;
+    this.#times[i] = r.time;
+    this.#lengths[i] = r.length;
+    this.#meta[i] =
+      r.opcode |
       (r.fin ? FIN : 0) |
       (r.rsv1 ? RSV1 : 0) |
       (r.rsv2 ? RSV2 : 0) |
@@ -120,62 +143,84 @@ export class FrameRow {
       (r.truncated || p.length > n ? TRUNCATED : 0) |
       (r.compressed ? COMPRESSED : 0) |
       (r.from === 'server' ? SERVER : 0) |
-      (r.origin === 'modified' ? MODIFIED : r.origin === 'injected' ? INJECTED : 0);
+      (r.origin === 'modified' ? MODIFIED : r.origin === 'injected' ? INJECTED : 0) |
+      (h.length << HEADER_SHIFT) |
+      ((messageKind === 'text' ? 1 : messageKind === 'binary' ? 2 : 0) << KIND_SHIFT);
+    this.#at[i] = at;
+    this.#payloadLengths[i] = n;
+    if (this.#slabOf[i] !== slab) this.#slabOf[i] = slab;
+    return true;
   }
 
-  get type(): 'frame' {
-    return 'frame';
+  /** The frame id of row `seq` (a row the store holds). */
+  id(seq: number): number {
+    return this.#ids[this.#slot(seq)]!;
   }
 
-  /** Payload bytes held (the ring's payload budget counts those of frames that are not small). */
-  get payloadLength(): number {
-    return this.#record === null ? this.#payloadLength : this.#record.payload.length;
-  }
-
-  /** Whether the row keeps its record as it came (a frame that is not small). */
-  get kept(): boolean {
-    return this.#record !== null;
-  }
-
-  /** The frame's record: a new object on each read for a small frame (its bytes are views of the slab). */
-  get record(): FrameRecord {
-    return this.#record ?? this.#build();
-  }
-
-  /** Replaces a kept record (the payload budget cuts old large payloads); a small frame has none to replace. */
-  set record(r: FrameRecord) {
-    if (this.#record === null) throw new Error('a small frame row has no record to replace');
-    this.#record = r;
-  }
-
-  #build(): FrameRecord {
-    const bits = this.#bits;
-    const slab = this.#slab!;
-    const at = this.#at;
-    const h = this.#headerLength;
-    const masked = (bits & MASKED) !== 0;
-    const origin: FrameOrigin = (bits & MODIFIED) !== 0 ? 'modified' : (bits & INJECTED) !== 0 ? 'injected' : 'peer';
-    return {
-      id: this.id,
-      session: this.session,
-      time: this.time,
-      from: (bits & SERVER) !== 0 ? 'server' : 'client',
-      fin: (bits & FIN) !== 0,
-      rsv1: (bits & RSV1) !== 0,
-      rsv2: (bits & RSV2) !== 0,
-      rsv3: (bits & RSV3) !== 0,
-      opcode: this.#opcode,
-      kind: frameKind(this.#opcode),
+  /** The row `seq` as a FrameRow: a new object on each call, its bytes views of the slab. */
+  row(seq: number): FrameRow {
+    const i = this.#slot(seq);
+    const meta = this.#meta[i]!;
+    const slab = this.#slabOf[i]!;
+    const at = this.#at[i]!;
+    const h = (meta >> HEADER_SHIFT) & 15;
+    const masked = (meta & MASKED) !== 0;
+    const opcode = meta & 15;
+    const origin: FrameOrigin = (meta & MODIFIED) !== 0 ? 'modified' : (meta & INJECTED) !== 0 ? 'injected' : 'peer';
+    const record: FrameRecord = {
+      id: this.#ids[i]!,
+      session: this.#sessions[i]!,
+      time: this.#times[i]!,
+      from: (meta & SERVER) !== 0 ? 'server' : 'client',
+      fin: (meta & FIN) !== 0,
+      rsv1: (meta & RSV1) !== 0,
+      rsv2: (meta & RSV2) !== 0,
+      rsv3: (meta & RSV3) !== 0,
+      opcode,
+      kind: frameKind(opcode),
       masked,
       maskKey: masked ? slab.subarray(at + h - 4, at + h) : null,
-      length: this.length,
+      length: this.#lengths[i]!,
       header: slab.subarray(at, at + h),
-      payload: slab.subarray(at + h, at + h + this.#payloadLength),
-      truncated: (bits & TRUNCATED) !== 0,
-      compressed: (bits & COMPRESSED) !== 0,
+      payload: slab.subarray(at + h, at + h + this.#payloadLengths[i]!),
+      truncated: (meta & TRUNCATED) !== 0,
+      compressed: (meta & COMPRESSED) !== 0,
       close: null,
       violations: EMPTY,
       origin,
     };
+    return new FrameRow(seq, record, KINDS[(meta >> KIND_SHIFT) & 3]!);
+  }
+
+  #slot(seq: number): number {
+    const i = seq & this.#mask;
+    if (this.#seqs[i] !== seq) throw new Error(`frame row ${seq} is not held`);
+    return i;
+  }
+
+  #grow(): void {
+    const n = (this.#mask + 1) * 2;
+    const f64 = (a: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => {
+      const b = new Float64Array(n);
+      b.set(a);
+      return b;
+    };
+    const i32 = (a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> => {
+      const b = new Int32Array(n);
+      b.set(a);
+      return b;
+    };
+    this.#seqs = f64(this.#seqs);
+    this.#ids = f64(this.#ids);
+    this.#sessions = f64(this.#sessions);
+    this.#times = f64(this.#times);
+    this.#lengths = f64(this.#lengths);
+    this.#meta = i32(this.#meta);
+    this.#at = i32(this.#at);
+    this.#payloadLengths = i32(this.#payloadLengths);
+    const slabs = new Array<Buffer | undefined>(n).fill(undefined);
+    for (let i = 0; i <= this.#mask; i++) slabs[i] = this.#slabOf[i];
+    this.#slabOf = slabs;
+    this.#mask = n - 1;
   }
 }

@@ -10,8 +10,9 @@ import { SessionStatsBuilder } from '../export/stats.js';
 import { Deque } from './deque.js';
 import { MATCH_ALL, matches, type Filter, type FilterSubject, type Mark } from './filter.js';
 import { RateMeter } from './rates.js';
-import { TRIMMED_PAYLOAD, compactMessage, trimFrame, trimMessage } from './row-payloads.js';
-import { FrameRow, FrameSlabs } from './frame-row.js';
+import { TRIMMED_PAYLOAD, compactFrame, compactMessage, trimFrame, trimMessage } from './row-payloads.js';
+import { FrameRow, FrameTable } from './frame-row.js';
+import { RowView, seqOf, type HeldRow } from './row-view.js';
 
 export { FrameRow } from './frame-row.js';
 
@@ -74,7 +75,8 @@ function newSession(id: number, info: SessionInfo | null, state: SessionState, t
 
 interface Lane {
   kind: 'text' | 'binary' | null;
-  readonly pending: FrameRow[];
+  /** Frame rows, or the numbers of small frames' rows (frame-row.ts). */
+  readonly pending: (FrameRow | number)[];
 }
 
 export interface StoreOptions {
@@ -172,12 +174,13 @@ export class TuiStore {
   readonly maxPayloadBytes: number;
   /** Frame rows in the ring with more than TRIMMED_PAYLOAD bytes of payload, oldest first, and their bytes. */
   readonly #heavy = new Deque<FrameRow>();
-  /** Where small frames' header and payload bytes are kept (frame-row.ts). */
-  readonly #slabs = new FrameSlabs();
+  /** Small frames, kept as columns rather than objects (frame-row.ts). */
+  readonly #table: FrameTable;
   #heavyBytes = 0;
   #seq = 0;
-  readonly #rows = new Deque<Row>();
-  #view = new Deque<Row>();
+  readonly #rows = new Deque<HeldRow>();
+  #view = new Deque<HeldRow>();
+  #viewRows: RowView;
   #filter: Filter = MATCH_ALL;
   /** Bumped when the view is rebuilt (filter change, clear): positions restart. */
   #viewGeneration = 0;
@@ -199,6 +202,8 @@ export class TuiStore {
     this.maxPreview = Math.max(0, options.maxPreview);
     this.#maxClosed = options.maxClosedSessions ?? 1000;
     this.maxPayloadBytes = options.maxPayloadBytes ?? 64 * 1024 * 1024;
+    this.#table = new FrameTable(this.history);
+    this.#viewRows = new RowView(this.#view, this.#table);
   }
 
   /** Payload bytes held by frames that have not been trimmed. */
@@ -211,8 +216,8 @@ export class TuiStore {
   }
 
   /** The rows that pass the filter, oldest first, at absolute positions. */
-  get view(): Deque<Row> {
-    return this.#view;
+  get view(): RowView {
+    return this.#viewRows;
   }
 
   get viewGeneration(): number {
@@ -243,9 +248,27 @@ export class TuiStore {
     const rows = this.#rows;
     for (let p = rows.end - 1; p >= rows.start; p--) {
       const row = rows.at(p)!;
-      if (row.type === 'frame' && row.id === id) return row;
+      if (typeof row === 'number') {
+        if (this.#table.id(row) === id) return this.#hold(row);
+      } else if (row.type === 'frame' && row.id === id) return row;
     }
     return undefined;
+  }
+
+  /**
+   * The small frame row `seq` as an object from now on (a message record or a fault is about to
+   * be attached to it), in the ring and in the view; undefined when it has left the ring.
+   */
+  #hold(seq: number): FrameRow | undefined {
+    const position = seq - 1;
+    const held = this.#rows.at(position);
+    if (held === undefined) return undefined;
+    if (typeof held !== 'number') return held as FrameRow;
+    const row = this.#table.row(seq);
+    this.#rows.replace(position, row);
+    const v = this.#view.lowerBound((item) => seqOf(item) >= seq);
+    if (this.#view.at(v) === seq) this.#view.replace(v, row);
+    return row;
   }
 
   session(id: number): SessionEntry | undefined {
@@ -291,7 +314,8 @@ export class TuiStore {
     this.#push({ type: 'open', seq: ++this.#seq, info });
   }
 
-  addFrame(record: FrameRecord): FrameRow {
+  /** Returns the row's number (its seq). */
+  addFrame(record: FrameRecord): number {
     this.#sessions.get(record.session)?.stats?.frame(record);
     const lane = this.#lane(record.session, record.from);
     let messageKind: 'text' | 'binary' | null = null;
@@ -302,7 +326,8 @@ export class TuiStore {
       messageKind = lane.kind;
       if (record.fin) lane.kind = null;
     }
-    const row = new FrameRow(++this.#seq, record, messageKind, this.maxPreview, this.#slabs);
+    const seq = ++this.#seq;
+    const row: FrameRow | number = this.#table.add(seq, record, messageKind, this.maxPreview) ? seq : new FrameRow(seq, compactFrame(record, this.maxPreview), messageKind);
     if (record.origin === 'peer' && (record.kind === 'text' || record.kind === 'binary' || record.kind === 'continuation')) {
       if (lane.pending.length < 10_000) lane.pending.push(row);
     }
@@ -323,12 +348,12 @@ export class TuiStore {
       this.#touchSessions();
     }
     this.#push(row);
-    if (row.kept && row.payloadLength > TRIMMED_PAYLOAD) {
+    if (typeof row !== 'number' && row.payloadLength > TRIMMED_PAYLOAD) {
       this.#heavy.push(row);
       this.#heavyBytes += row.payloadLength;
       this.#trimOldest();
     }
-    return row;
+    return seq;
   }
 
   /** Cuts the oldest large payloads down until what is left fits the budget. */
@@ -351,7 +376,13 @@ export class TuiStore {
       // Messages of one direction complete in order, and later messages' frames may already be
       // here (queued behind a held one): this message owns the first `frames` of them.
       const n = Math.min(input.frames, pending.length);
-      if (record !== null) for (let i = 0; i < n; i++) pending[i]!.message = record;
+      if (record !== null) {
+        for (let i = 0; i < n; i++) {
+          const p = pending[i]!;
+          const row = typeof p === 'number' ? this.#hold(p) : p;
+          if (row !== undefined) row.message = record;
+        }
+      }
       if (n === pending.length) pending.length = 0;
       else pending.splice(0, n);
     }
@@ -398,7 +429,7 @@ export class TuiStore {
 
   /** Position in the view of the first row at or after `seq` (view.end when there is none). */
   positionOfSeq(seq: number): number {
-    return this.#view.lowerBound((row) => row.seq >= seq);
+    return this.#view.lowerBound((row) => seqOf(row) >= seq);
   }
 
   #lane(session: number, from: Side): Lane {
@@ -429,15 +460,15 @@ export class TuiStore {
     }
   }
 
-  #push(row: Row): void {
+  #push(row: HeldRow): void {
     this.version++;
     this.#rows.push(row);
-    if (this.#filter.terms.length === 0 || matches(this.#filter, subjectOf(row))) this.#view.push(row);
+    if (this.#filter.terms.length === 0 || matches(this.#filter, subjectOf(typeof row === 'number' ? this.#table.row(row) : row))) this.#view.push(row);
     while (this.#rows.length > this.history) {
       const old = this.#rows.shift()!;
       this.#evicted++;
       if (this.#view.first() === old) this.#view.shift();
-      if (old.type === 'frame') {
+      if (typeof old !== 'number' && old.type === 'frame') {
         // Both are in arrival order: a large frame leaving the ring is the oldest large one held.
         if (this.#heavy.first() === old) {
           this.#heavy.shift();
@@ -448,10 +479,11 @@ export class TuiStore {
   }
 
   #rebuildView(): void {
-    const view = new Deque<Row>();
+    const view = new Deque<HeldRow>();
     const all = this.#filter.terms.length === 0;
-    for (const row of this.#rows) if (all || matches(this.#filter, subjectOf(row))) view.push(row);
+    for (const row of this.#rows) if (all || matches(this.#filter, subjectOf(typeof row === 'number' ? this.#table.row(row) : row))) view.push(row);
     this.#view = view;
+    this.#viewRows = new RowView(view, this.#table);
     this.#viewGeneration++;
     this.version++;
   }

@@ -115,6 +115,21 @@ describe('JSONL lines as bytes', () => {
     );
   });
 
+  test('a message carrying its frame’s very preview gets the same line as any other', () => {
+    const batch = new JsonlBatch(64);
+    fc.assert(
+      fc.property(frameRecord, messageRecord, fc.boolean(), (f, m0, flush) => {
+        const m = { ...m0, payload: f.payload };
+        batch.frame(f);
+        // A batch taken between the two lines leaves nothing to copy from.
+        const first = flush ? batch.take().toString('utf8') : '';
+        batch.message(m);
+        assert.equal(first + batch.take().toString('utf8'), `${jsonLine(frameJson(f))}\n${jsonLine(messageJson(m))}\n`);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   test('lines follow each other in one batch; a failing record leaves no half line', () => {
     const batch = new JsonlBatch(16);
     const frames = fc.sample(frameRecord, 50);

@@ -6,9 +6,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FrameRow, FrameSlabs, SMALL_PAYLOAD } from '../../src/tui/frame-row.js';
+import { FrameTable, SMALL_PAYLOAD } from '../../src/tui/frame-row.js';
 import { Deque } from '../../src/tui/deque.js';
 import { TuiStore } from '../../src/tui/store.js';
+import { MATCH_ALL, parseFilter } from '../../src/tui/filter.js';
 import { encodeHeader } from '../../src/protocol/frame-header.js';
 import { frameKind } from '../../src/protocol/constants.js';
 import { violation } from '../../src/protocol/violations.js';
@@ -49,51 +50,55 @@ function plain(r: FrameRecord): unknown {
   return { ...r, maskKey: r.maskKey === null ? null : [...r.maskKey], header: [...r.header], payload: [...r.payload], violations: r.violations.map((v) => v.code) };
 }
 
-describe('FrameRow', () => {
-  it('reads back every field of the record, cut to the cap', () => {
-    const slabs = new FrameSlabs();
+describe('FrameTable', () => {
+  it('reads back every field of a small frame, cut to the cap; takes no other frame', () => {
+    const table = new FrameTable(100);
+    let seq = 0;
     fc.assert(
-      fc.property(record, fc.oneof(fc.constant(64 * 1024), fc.nat(100)), (r, cap) => {
-        const row = new FrameRow(1, r, null, cap, slabs);
-        assert.equal(row.kept, r.payload.length > SMALL_PAYLOAD);
-        const cut = r.payload.length > cap;
-        const expected = { ...r, payload: r.payload.subarray(0, cap), truncated: r.truncated || cut };
+      fc.property(record, fc.oneof(fc.constant(64 * 1024), fc.nat(100)), fc.constantFrom('text' as const, 'binary' as const, null), (r, cap, messageKind) => {
+        seq++;
+        const kept = table.add(seq, r, messageKind, cap);
+        assert.equal(kept, r.payload.length <= SMALL_PAYLOAD);
+        if (!kept) return;
+        const row = table.row(seq);
+        const expected = { ...r, payload: r.payload.subarray(0, cap), truncated: r.truncated || r.payload.length > cap };
         assert.deepEqual(plain(row.record), plain(expected));
-        assert.equal(row.payloadLength, Math.min(cap, r.payload.length));
-        assert.deepEqual([row.id, row.session, row.time, row.length, row.type], [r.id, r.session, r.time, r.length, 'frame']);
+        assert.deepEqual([row.seq, row.id, row.session, row.type, row.messageKind, row.message, row.fault], [seq, r.id, r.session, 'frame', messageKind, null, undefined]);
+        assert.equal(table.id(seq), r.id);
       }),
       { numRuns: 2000 },
     );
   });
 
-  it('keeps a copy: the bytes the relay reuses afterwards do not change the row', () => {
-    const slabs = new FrameSlabs();
+  it('keeps copies in slabs and its slots across growth: every row held reads back its own bytes', () => {
+    const table = new FrameTable(3000);
     const payload = Buffer.from('hello');
     const key = Uint8Array.of(1, 2, 3, 4);
     const r: FrameRecord = { id: 1, session: 1, time: 5, from: 'client', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, kind: 'text', masked: true, maskKey: key, length: 5, header: encodeHeader({ fin: true, opcode: 1, maskKey: key, payloadLength: 5 }), payload, truncated: false, compressed: false, close: null, violations: [], origin: 'peer' };
-    const row = new FrameRow(1, r, 'text', 1024, slabs);
+    assert.ok(table.add(1, r, 'text', 1024));
+    // The relay's buffers are reused afterwards: the row does not change.
     payload.fill(0);
     key.fill(0);
-    assert.equal(Buffer.from(row.record.payload).toString(), 'hello');
-    assert.deepEqual([...row.record.maskKey!], [1, 2, 3, 4]);
-    assert.ok(!row.kept);
-    // Fills many slabs: rows keep their own.
-    const rows = Array.from({ length: 5000 }, (_, i) => new FrameRow(i, { ...r, id: i, payload: Buffer.alloc(100, i & 0xff) }, 'text', 1024, slabs));
-    for (const [i, x] of rows.entries()) assert.ok(x.record.payload.every((b) => b === (i & 0xff)));
+    assert.equal(Buffer.from(table.row(1).record.payload).toString(), 'hello');
+    assert.deepEqual([...table.row(1).record.maskKey!], [1, 2, 3, 4]);
+    // Many slabs, two growths, then a ring of 4096 slots going round: the last 3000 read back.
+    for (let seq = 2; seq <= 20_000; seq++) assert.ok(table.add(seq, { ...r, id: seq, maskKey: r.header.subarray(2, 6), payload: Buffer.alloc(seq % 1000, seq & 0xff), length: seq % 1000 }, null, 1024));
+    for (let seq = 17_001; seq <= 20_000; seq++) {
+      const p = table.row(seq).record.payload;
+      assert.equal(p.length, seq % 1000);
+      assert.ok(p.every((b) => b === (seq & 0xff)));
+      assert.equal(table.id(seq), seq);
+    }
+    assert.throws(() => table.row(1), /not held/);
   });
 
-  it('keeps close frames, frames with violations and a mask key that is not the header’s as records', () => {
-    const slabs = new FrameSlabs();
+  it('leaves close frames, frames with violations and a mask key that is not the header’s to rows of their own', () => {
+    const table = new FrameTable(10);
     const base: FrameRecord = { id: 1, session: 1, time: 5, from: 'server', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 8, kind: 'close', masked: false, maskKey: null, length: 2, header: Uint8Array.of(0x88, 2), payload: Uint8Array.of(3, 0xe8), truncated: false, compressed: false, close: { code: 1000, reason: '' }, violations: [], origin: 'peer' };
-    const close = new FrameRow(1, base, null, 1024, slabs);
-    assert.ok(close.kept);
-    assert.deepEqual(close.record.close, { code: 1000, reason: '' });
-    const bad = new FrameRow(2, { ...base, opcode: 1, kind: 'text', close: null, violations: [violation('masked-server-frame')] }, null, 1024, slabs);
-    assert.ok(bad.kept);
-    assert.equal(bad.record.violations[0]!.code, 'masked-server-frame');
-    const odd = new FrameRow(3, { ...base, opcode: 1, kind: 'text', close: null, masked: true, maskKey: Uint8Array.of(9, 9, 9, 9), header: Uint8Array.of(0x81, 0x82, 1, 2, 3, 4) }, null, 1024, slabs);
-    assert.ok(odd.kept);
-    assert.deepEqual([...odd.record.maskKey!], [9, 9, 9, 9]);
+    assert.equal(table.add(1, base, null, 1024), false);
+    assert.equal(table.add(2, { ...base, opcode: 1, kind: 'text', close: null, violations: [violation('masked-server-frame')] }, null, 1024), false);
+    assert.equal(table.add(3, { ...base, opcode: 1, kind: 'text', close: null, masked: true, maskKey: Uint8Array.of(9, 9, 9, 9), header: Uint8Array.of(0x81, 0x82, 1, 2, 3, 4) }, null, 1024), false);
+    assert.equal(table.add(4, { ...base, opcode: 1, kind: 'text', close: null }, null, 1024), true);
   });
 });
 
@@ -143,5 +148,26 @@ describe('TuiStore frame lookup', () => {
     assert.equal(store.size, rows);
     store.addViolation({ session: 1, time: 1, from: 'server', violation: violation('invalid-utf8'), frame: 10 });
     assert.equal(store.view.last()?.type, 'violation');
+  });
+
+  it('attaches a fault and a fragmented message to small frame rows, in the ring and in a filtered view', () => {
+    const store = new TuiStore({ history: 50, maxPreview: 1024 });
+    const frame = (id: number, opcode: number, fin: boolean, text: string): FrameRecord => ({ id, session: 1, time: id, from: 'client', fin, rsv1: false, rsv2: false, rsv3: false, opcode, kind: frameKind(opcode), masked: true, maskKey: Uint8Array.of(1, 2, 3, 4), length: text.length, header: encodeHeader({ fin, opcode, maskKey: Uint8Array.of(1, 2, 3, 4), payloadLength: text.length }), payload: Buffer.from(text), truncated: false, compressed: false, close: null, violations: [], origin: 'peer' });
+    const r = parseFilter('hel');
+    assert.ok(r.ok);
+    store.setFilter(r.filter);
+    store.addFrame(frame(1, 1, false, 'hel'));
+    store.addFrame(frame(2, 0, true, 'lo'));
+    store.addMessage({ id: 3, session: 1, time: 3, from: 'client', kind: 'text', length: 5, payload: Buffer.from('hello'), truncated: false, frames: 2, compressed: false, fate: 'forwarded', by: null });
+    store.addFault({ session: 1, time: 4, ruleId: 1, rule: 'client: delay 5ms', action: 'delay', from: 'client', frame: 1, message: 3, detail: 'held 5 ms' });
+    const rows = [...store.view];
+    const first = rows.find((x) => x.type === 'frame' && x.record.id === 1);
+    assert.ok(first !== undefined && first.type === 'frame');
+    assert.equal(first.fault, 'delay');
+    assert.equal(Buffer.from(first.message!.payload).toString(), 'hello');
+    // The row keeps them when read again, and so does the unfiltered ring.
+    store.setFilter(MATCH_ALL);
+    const again = [...store.view].filter((x) => x.type === 'frame');
+    assert.deepEqual(again.map((x) => (x.type === 'frame' ? [x.record.id, x.fault ?? null, x.message?.frames ?? null, x.messageKind] : [])), [[1, 'delay', 2, 'text'], [2, null, 2, 'text']]);
   });
 });
