@@ -10,6 +10,7 @@
  * construction; only short ASCII payloads are escaped here, the same way.
  */
 import { isUtf8 } from 'node:buffer';
+import { frameKind } from '../protocol/constants.js';
 import type { FrameRecord, MessageRecord } from '../proxy/events.js';
 import { escapeJsonText } from './terminal-text.js';
 
@@ -55,6 +56,28 @@ const ORIGIN = new Map<string, Buffer>([
   ['injected', run(',"modified":false,"injected":true,"violations":[')],
 ]);
 const FRAME_END = run(']}');
+const ORIGINS = ['peer', 'modified', 'injected'] as const;
+
+/**
+ * From the time's closing quote to the mask key: `","from":…,"fin":…,"rsv1":…,"rsv2":…,"rsv3":…,
+ * "opcode":…,"kind":…,"masked":…,"maskKey":`, by from, the bits, the opcode and masked; made
+ * when first needed (most runs see a handful).
+ */
+const FRAME_MIDDLE: (Buffer | undefined)[] = new Array<Buffer | undefined>(1024).fill(undefined);
+function frameMiddle(key: number): Buffer {
+  let r = FRAME_MIDDLE[key];
+  if (r === undefined) {
+    const opcode = (key >> 5) & 15;
+    r = Buffer.concat([FROM_BITS[key & 31]!, run(String(opcode)), KIND_MASKED.get(frameKind(opcode))![key >> 9]!]);
+    FRAME_MIDDLE[key] = r;
+  }
+  return r;
+}
+/** `,"headerLength":N,"payload":"`, by N (2 to 14). */
+const HEADER_PAYLOAD = Array.from({ length: 15 }, (_, n) => run(`,"headerLength":${n},"payload":"`));
+/** The end of a frame line without close fields or violations, newline included, by base64, truncated, compressed, origin. */
+const FRAME_TAIL: Buffer[] = [];
+for (let i = 0; i < 8; i++) for (const origin of ORIGINS) FRAME_TAIL.push(Buffer.concat([FRAME_ENCODING[i]!, ORIGIN.get(origin)!, FRAME_END, run('\n')]));
 const MESSAGE_END = run('}');
 /** `","from":…,"kind":…,"length":`, by fromServer<<1 | binary. */
 const MESSAGE_FROM_KIND: Buffer[] = [];
@@ -62,11 +85,13 @@ for (const from of ['client', 'server']) for (const kind of ['text', 'binary']) 
 /** `","encoding":…,"truncated":…,"frames":`, by base64<<1 | truncated. */
 const MESSAGE_ENCODING: Buffer[] = [];
 for (const enc of ['utf8', 'base64']) for (const t of BOOLS) MESSAGE_ENCODING.push(run(`","encoding":"${enc}","truncated":${b(t)},"frames":`));
-/** `,"compressed":…,"fate":…,"modified":…,"dropped":…,"injected":…,"by":`, by compressed, then fate. */
+/** `,"compressed":…,"fate":…,"modified":…,"dropped":…,"injected":…,"by":`, by compressed, then fate; and the same with `null}` and the newline. */
 const MESSAGE_FATE = new Map<string, readonly [Buffer, Buffer]>();
+const MESSAGE_FATE_NULL = new Map<string, readonly [Buffer, Buffer]>();
 for (const fate of ['forwarded', 'modified', 'dropped', 'injected', 'streamed']) {
   const rest = `,"fate":"${fate}","modified":${b(fate === 'modified')},"dropped":${b(fate === 'dropped')},"injected":${b(fate === 'injected')},"by":`;
   MESSAGE_FATE.set(fate, [run(`,"compressed":false${rest}`), run(`,"compressed":true${rest}`)]);
+  MESSAGE_FATE_NULL.set(fate, [run(`,"compressed":false${rest}null}\n`), run(`,"compressed":true${rest}null}\n`)]);
 }
 
 /**
@@ -143,13 +168,18 @@ export class JsonlBatch {
   #frame(f: FrameRecord): void {
     this.#run(FRAME_ID).#number(f.id).#run(SESSION).#number(f.session).#run(TIME).#time(f.time);
     const bits = (f.from === 'server' ? 16 : 0) | (f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0);
-    this.#run(FROM_BITS[bits]!).#number(f.opcode);
-    const kind = KIND_MASKED.get(f.kind);
-    if (kind !== undefined) this.#run(kind[f.masked ? 1 : 0]);
-    else this.#text(`,"kind":${JSON.stringify(f.kind)},"masked":${b(f.masked)},"maskKey":`);
+    if (f.opcode >= 0 && f.opcode <= 15 && f.kind === frameKind(f.opcode)) this.#run(frameMiddle(bits | (f.opcode << 5) | (f.masked ? 512 : 0)));
+    else {
+      this.#run(FROM_BITS[bits]!).#number(f.opcode);
+      const kind = KIND_MASKED.get(f.kind);
+      if (kind !== undefined) this.#run(kind[f.masked ? 1 : 0]);
+      else this.#text(`,"kind":${JSON.stringify(f.kind)},"masked":${b(f.masked)},"maskKey":`);
+    }
     if (f.maskKey === null) this.#run(NULL);
     else this.#maskKey(f.maskKey);
-    this.#run(LENGTH).#number(f.length).#run(HEADER_LENGTH).#number(f.header.length).#run(PAYLOAD);
+    this.#run(LENGTH).#number(f.length);
+    if (f.header.length < HEADER_PAYLOAD.length) this.#run(HEADER_PAYLOAD[f.header.length]!);
+    else this.#run(HEADER_LENGTH).#number(f.header.length).#run(PAYLOAD);
     const textLike = f.kind === 'text' || f.kind === 'continuation' || f.kind === 'ping' || f.kind === 'pong';
     const payloadStart = this.#pos;
     const base64 = this.#payload(f.payload, textLike);
@@ -158,7 +188,12 @@ export class JsonlBatch {
     this.#lastBase64 = base64;
     this.#lastStart = payloadStart;
     this.#lastEnd = this.#pos;
-    this.#run(FRAME_ENCODING[(base64 ? 4 : 0) | (f.truncated ? 2 : 0) | (f.compressed ? 1 : 0)]!);
+    const encoding = (base64 ? 4 : 0) | (f.truncated ? 2 : 0) | (f.compressed ? 1 : 0);
+    if (f.close === null && f.violations.length === 0 && (f.origin === 'peer' || f.origin === 'modified' || f.origin === 'injected')) {
+      this.#run(FRAME_TAIL[encoding * 3 + ORIGINS.indexOf(f.origin)]!);
+      return;
+    }
+    this.#run(FRAME_ENCODING[encoding]!);
     if (f.close !== null) {
       this.#text(',"closeCode":');
       if (f.close.code === null) this.#run(NULL);
@@ -193,6 +228,13 @@ export class JsonlBatch {
       base64 = this.#lastBase64;
     } else base64 = this.#payload(m.payload, textLike);
     this.#run(MESSAGE_ENCODING[(base64 ? 2 : 0) | (m.truncated ? 1 : 0)]!).#number(m.frames);
+    if (m.by === null) {
+      const end = MESSAGE_FATE_NULL.get(m.fate);
+      if (end !== undefined) {
+        this.#run(end[m.compressed ? 1 : 0]);
+        return;
+      }
+    }
     const fate = MESSAGE_FATE.get(m.fate);
     if (fate !== undefined) this.#run(fate[m.compressed ? 1 : 0]);
     else this.#text(`,"compressed":${b(m.compressed)},"fate":${JSON.stringify(m.fate)},"modified":false,"dropped":false,"injected":false,"by":`);
