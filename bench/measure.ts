@@ -1,5 +1,7 @@
 /** One measurement: a fresh peer, warm-up, RSS baseline, the workload under a time limit, the peak. */
 import { statSync } from 'node:fs';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { pinToOneCpu, procCpuSeconds, procMemory, resetPeak } from './children.js';
 import type { Options } from './config.js';
 import { destroyAllClients } from './load.js';
@@ -24,6 +26,15 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
 function generatorCpuSeconds(echoPid: number): number {
   const self = process.cpuUsage();
   return (self.user + self.system) / 1e6 + procCpuSeconds(echoPid);
+}
+
+/** A full garbage collection in this process (V8's gc(), exposed here rather than by a flag on the command line). */
+const gc: () => void = (() => {
+  v8.setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+function collectGarbage(): void {
+  gc();
 }
 
 function fileSize(file: string): number {
@@ -61,6 +72,9 @@ export async function measure(w: Workload, v: VariantId, echo: Echo, opts: Optio
       unpin = pinToOneCpu([process.pid, echo.pid, ...(peer.pid ? [peer.pid] : [])]);
       if (!unpin) throw new Error('taskset failed: run with --no-pin');
     }
+    // Whatever the warm-ups left (w1's and w6's precomputed streams are built there) is collected
+    // now, not by a major GC in the middle of the measurement.
+    collectGarbage();
     const before = peer.pid ? procMemory(peer.pid) : null;
     const reset = peer.pid ? resetPeak(peer.pid) : false;
     const cpuBefore = peer.pid ? procCpuSeconds(peer.pid) : 0;
