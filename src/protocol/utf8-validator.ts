@@ -54,9 +54,26 @@ export class Utf8Validator {
     }
     const cut = incompleteTail(bytes);
     if (!isUtf8(cut === bytes.length ? bytes : bytes.subarray(0, cut))) this.#valid = false;
-    // Copy: the tail is at most 3 bytes and the chunk may be reused by the caller.
-    this.#carry = cut === bytes.length ? EMPTY : bytes.slice(cut);
+    // A copy (Buffer#slice would be a view): the tail is at most 3 bytes, and the caller may reuse
+    // its buffer (zlib's output buffer, a scratch buffer) before the next piece.
+    this.#carry = cut === bytes.length ? EMPTY : new Uint8Array(bytes.subarray(cut));
     return this.#valid;
+  }
+
+  /** push(bytes[from, to)), without making a view when the range is short ASCII. */
+  pushRange(bytes: Uint8Array, from: number, to: number): boolean {
+    if (!this.#valid || from === to) return this.#valid;
+    if (this.#carry.length === 0 && to - from <= ASCII_SCAN) {
+      let ascii = true;
+      for (let i = from; i < to; i++) {
+        if (bytes[i]! >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return true;
+    }
+    return this.push(bytes.subarray(from, to));
   }
 
   /** End of message: an unfinished sequence is invalid. Resets for the next message. */
