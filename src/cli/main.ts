@@ -2,7 +2,7 @@
  * The `wsproxy` command: flags → proxy → observers (headless printer, JSONL log, TUI) and
  * deciders (--replace rules, --script), then a clean shutdown on Ctrl-C.
  */
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createProxy, type RunningProxy } from '../proxy/server.js';
 import { attachHeadless } from '../output/headless.js';
@@ -214,7 +214,7 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
   const jsonl = options.logFile === null ? null : await attachJsonl(proxy.bus, options.logFile).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
   const exports = await attachExports(proxy, options, packageVersion()).catch((e: unknown) => fail(e));
   const headless = runsHeadless(options);
-  const printer = headless ? attachHeadless(proxy.bus, exports.stdoutTaken ? process.stderr : process.stdout, { color: options.color && process.stdout.isTTY === true }) : null;
+  const printer = headless ? attachHeadless(proxy.bus, printerStream(exports.stdoutTaken ? 2 : 1), { color: options.color && process.stdout.isTTY === true }) : null;
   const frontEnds: FrontEnds = prepared.start(proxy, headless);
   await prepared.startControl().catch((e: Error) => fail(new Error(`--control: ${describeStartError(e)}`)));
   const scheme = options.tls.listen ? 'wss://' : '';
@@ -251,6 +251,21 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
     void launched.exited.then(() => shutdown(0));
     process.once('exit', () => launched.stop());
   }
+}
+
+/**
+ * The headless printer's output: fd 1 (or 2) written through libuv's thread pool. process.stdout
+ * writes synchronously on Linux whatever it is (file, pipe or terminal), and at a few hundred
+ * thousand frames a second those writes took a sixth of the relay's thread; through the pool they
+ * run beside it, and a reader that falls behind costs dropped lines (said so), not a stalled relay.
+ */
+function printerStream(fd: 1 | 2): WriteStream {
+  const out = createWriteStream('', { fd, autoClose: false });
+  out.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(0);
+  });
+  return out;
 }
 
 /**
