@@ -17,7 +17,7 @@ export interface HarFrameFacts {
   readonly from: Side;
   readonly opcode: number;
   readonly length: number;
-  readonly header: { readonly length: number };
+  readonly headerLength: number;
   readonly payload: Uint8Array;
   readonly truncated: boolean;
   readonly violations: readonly (string | { readonly code: string })[];
@@ -111,7 +111,7 @@ export class HarSessionBuilder {
     const codes = f.violations.map((v) => (typeof v === 'string' ? v : v.code));
     if (!CONTROL.has(f.opcode)) {
       const p = this.#pending[f.from];
-      p.wire += f.header.length + f.length;
+      p.wire += f.headerLength + f.length;
       p.violations.push(...codes);
       return 0;
     }
@@ -129,7 +129,7 @@ export class HarSessionBuilder {
       data,
       _id: f.id,
       _length: f.length,
-      _wireBytes: f.header.length + f.length,
+      _wireBytes: f.headerLength + f.length,
       ...(base64 ? { _encoding: 'base64' } : {}),
       ...(f.truncated ? { _truncated: true } : {}),
       ...(f.origin !== 'peer' ? { [`_${f.origin}`]: true } : {}),

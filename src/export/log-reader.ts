@@ -19,7 +19,7 @@ export interface RecordedFrame {
   readonly masked: boolean;
   readonly length: number;
   /** Header bytes on the wire; derived from length and mask bit for logs older than the field. */
-  readonly header: { readonly length: number };
+  readonly headerLength: number;
   readonly payload: Buffer;
   readonly truncated: boolean;
   readonly compressed: boolean;
@@ -132,7 +132,7 @@ export class LogSessions {
           fin: o['fin'] === true,
           masked,
           length,
-          header: { length: typeof o['headerLength'] === 'number' ? o['headerLength'] : derivedHeaderLength(length, masked) },
+          headerLength: typeof o['headerLength'] === 'number' ? o['headerLength'] : derivedHeaderLength(length, masked),
           payload: payloadOf(o),
           truncated: o['truncated'] === true,
           compressed: o['compressed'] === true,

@@ -12,8 +12,8 @@ export interface FrameFacts {
   readonly kind: string;
   /** Payload length on the wire. */
   readonly length: number;
-  /** Header bytes on the wire, mask key included (only the length is read). */
-  readonly header: { readonly length: number };
+  /** Header bytes on the wire, mask key included. */
+  readonly headerLength: number;
   readonly masked: boolean;
   readonly compressed: boolean;
   /** Ping/pong payload (control payloads are never cut, §5.5: at most 125 bytes). */
@@ -159,7 +159,7 @@ export class SessionStatsBuilder {
     const d = this.#dirs[f.from];
     d.frames++;
     d.payloadBytes += f.length;
-    d.headerBytes += f.header.length;
+    d.headerBytes += f.headerLength;
     if (f.masked) d.maskBytes += 4;
     if (f.compressed) d.compressedBytes += f.length;
     switch (f.kind) {

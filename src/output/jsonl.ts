@@ -107,7 +107,7 @@ export function frameJson(f: FrameRecord): Json {
     masked: f.masked,
     maskKey: hex(f.maskKey),
     length: f.length,
-    headerLength: f.header.length,
+    headerLength: f.headerLength,
     ...encodePayload(f.payload, textLike),
     truncated: f.truncated,
     compressed: f.compressed,

@@ -26,6 +26,83 @@ export interface FrameHeader {
   readonly headerLength: number;
 }
 
+/**
+ * A header as the parser decoded it from the wire. The key and the raw bytes are kept as numbers
+ * and made into byte arrays only when someone asks: a typed array costs about as much as all the
+ * rest of a small frame's relay, and most frames are never looked at byte by byte.
+ */
+export class WireHeader implements FrameHeader {
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  readonly rsv2: boolean;
+  readonly rsv3: boolean;
+  readonly opcode: number;
+  readonly payloadLength: number;
+  readonly headerLength: number;
+  readonly masked: boolean;
+  /** The mask key as a 32-bit word, its first byte most significant (0 when unmasked). */
+  readonly key: number;
+  /** The first header byte, and the 7-bit length field as sent (126/127 select the extended forms). */
+  readonly #b0: number;
+  readonly #len7: number;
+  #maskKey: Uint8Array | null | undefined = undefined;
+  #raw: Uint8Array | undefined = undefined;
+
+  constructor(b0: number, len7: number, payloadLength: number, headerLength: number, masked: boolean, key: number) {
+    this.#b0 = b0;
+    this.#len7 = len7;
+    this.fin = (b0 & FIN_BIT) !== 0;
+    this.rsv1 = (b0 & RSV1_BIT) !== 0;
+    this.rsv2 = (b0 & RSV2_BIT) !== 0;
+    this.rsv3 = (b0 & RSV3_BIT) !== 0;
+    this.opcode = b0 & OPCODE_MASK;
+    this.payloadLength = payloadLength;
+    this.headerLength = headerLength;
+    this.masked = masked;
+    this.key = key;
+  }
+
+  get maskKey(): Uint8Array | null {
+    if (this.#maskKey === undefined) this.#maskKey = this.masked ? keyBytes(this.key) : null;
+    return this.#maskKey;
+  }
+
+  /** The header bytes exactly as received (the length in the encoding the peer chose). */
+  get raw(): Uint8Array {
+    if (this.#raw !== undefined) return this.#raw;
+    const out = new Uint8Array(this.headerLength);
+    out[0] = this.#b0;
+    out[1] = (this.masked ? MASK_BIT : 0) | this.#len7;
+    let at = 2;
+    const n = this.payloadLength;
+    if (this.#len7 === PAYLOAD_LEN_16) {
+      out[2] = n >>> 8;
+      out[3] = n & 0xff;
+      at = 4;
+    } else if (this.#len7 === PAYLOAD_LEN_64) {
+      const hi = Math.floor(n / 0x1_0000_0000);
+      for (let i = 0; i < 4; i++) out[2 + i] = (hi >>> (24 - 8 * i)) & 0xff;
+      for (let i = 0; i < 4; i++) out[6 + i] = (n >>> (24 - 8 * i)) & 0xff;
+      at = 10;
+    }
+    if (this.masked) for (let i = 0; i < 4; i++) out[at + i] = (this.key >>> (24 - 8 * i)) & 0xff;
+    this.#raw = out;
+    return out;
+  }
+}
+
+/** A key word (first byte most significant) as its 4 bytes. */
+export function keyBytes(word: number): Uint8Array {
+  const out = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) out[i] = (word >>> (24 - 8 * i)) & 0xff;
+  return out;
+}
+
+/** 4 key bytes as a word, first byte most significant. */
+export function keyWord(key: Uint8Array): number {
+  return ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0;
+}
+
 /** What a writer needs to produce a header; lengths and mask bit follow from the rest. */
 export interface HeaderFields {
   readonly fin: boolean;

@@ -1,28 +1,26 @@
 /**
  * Incremental, streaming frame parser (RFC 6455 §5.2). Bytes in, events out; no IO.
  *
- * It never buffers a payload: each `payload` event is a view into the chunk that was pushed, still
+ * It never buffers a payload: payload is reported as a range of the chunk that was pushed, still
  * masked as on the wire, so a relay can forward it (or re-mask it in one pass) without a copy.
  * Only the 2..14 header bytes are gathered across chunks. Peer mistakes are reported as
  * violations and parsing goes on; only a length that cannot be framed stops it (`fatal`).
+ *
+ * `feed(chunk, sink)` calls the sink as it goes and makes no object per payload piece: a relay's
+ * cost per small frame is mostly allocation. `push(chunk)` returns the same as event objects.
  */
 import {
-  FIN_BIT,
   LENGTH_MASK,
   MASK_BIT,
   MAX_CONTROL_PAYLOAD,
   MAX_SAFE_PAYLOAD,
-  OPCODE_MASK,
   Opcode,
   PAYLOAD_LEN_16,
   PAYLOAD_LEN_64,
-  RSV1_BIT,
-  RSV2_BIT,
-  RSV3_BIT,
   isControlOpcode,
   isReservedOpcode,
 } from './constants.js';
-import type { FrameHeader } from './frame-header.js';
+import { WireHeader, type FrameHeader } from './frame-header.js';
 import { violation, type Violation } from './violations.js';
 
 /** The data message a frame belongs to (§5.4). */
@@ -53,6 +51,20 @@ export type ParseEvent =
   /** A problem not tied to one header: EOF mid-frame, or a length that cannot be framed. */
   | { readonly type: 'violation'; readonly violation: Violation };
 
+/** What `feed` reports, in stream order. */
+export interface FrameSink {
+  /**
+   * A decoded header: `at` is where it starts in the chunk (-1 when it began in an earlier one),
+   * `end` where it ends in the chunk; `violations` null when there are none (else a fresh array).
+   */
+  header(header: WireHeader, at: number, end: number, message: MessageContext | null, violations: Violation[] | null): void;
+  /** Payload bytes chunk[start, end) as on the wire; `offset`: chunk[start]'s position in the payload. */
+  payload(chunk: Uint8Array, start: number, end: number, offset: number): void;
+  frameEnd(header: WireHeader): void;
+  /** A problem not tied to one header (EOF mid-frame, a length that cannot be framed). */
+  violation(violation: Violation): void;
+}
+
 export interface FrameParserOptions {
   /** Which peer sends the bytes: client frames must be masked, server frames must not (§5.1). */
   readonly from: 'client' | 'server';
@@ -75,7 +87,7 @@ export class FrameParser {
   readonly #head = new Uint8Array(MAX_HEADER);
   #headLen = 0;
   #headAt = -1;
-  #header: FrameHeader | null = null;
+  #header: WireHeader | null = null;
   #payloadDone = 0;
   // §5.4 message bookkeeping: is a fragmented data message open, and what is it?
   #messageOpen = false;
@@ -83,6 +95,8 @@ export class FrameParser {
   #messageCompressed = false;
   #closeSeen = false;
   #bytes = 0;
+  /** Violations #check found in the header being decoded (null: none, the usual case). */
+  #found: Violation[] | null = null;
 
   constructor(options: FrameParserOptions) {
     this.#from = options.from;
@@ -109,24 +123,36 @@ export class FrameParser {
     return this.#state === State.Header && this.#headLen === 0;
   }
 
-  push(chunk: Uint8Array): ParseEvent[] {
+  /** Parses `chunk`, reporting to `sink` as it goes. */
+  feed(chunk: Uint8Array, sink: FrameSink): void {
     this.#bytes += chunk.length;
     if (this.#headLen > 0) this.#headAt = -1;
-    const events: ParseEvent[] = [];
     let pos = 0;
-    while (pos < chunk.length) {
+    const n = chunk.length;
+    while (pos < n) {
       if (this.#state === State.Failed) break;
       if (this.#state === State.Header) {
-        pos = this.#readHeader(chunk, pos, events);
+        pos = this.#readHeader(chunk, pos, sink);
         continue;
       }
       const header = this.#header!;
-      const take = Math.min(header.payloadLength - this.#payloadDone, chunk.length - pos);
-      events.push({ type: 'payload', data: chunk.subarray(pos, pos + take), offset: this.#payloadDone });
+      const take = Math.min(header.payloadLength - this.#payloadDone, n - pos);
+      sink.payload(chunk, pos, pos + take, this.#payloadDone);
       pos += take;
       this.#payloadDone += take;
-      if (this.#payloadDone === header.payloadLength) this.#endFrame(events);
+      if (this.#payloadDone === header.payloadLength) this.#endFrame(sink);
     }
+  }
+
+  /** The same as `feed`, as event objects (payload as views of the chunk). */
+  push(chunk: Uint8Array): ParseEvent[] {
+    const events: ParseEvent[] = [];
+    this.feed(chunk, {
+      header: (header, at, _end, message, violations) => events.push({ type: 'header', header, raw: header.raw, at, message, violations: violations ?? [] }),
+      payload: (c, start, end, offset) => events.push({ type: 'payload', data: c.subarray(start, end), offset }),
+      frameEnd: (header) => events.push({ type: 'frame-end', header }),
+      violation: (violation) => events.push({ type: 'violation', violation }),
+    });
     return events;
   }
 
@@ -142,7 +168,7 @@ export class FrameParser {
   }
 
   /** Gathers header bytes; returns the new position in the chunk. */
-  #readHeader(chunk: Uint8Array, pos: number, events: ParseEvent[]): number {
+  #readHeader(chunk: Uint8Array, pos: number, sink: FrameSink): number {
     const head = this.#head;
     if (this.#headLen === 0) this.#headAt = pos;
     // The first two bytes tell how long the header is: gather them, then the rest.
@@ -151,114 +177,104 @@ export class FrameParser {
     const len7 = head[1]! & LENGTH_MASK;
     const masked = (head[1]! & MASK_BIT) !== 0;
     const need = 2 + (len7 === PAYLOAD_LEN_16 ? 2 : len7 === PAYLOAD_LEN_64 ? 8 : 0) + (masked ? 4 : 0);
-    const copy = Math.min(need - this.#headLen, chunk.length - pos);
-    head.set(chunk.subarray(pos, pos + copy), this.#headLen);
-    this.#headLen += copy;
-    pos += copy;
+    // Byte by byte: a view to copy from would cost more than the at most 12 bytes it copies.
+    const stop = Math.min(pos + need - this.#headLen, chunk.length);
+    while (pos < stop) head[this.#headLen++] = chunk[pos++]!;
     if (this.#headLen < need) return pos;
-    this.#decodeHeader(len7, masked, need, events);
+    this.#decodeHeader(len7, masked, need, pos, sink);
     return pos;
   }
 
-  #decodeHeader(len7: number, masked: boolean, headerLength: number, events: ParseEvent[]): void {
+  #decodeHeader(len7: number, masked: boolean, headerLength: number, end: number, sink: FrameSink): void {
     const head = this.#head;
-    const b0 = head[0]!;
-    const violations: Violation[] = [];
+    let violations: Violation[] | null = null;
     let payloadLength = len7;
     let offset = 2;
     if (len7 === PAYLOAD_LEN_16) {
       payloadLength = (head[2]! << 8) | head[3]!;
       offset = 4;
       // §5.2: "the minimal number of bytes MUST be used to encode the length".
-      if (payloadLength < PAYLOAD_LEN_16) violations.push(violation('non-minimal-length', `${payloadLength} in 16 bits`));
+      if (payloadLength < PAYLOAD_LEN_16) (violations ??= []).push(violation('non-minimal-length', `${payloadLength} in 16 bits`));
     } else if (len7 === PAYLOAD_LEN_64) {
       const hi = ((head[2]! << 24) | (head[3]! << 16) | (head[4]! << 8) | head[5]!) >>> 0;
       const lo = ((head[6]! << 24) | (head[7]! << 16) | (head[8]! << 8) | head[9]!) >>> 0;
       offset = 10;
       // §5.2: "the most significant bit MUST be 0". Nothing after this can be framed.
-      if (hi >= 0x8000_0000) return this.#fail(events, violation('length-msb-set'));
+      if (hi >= 0x8000_0000) return this.#fail(sink, violation('length-msb-set'));
       payloadLength = hi * 0x1_0000_0000 + lo;
-      if (payloadLength > MAX_SAFE_PAYLOAD) return this.#fail(events, violation('length-too-large', String(payloadLength)));
-      if (payloadLength <= 0xffff) violations.push(violation('non-minimal-length', `${payloadLength} in 64 bits`));
+      if (payloadLength > MAX_SAFE_PAYLOAD) return this.#fail(sink, violation('length-too-large', String(payloadLength)));
+      if (payloadLength <= 0xffff) (violations ??= []).push(violation('non-minimal-length', `${payloadLength} in 64 bits`));
     }
-    // Copies, not views: `subarray` of a small typed array makes V8 move its bytes off the heap,
-    // which costs ten times the copy (this runs once per frame).
-    const raw = new Uint8Array(headerLength);
-    for (let i = 0; i < headerLength; i++) raw[i] = head[i]!;
-    let maskKey: Uint8Array | null = null;
-    if (masked) {
-      maskKey = new Uint8Array(4);
-      for (let i = 0; i < 4; i++) maskKey[i] = head[offset + i]!;
+    const key = masked ? ((head[offset]! << 24) | (head[offset + 1]! << 16) | (head[offset + 2]! << 8) | head[offset + 3]!) >>> 0 : 0;
+    const header = new WireHeader(head[0]!, len7, payloadLength, headerLength, masked, key);
+    const message = this.#check(header);
+    if (this.#found !== null) {
+      violations = violations === null ? this.#found : violations.concat(this.#found);
+      this.#found = null;
     }
-    const header: FrameHeader = {
-      fin: (b0 & FIN_BIT) !== 0,
-      rsv1: (b0 & RSV1_BIT) !== 0,
-      rsv2: (b0 & RSV2_BIT) !== 0,
-      rsv3: (b0 & RSV3_BIT) !== 0,
-      opcode: b0 & OPCODE_MASK,
-      maskKey,
-      payloadLength,
-      headerLength,
-    };
-    const message = this.#check(header, violations);
     this.#header = header;
     this.#payloadDone = 0;
     this.#state = State.Payload;
-    events.push({ type: 'header', header, raw, at: this.#headAt, message, violations });
     this.#headLen = 0;
-    if (payloadLength === 0) this.#endFrame(events);
+    sink.header(header, this.#headAt, end, message, violations);
+    if (payloadLength === 0) this.#endFrame(sink);
   }
 
   /** Header-level rules; updates message state and returns the frame's message context. */
-  #check(header: FrameHeader, violations: Violation[]): MessageContext | null {
+  #check(header: WireHeader): MessageContext | null {
     const { opcode } = header;
     // §5.1: "a client MUST mask all frames that it sends"; "A server MUST NOT mask any frames".
-    if (this.#from === 'client' && header.maskKey === null) violations.push(violation('unmasked-client-frame'));
-    if (this.#from === 'server' && header.maskKey !== null) violations.push(violation('masked-server-frame'));
-    if (isReservedOpcode(opcode)) violations.push(violation('reserved-opcode', `0x${opcode.toString(16)}`));
-    if (this.#closeSeen) violations.push(violation('data-after-close'));
+    if (this.#from === 'client' && !header.masked) this.#flag(violation('unmasked-client-frame'));
+    if (this.#from === 'server' && header.masked) this.#flag(violation('masked-server-frame'));
+    if (isReservedOpcode(opcode)) this.#flag(violation('reserved-opcode', `0x${opcode.toString(16)}`));
+    if (this.#closeSeen) this.#flag(violation('data-after-close'));
     if (opcode === Opcode.Close) this.#closeSeen = true;
     // §5.2: RSV2/RSV3 have no meaning without an extension that defines them; none does here.
-    if (header.rsv2 || header.rsv3) violations.push(violation('unexpected-rsv', 'RSV2/RSV3'));
+    if (header.rsv2 || header.rsv3) this.#flag(violation('unexpected-rsv', 'RSV2/RSV3'));
     if (isControlOpcode(opcode)) {
       if (header.payloadLength > MAX_CONTROL_PAYLOAD) {
-        violations.push(violation('control-too-long', `${header.payloadLength} bytes`));
+        this.#flag(violation('control-too-long', `${header.payloadLength} bytes`));
       }
-      if (!header.fin) violations.push(violation('control-fragmented'));
+      if (!header.fin) this.#flag(violation('control-fragmented'));
       // RFC 7692 §6.1: "An endpoint MUST NOT set the 'Per-Message Compressed' bit of control frames".
-      if (header.rsv1) violations.push(violation('unexpected-rsv', 'RSV1 on a control frame'));
+      if (header.rsv1) this.#flag(violation('unexpected-rsv', 'RSV1 on a control frame'));
       return null;
     }
     let first: boolean;
     if (opcode === Opcode.Continuation) {
       first = !this.#messageOpen;
       if (first) {
-        violations.push(violation('unexpected-continuation'));
+        this.#flag(violation('unexpected-continuation'));
         this.#messageOpcode = Opcode.Continuation;
         this.#messageCompressed = false;
       }
       // RFC 7692 §6.1: RSV1 belongs on the first frame of a message only.
-      if (header.rsv1) violations.push(violation('unexpected-rsv', 'RSV1 on a continuation frame'));
+      if (header.rsv1) this.#flag(violation('unexpected-rsv', 'RSV1 on a continuation frame'));
     } else {
       first = true;
-      if (this.#messageOpen) violations.push(violation('expected-continuation'));
+      if (this.#messageOpen) this.#flag(violation('expected-continuation'));
       this.#messageOpcode = opcode;
-      if (header.rsv1 && !this.#rsv1Allowed) violations.push(violation('unexpected-rsv', 'RSV1 without permessage-deflate'));
+      if (header.rsv1 && !this.#rsv1Allowed) this.#flag(violation('unexpected-rsv', 'RSV1 without permessage-deflate'));
       this.#messageCompressed = header.rsv1 && this.#rsv1Allowed;
     }
     this.#messageOpen = !header.fin;
     return { opcode: this.#messageOpcode, compressed: this.#messageCompressed, first };
   }
 
-  #endFrame(events: ParseEvent[]): void {
-    events.push({ type: 'frame-end', header: this.#header! });
-    this.#header = null;
-    this.#state = State.Header;
+  #flag(v: Violation): void {
+    (this.#found ??= []).push(v);
   }
 
-  #fail(events: ParseEvent[], v: Violation): void {
+  #endFrame(sink: FrameSink): void {
+    const header = this.#header!;
+    this.#header = null;
+    this.#state = State.Header;
+    sink.frameEnd(header);
+  }
+
+  #fail(sink: FrameSink, v: Violation): void {
     this.#state = State.Failed;
     this.#headLen = 0;
-    events.push({ type: 'violation', violation: v });
+    sink.violation(v);
   }
 }

@@ -104,3 +104,44 @@ export function rekey(from: Uint8Array, to: Uint8Array, into: Uint8Array = new U
   for (let i = 0; i < 4; i++) into[i] = from[i]! ^ to[i]!;
   return into;
 }
+
+/**
+ * The same on ranges, with the key as a 32-bit word (first byte most significant): no view or key
+ * array is made for a small payload, whose relay would otherwise cost more in allocation than in
+ * work. `offset`: the position of src[start] in its frame's payload.
+ */
+export function unmaskRange(src: Uint8Array, start: number, end: number, word: number, offset: number, dst: Uint8Array, dstAt: number): void {
+  if (end - start >= WORDS_FROM) {
+    maskInto(src.subarray(start, end), wordKey(word, 0), offset, dst.subarray(dstAt, dstAt + end - start));
+    return;
+  }
+  const shift = (offset & 3) * 8;
+  // The key rotated so that its top byte applies to src[start].
+  const k = shift === 0 ? word : ((word << shift) | (word >>> (32 - shift))) >>> 0;
+  const k0 = k >>> 24;
+  const k1 = (k >>> 16) & 0xff;
+  const k2 = (k >>> 8) & 0xff;
+  const k3 = k & 0xff;
+  let i = start;
+  let o = dstAt;
+  for (const stop = end - 3; i < stop; i += 4, o += 4) {
+    dst[o] = src[i]! ^ k0;
+    dst[o + 1] = src[i + 1]! ^ k1;
+    dst[o + 2] = src[i + 2]! ^ k2;
+    dst[o + 3] = src[i + 3]! ^ k3;
+  }
+  if (i < end) dst[o++] = src[i++]! ^ k0;
+  if (i < end) dst[o++] = src[i++]! ^ k1;
+  if (i < end) dst[o] = src[i]! ^ k2;
+}
+
+/** XORs buf[start, end) in place with a key word (re-masking: the word is old key XOR new key). */
+export function xorRange(buf: Uint8Array, start: number, end: number, word: number, offset: number): void {
+  unmaskRange(buf, start, end, word, offset, buf, start);
+}
+
+function wordKey(word: number, offset: number): Uint8Array {
+  const key = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) key[(i + offset) & 3] = (word >>> (24 - 8 * i)) & 0xff;
+  return key;
+}

@@ -11,9 +11,9 @@
 import { MAX_CONTROL_PAYLOAD, Opcode, isControlOpcode } from '../protocol/constants.js';
 import { parseClosePayload } from '../protocol/close-codes.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
-import type { FrameHeader } from '../protocol/frame-header.js';
-import { FrameParser, type MessageContext, type ParseEvent } from '../protocol/frame-parser.js';
-import { maskInto, masked } from '../protocol/mask.js';
+import { keyBytes, rewriteMaskKey, type WireHeader } from '../protocol/frame-header.js';
+import { FrameParser, type FrameSink, type MessageContext } from '../protocol/frame-parser.js';
+import { masked, unmaskRange, xorRange } from '../protocol/mask.js';
 import { Utf8Validator } from '../protocol/utf8-validator.js';
 import { violation, type Violation } from '../protocol/violations.js';
 import type { OutMessage } from '../intercept/verdict.js';
@@ -21,12 +21,13 @@ import type { FrameOrigin, FrameRecord, Side } from './events.js';
 import { DirectionCompression } from './direction-compression.js';
 import { wants } from './held-decisions.js';
 import { HoldQueue } from './hold-queue.js';
-import type { InflatedPart } from './inflater.js';
+import type { Inflater, InflatedPart } from './inflater.js';
 import type { PipeHost } from './pipe-host.js';
-import { account, inflatedViolations, takePreview, type HeldRecord } from './pipe-observe.js';
+import { nextKeyWord } from './mask-keys.js';
+import { account, inflatedViolations, takePreview, takePreviewRange, type HeldRecord } from './pipe-observe.js';
 import { closeOf, emitFrame } from './pipe-records.js';
-import { OPCODES, controlKind, size, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
-import { writeHeaderThrough, writeOriginal, writeProxyFrame } from './pipe-writes.js';
+import { NO_VIOLATIONS, OPCODES, addViolation, controlKind, size, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import { writeOriginal, writeProxyFrame } from './pipe-writes.js';
 import { previewBytes } from './preview-demand.js';
 import type { Sequencer } from './sequencer.js';
 import { cutMessage } from './frame-layout.js';
@@ -59,14 +60,33 @@ export class DirectionPipe {
   /** The chunk being parsed, and when it arrived (one clock read per read, not per frame). */
   #chunk: Uint8Array = EMPTY;
   #time = 0;
-  /** Where in #out the frame being parsed or reported begins; -1 when it is not there (whole or in part). */
+  /**
+   * Bytes written through in place form runs of the chunk: #run is where the open run starts (-1:
+   * none), #pos where parsing has got to. A run becomes one output segment only when something
+   * else must be written between (#cut), so a chunk of frames that all pass costs no view at all.
+   */
+  #run = -1;
+  #pos = 0;
+  /** Something other than one run from the chunk's start was written for this chunk. */
+  #split = false;
+  /** Where the frame being parsed begins: in the chunk (in the open run), or as a segment in #out. */
+  #frameAt = -1;
   #frameOut = -1;
   /** Records of frames in the chunk being relayed, emitted once it has been written. */
   #held: HeldRecord[] = [];
   /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
   #preview: number;
-  /** Old key XOR new key of the frame being written through (one such frame at a time). */
-  readonly #rekey = new Uint8Array(4);
+  /** The parser's callbacks. */
+  readonly #sink: FrameSink = {
+    header: (header, at, end, message, violations) => this.#onHeader(header, at, end, message, violations),
+    payload: (chunk, start, end, offset) => this.#onPayload(chunk, start, end, offset),
+    frameEnd: () => this.#onFrameEnd(),
+    violation: (v) => {
+      if (!this.#stopped) this.#report(v, null);
+    },
+  };
+  /** Unmasked bytes of a masked text frame beyond its preview, for the UTF-8 check only. */
+  #scratch: Buffer | null = null;
 
   constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
     this.from = from;
@@ -105,43 +125,58 @@ export class DirectionPipe {
 
   /** Bytes from the peer. */
   push(chunk: Uint8Array): void {
-    if (this.#stopped) return;
+    if (this.#stopped || chunk.length === 0) return;
     // The chunk may leave as it came only if it starts at a frame boundary or inside a frame being
     // written through, with nothing waiting ahead of it.
-    let whole = this.#parser.buffered === 0 && (this.#cur === null || this.#cur.queued === null) && this.#queue.length === 0;
+    const whole = this.#parser.buffered === 0 && (this.#cur === null || this.#cur.queued === null) && this.#queue.length === 0;
     this.#compression?.inflater.turn();
     this.#preview = previewBytes(this.#host.bus, this.#host.limits.maxPreview);
-    const events = this.#parser.push(chunk);
     this.#chunk = chunk;
     this.#time = this.#host.now();
+    this.#run = -1;
+    this.#pos = 0;
+    this.#split = false;
     // The queue moves on after the chunk, not in the middle of it: its writes must follow this
     // chunk's, and the whole-chunk shortcut below must be the only write of the chunk.
     this.#parsing = true;
-    for (const event of events) {
-      if (this.#stopped) break;
-      if (!this.#handle(event)) whole = false;
-    }
+    this.#parser.feed(chunk, this.#sink);
     this.#parsing = false;
-    this.#chunk = EMPTY;
     if (this.#stopped) {
       // The session failed the connection while this chunk was parsed; nothing after that goes out.
+      this.#endChunk();
       this.#out = [];
       this.#releaseHeld();
       return;
     }
-    if (whole) {
+    const end = chunk.length - this.#parser.buffered;
+    if (whole && !this.#split && this.#run === 0 && this.#pos === end && this.#out.length === 0) {
       // Every frame in this chunk went through as it was (masked ones re-keyed in place): the
       // output is the chunk itself, less any header bytes of a frame not decoded yet.
-      this.#out = [];
+      this.#host.write([end === chunk.length ? chunk : chunk.subarray(0, end)]);
       this.#frameOut = -1;
-      this.#host.write([chunk.subarray(0, chunk.length - this.#parser.buffered)]);
     } else this.#flush();
+    this.#endChunk();
     // Only now do this chunk's frames get their records: the peer's bytes waited for no observer.
     this.#releaseHeld();
     if (this.#pumpWanted) {
       this.#pumpWanted = false;
       void this.#hold.pump();
     }
+  }
+
+  #endChunk(): void {
+    this.#chunk = EMPTY;
+    this.#run = -1;
+    this.#pos = 0;
+    this.#frameAt = -1;
+  }
+
+  /** Closes the open run at the parse position: what comes next is written after it. */
+  #cut(): void {
+    this.#split = true;
+    if (this.#run < 0) return;
+    if (this.#pos > this.#run) this.#out.push(this.#chunk.subarray(this.#run, this.#pos));
+    this.#run = -1;
   }
 
   /** Moves the queue on now, or after the chunk being parsed. */
@@ -152,7 +187,7 @@ export class DirectionPipe {
 
   /** The peer closed its side. */
   end(): void {
-    for (const event of this.#parser.finish()) this.#handle(event);
+    for (const event of this.#parser.finish()) if (event.type === 'violation') this.#report(event.violation, null);
     this.#abandonOpen();
     this.#flush();
     void this.#hold.pump();
@@ -214,7 +249,13 @@ export class DirectionPipe {
     this.#stopped = true;
     // The frame being reported when the session fails the connection is not passed on, if none of
     // it has left yet: the peer gets the proxy's close instead, as from a conforming endpoint.
-    if (this.#frameOut >= 0 && this.#frameOut < this.#out.length) this.#out.length = this.#frameOut;
+    if (this.#frameAt >= 0 && this.#run >= 0 && this.#frameAt >= this.#run) {
+      this.#pos = this.#frameAt;
+      this.#cut();
+    } else if (this.#frameOut >= 0 && this.#frameOut < this.#out.length) {
+      this.#run = -1;
+      this.#out.length = this.#frameOut;
+    }
     this.#queue.length = 0;
     this.#pendingInjects = [];
     this.#compression?.close();
@@ -228,26 +269,10 @@ export class DirectionPipe {
 
   // ---- parse events ------------------------------------------------------------------------
 
-  /** Returns true when the event's bytes went out in place in the chunk being parsed. */
-  #handle(event: ParseEvent): boolean {
-    switch (event.type) {
-      case 'header':
-        return this.#onHeader(event.header, event.raw, event.at, event.message, event.violations);
-      case 'payload':
-        return this.#onPayload(event.data, event.offset);
-      case 'frame-end':
-        this.#onFrameEnd();
-        return true;
-      case 'violation':
-        this.#report(event.violation, null);
-        return false;
-    }
-  }
-
-  #onHeader(header: FrameHeader, raw: Uint8Array, at: number, message: MessageContext | null, violations: Violation[]): boolean {
+  #onHeader(header: WireHeader, at: number, end: number, message: MessageContext | null, violations: Violation[] | null): void {
+    if (this.#stopped) return;
     const host = this.#host;
     const id = host.nextId();
-    this.#frameOut = this.#out.length;
     const control = isControlOpcode(header.opcode);
     if (message?.first) this.#startMessage(message);
     const msg = this.#msg;
@@ -259,7 +284,7 @@ export class DirectionPipe {
     }
     const held = !control && msg !== null ? msg.held : null;
     if (held !== null || decide || this.#queue.length > 0) {
-      queued = { id, header, raw, chunks: [], complete: false, time: this.#time };
+      queued = { id, header, raw: header.raw, chunks: [], complete: false, time: this.#time };
       // A control frame inside a held message travels with it, in its place (§5.4 allows the interleaving).
       const tail = this.#queue[this.#queue.length - 1];
       if (held !== null) held.frames.push(queued);
@@ -267,23 +292,46 @@ export class DirectionPipe {
       else this.#enqueue({ type: 'frame', frame: queued, decide });
     }
     const compressed = message?.compressed ?? false;
-    const text = message?.opcode === Opcode.Text;
-    this.#cur = {
+    const cur: Current = {
       id,
       time: this.#time,
       header,
-      raw,
       message,
-      violations,
+      violations: violations ?? NO_VIOLATIONS,
       preview: null,
       // A close body is decoded from the preview, so control frames keep all of a legal payload.
       previewCap: Math.min(header.payloadLength, control ? Math.max(this.#preview, MAX_CONTROL_PAYLOAD) : this.#preview),
       previewLen: 0,
       queued,
-      rekey: null,
-      unmask: queued !== null || control || compressed || text,
+      rekey: 0,
+      copy: queued !== null || compressed,
     };
-    return queued === null && writeHeaderThrough(this.#out, this.#host, this.#chunk, this.#cur, at, this.#rekey);
+    this.#cur = cur;
+    this.#frameAt = -1;
+    this.#frameOut = -1;
+    if (queued !== null) {
+      // Its bytes wait in the queue: what was written through before it leaves first.
+      this.#cut();
+      this.#pos = end;
+      return;
+    }
+    // Written through: a masked frame gets a fresh key (§5.3), in place when its header is here.
+    let word = 0;
+    if (header.masked) {
+      word = nextKeyWord(host.keys);
+      cur.rekey = (header.key ^ word) >>> 0;
+    }
+    if (at >= 0) {
+      if (header.masked) for (let i = 0; i < 4; i++) this.#chunk[end - 4 + i] = (word >>> (24 - 8 * i)) & 0xff;
+      if (this.#run < 0) this.#run = at;
+      this.#frameAt = at;
+    } else {
+      // It began in an earlier chunk: written whole, as a segment of its own.
+      this.#cut();
+      this.#frameOut = this.#out.length;
+      this.#out.push(header.masked ? rewriteMaskKey(header.raw, keyBytes(word)) : header.raw);
+    }
+    this.#pos = end;
   }
 
   #startMessage(message: MessageContext): void {
@@ -320,39 +368,101 @@ export class DirectionPipe {
     };
     if (message.compressed && this.#compression !== null) {
       const cap = held !== null ? limits.maxMessage + 1 : this.#preview;
-      this.#compression.inflater.begin(cap, utf8 === null ? null : (chunk) => void utf8.push(chunk));
+      this.#compression.inflater.begin(cap, utf8 === null ? null : (out, n) => void utf8.pushRange(out, 0, n));
     }
   }
 
-  #onPayload(data: Uint8Array, offset: number): boolean {
+  #onPayload(chunk: Uint8Array, start: number, end: number, offset: number): void {
+    if (this.#stopped) return;
     const cur = this.#cur!;
-    const key = cur.header.maskKey;
-    // A copy when unmasking: the wire bytes are re-masked in place below.
-    const plain = !cur.unmask ? null : key !== null ? masked(data, key, offset) : data;
-    // Preview: only the first maxPreview bytes are unmasked for observers.
-    takePreview(cur, data, plain, key, offset);
+    if (cur.copy) this.#payloadCopied(cur, chunk, start, end, offset);
+    else {
+      // Written through as it lies: read for the preview and the UTF-8 check, then re-keyed in place.
+      const h = cur.header;
+      const took = cur.previewLen < cur.previewCap ? takePreviewRange(cur, chunk, start, end, offset) : 0;
+      const utf8 = cur.message !== null ? (this.#msg?.utf8 ?? null) : null;
+      if (utf8 !== null) {
+        if (!h.masked) utf8.pushRange(chunk, start, end);
+        else if (took === end - start) utf8.pushRange(cur.preview!, cur.previewLen - took, cur.previewLen);
+        else this.#checkMasked(utf8, chunk, start, end, h.key, offset);
+      }
+      // (data ^ old) ^ new = wire ^ (old ^ new): one pass, in place (a socket's chunk is ours alone).
+      if (h.masked) xorRange(chunk, start, end, cur.rekey, offset);
+      if (this.#run < 0) this.#run = start;
+    }
+    this.#pos = end;
+  }
+
+  /** A queued frame's payload, or a compressed one's (zlib reads it unmasked): copied out. */
+  #payloadCopied(cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
     const msg = cur.message !== null ? this.#msg : null;
-    if (msg !== null && plain !== null) {
-      if (msg.compressed) this.#compression?.inflater.write(plain);
+    const inflater = msg?.compressed === true ? (this.#compression?.inflater ?? null) : null;
+    if (inflater !== null && cur.queued === null) {
+      // Written through: zlib reads the unmasked bytes where they lie, or from a scratch copy.
+      this.#inflateRange(inflater, cur, chunk, start, end, offset);
+      if (cur.header.masked) xorRange(chunk, start, end, cur.rekey, offset);
+      if (this.#run < 0) this.#run = start;
+      return;
+    }
+    const data = chunk.subarray(start, end);
+    const key = cur.header.maskKey;
+    const plain = key !== null ? masked(data, key, offset) : data;
+    // A compressed frame's preview is its inflated output (see #onFrameEnd).
+    if (inflater === null) takePreview(cur, data, plain, key, offset);
+    if (msg !== null) {
+      if (inflater !== null) inflater.write(plain);
       else msg.utf8?.push(plain);
     }
     if (cur.queued !== null) {
-      cur.queued.chunks.push(plain!);
+      cur.queued.chunks.push(plain);
       this.#hold.bytes += data.length;
       if (msg?.held != null) msg.held.size += data.length;
       this.#hold.checkPressure();
       if (msg?.held != null && msg.held.size > this.#host.limits.maxMessage) this.#kick();
-      return false;
+      return;
     }
-    // One pass from the wire bytes to the new mask, (data ^ old) ^ new = wire ^ (old ^ new), in
-    // place: a socket's 'data' chunk is ours alone, the preview is taken, and `plain` is a copy.
-    if (key !== null) maskInto(data, cur.rekey!, offset, data);
-    this.#out.push(data);
-    return true;
+    if (cur.header.masked) xorRange(chunk, start, end, cur.rekey, offset);
+    if (this.#run < 0) this.#run = start;
   }
 
+  /**
+   * Compressed payload chunk[start, end) to zlib, unmasked. A message's last frame that is here
+   * whole goes with the RFC 7692 tail (§7.2.2) in one call: the usual case of a small message.
+   */
+  #inflateRange(inflater: Inflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
+    const h = cur.header;
+    const n = end - start;
+    const scratch = (this.#scratch ??= Buffer.allocUnsafe(16 * 1024));
+    if (h.fin && offset === 0 && n === h.payloadLength && n + 4 <= scratch.length) {
+      if (h.masked) unmaskRange(chunk, start, end, h.key, 0, scratch, 0);
+      else for (let i = 0; i < n; i++) scratch[i] = chunk[start + i]!;
+      scratch[n] = 0x00;
+      scratch[n + 1] = 0x00;
+      scratch[n + 2] = 0xff;
+      scratch[n + 3] = 0xff;
+      inflater.write(scratch, 0, n + 4, true);
+      return;
+    }
+    if (!h.masked) return inflater.write(chunk, start, end);
+    for (let at = start; at < end; at += scratch.length) {
+      const k = Math.min(scratch.length, end - at);
+      unmaskRange(chunk, at, at + k, h.key, offset + (at - start), scratch, 0);
+      inflater.write(scratch, 0, k);
+    }
+  }
+
+  /** The UTF-8 check of masked text beyond its preview: unmasked into a scratch buffer, in pieces. */
+  #checkMasked(utf8: Utf8Validator, chunk: Uint8Array, start: number, end: number, key: number, offset: number): void {
+    const scratch = (this.#scratch ??= Buffer.allocUnsafe(16 * 1024));
+    for (let at = start; at < end && utf8.valid; at += scratch.length) {
+      const n = Math.min(scratch.length, end - at);
+      unmaskRange(chunk, at, at + n, key, offset + (at - start), scratch, 0);
+      utf8.pushRange(scratch, 0, n);
+    }
+  }
 
   #onFrameEnd(): void {
+    if (this.#stopped) return;
     const cur = this.#cur!;
     this.#cur = null;
     const header = cur.header;
@@ -361,7 +471,7 @@ export class DirectionPipe {
     if (header.opcode === Opcode.Close) {
       const parsed = parseClosePayload(framePreview);
       close = closeOf(framePreview, parsed);
-      if (parsed.problem !== null) cur.violations.push(violation(parsed.problem, parsed.code === null ? undefined : String(parsed.code)));
+      if (parsed.problem !== null) addViolation(cur, violation(parsed.problem, parsed.code === null ? undefined : String(parsed.code)));
       this.#host.closeFrame(parsed.code, parsed.reason);
     }
     const msg = cur.message !== null ? this.#msg : null;
@@ -405,7 +515,7 @@ export class DirectionPipe {
         const limit = this.#preview;
         preview = part.data.length > limit ? part.data.subarray(0, limit) : part.data;
         length = part.length;
-      } else if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
+      } else if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) addViolation(cur, violation('invalid-utf8'));
       // Straight out when nothing waits for zlib ahead of it (no closure per frame on the hot path).
       const time = this.#time;
       if (this.#parsing && cur.violations.length === 0 && this.#records.idle) {
@@ -425,6 +535,7 @@ export class DirectionPipe {
       this.#kick();
     } else if (this.#queue.length > 0) this.#kick();
     this.#frameOut = -1;
+    this.#frameAt = -1;
   }
 
   /**
@@ -439,7 +550,8 @@ export class DirectionPipe {
   // ---- writing ---------------------------------------------------------------------------
 
   /** A queued frame as received (fresh mask key); returns old key XOR new key (null when unmasked). */
-  #writeOriginal(frame: QueuedFrame): Uint8Array | null {
+  #writeOriginal(frame: QueuedFrame): number {
+    this.#cut();
     return writeOriginal(this.#out, this.#host, frame);
   }
 
@@ -456,6 +568,7 @@ export class DirectionPipe {
 
   /** One frame the proxy writes, and its record in the session's order (now: ahead of it). */
   #writeFrame(m: OutMessage, plain: Uint8Array, fin: boolean, rsv1: boolean, opcode: number, body: Uint8Array, origin: FrameOrigin | null, now: boolean, first: boolean): void {
+    this.#cut();
     const record = writeProxyFrame(this.#out, this.#host, this.from, m, plain, fin, rsv1, opcode, body, origin, first);
     if (record === null) return;
     this.#releaseHeld();
@@ -464,6 +577,7 @@ export class DirectionPipe {
   }
 
   #flush(): void {
+    this.#cut();
     this.#frameOut = -1;
     if (this.#out.length === 0) return;
     const out = this.#out;

@@ -100,6 +100,8 @@ export interface FrameRecord {
   readonly length: number;
   /** Raw header bytes as received, for the bit-by-bit view. */
   readonly header: Uint8Array;
+  /** Their number (read this rather than header.length: a peer frame's bytes are made on demand). */
+  readonly headerLength: number;
   /** Unmasked and, when compressed, inflated payload, capped at the preview size. */
   readonly payload: Uint8Array;
   /** True when `payload` is shorter than the full (inflated) payload. */

@@ -21,7 +21,7 @@ export interface DecisionPort {
   /** The pipe was stopped: nothing more is written. */
   stopped(): boolean;
   /** A queued frame as received; returns old key XOR new key (null when unmasked). */
-  writeOriginal(frame: QueuedFrame): Uint8Array | null;
+  writeOriginal(frame: QueuedFrame): number;
   writeMessages(messages: readonly OutMessage[], origin: FrameOrigin | null, compressed: readonly Buffer[] | null): void;
   log(text: string): void;
   /** Emits the records held for the chunk being relayed, so what goes on the bus next comes after them. */

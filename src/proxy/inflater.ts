@@ -40,7 +40,8 @@ const EMPTY = Buffer.alloc(0);
 interface MessageSink {
   readonly cap: number;
   kept: number;
-  readonly onChunk: ((chunk: Buffer) => void) | null;
+  /** Sees out[0, n) of every piece (valid during the call only). */
+  readonly onChunk: ((out: Buffer, n: number) => void) | null;
   /** zlib failed inside this message: the rest of it is not inflated. */
   error: Error | null;
 }
@@ -50,6 +51,8 @@ interface FrameSink {
   readonly message: MessageSink;
   chunks: Buffer[];
   produced: number;
+  /** The RFC 7692 tail came with the frame's own input (see write). */
+  tail: boolean;
 }
 
 /** Work left for a later turn, in order: input still to inflate, or a frame to end. */
@@ -78,7 +81,7 @@ export class Inflater {
   #closed = false;
   #engineClosed = false;
   hooks: InflaterHooks = {};
-  readonly #sink = (piece: Buffer): void => this.#take(piece);
+  readonly #sink = (out: Buffer, n: number): void => this.#take(out, n);
 
   /** `fallback`: minizlib instead of Node's native handle (tests both). */
   constructor(options: InflaterOptions, fallback = false) {
@@ -101,22 +104,29 @@ export class Inflater {
    * Starts a message. Up to `cap` inflated bytes are kept; `onChunk` (if any) sees every inflated
    * chunk as it is produced (UTF-8 validation runs over all of it without keeping it).
    */
-  begin(cap: number, onChunk: ((chunk: Buffer) => void) | null): void {
+  begin(cap: number, onChunk: ((out: Buffer, n: number) => void) | null): void {
     this.#message = { cap, kept: 0, onChunk, error: null };
   }
 
   #currentFrame(): FrameSink {
-    return (this.#frame ??= { message: this.#message, chunks: [], produced: 0 });
+    return (this.#frame ??= { message: this.#message, chunks: [], produced: 0, tail: false });
   }
 
-  write(data: Uint8Array): void {
+  /**
+   * Compressed bytes data[start, end), read during the call only (what waits for a later turn is
+   * copied). `tail`: they end with the RFC 7692 tail (the message's last frame, whole): one zlib
+   * call instead of two.
+   */
+  write(data: Uint8Array, start = 0, end = data.length, tail = false): void {
     if (this.#closed) return;
     const frame = this.#currentFrame();
+    if (tail) frame.tail = true;
+    let offset = start;
     if (this.#ops.length === 0) {
-      const offset = this.#run(frame, data, 0);
+      offset = this.#run(frame, data, start, end);
       if (offset < 0) return;
-      this.#defer({ type: 'input', frame, input: data, offset });
-    } else this.#defer({ type: 'input', frame, input: data, offset: 0 });
+    }
+    this.#defer({ type: 'input', frame, input: Uint8Array.prototype.slice.call(data, offset, end), offset: 0 });
   }
 
   /** Ends a frame: its part, now or once the turns it waits for have run. At the last frame the RFC 7692 tail is added. */
@@ -128,11 +138,11 @@ export class Inflater {
   }
 
   /** Inflates input[offset..] into `frame`; returns -1 when done, else where to go on next turn. */
-  #run(frame: FrameSink, input: Uint8Array, offset: number): number {
+  #run(frame: FrameSink, input: Uint8Array, offset: number, end = input.length): number {
     if (frame.message.error !== null) return -1;
     if (this.#budget <= 0) return offset;
     this.#target = frame;
-    const next = this.#engine.inflate(input, offset, this.#budget, this.#sink);
+    const next = this.#engine.inflate(input, offset, this.#budget, this.#sink, end);
     this.#target = null;
     const error = this.#engine.error;
     if (error !== null) {
@@ -142,30 +152,31 @@ export class Inflater {
       this.#engine = openRawInflate(this.#options.windowBits, this.#fallback);
       return -1;
     }
-    return next < input.length || this.#engine.pending ? next : -1;
+    return next < end || this.#engine.pending ? next : -1;
   }
 
-  #take(piece: Buffer): void {
+  #take(out: Buffer, n: number): void {
     const frame = this.#target!;
-    this.#budget -= piece.length;
-    frame.produced += piece.length;
+    this.#budget -= n;
+    frame.produced += n;
     const message = frame.message;
-    message.onChunk?.(piece);
+    message.onChunk?.(out, n);
     const room = message.cap - message.kept;
     if (room > 0) {
       // A copy: the piece lives in the engine's reused buffer.
-      const n = Math.min(room, piece.length);
-      const kept = Buffer.allocUnsafe(n);
-      piece.copy(kept, 0, 0, n);
+      const k = Math.min(room, n);
+      const kept = Buffer.allocUnsafe(k);
+      if (k < 256) for (let i = 0; i < k; i++) kept[i] = out[i]!;
+      else kept.set(out.subarray(0, k));
       frame.chunks.push(kept);
-      message.kept += n;
+      message.kept += k;
     }
   }
 
   #end(frame: FrameSink, last: boolean): InflatedPart {
     const message = frame.message;
     // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message".
-    if (last && message.error === null && !this.#engineClosed) {
+    if (last && !frame.tail && message.error === null && !this.#engineClosed) {
       // The tail yields only what is left of the flush before it: nothing to slice.
       const budget = this.#budget;
       const before = frame.produced;

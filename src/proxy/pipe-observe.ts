@@ -3,12 +3,12 @@
  * the capped payload preview of a frame, a message's running length and preview, and the
  * message record once its last frame is in.
  */
-import { maskInto } from '../protocol/mask.js';
+import { maskInto, unmaskRange } from '../protocol/mask.js';
 import { violation } from '../protocol/violations.js';
 import type { FrameRecord, Side } from './events.js';
 import type { InflatedPart } from './inflater.js';
 import { concat, emitMessage, type RecordSink } from './pipe-records.js';
-import type { Current, Message } from './pipe-state.js';
+import { addViolation, type Current, type Message } from './pipe-state.js';
 
 /** A peer frame's record, waiting for the write of the chunk it came in. */
 export interface HeldRecord {
@@ -48,10 +48,32 @@ export function takePreview(cur: Current, data: Uint8Array, plain: Uint8Array | 
   cur.previewLen += n;
 }
 
+/**
+ * takePreview for a frame read where it lies: chunk[start, end) as on the wire, `offset` its place
+ * in the payload. Returns how many bytes it took (they end at cur.previewLen).
+ */
+export function takePreviewRange(cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): number {
+  const room = cur.previewCap - cur.previewLen;
+  if (room <= 0) return 0;
+  const n = Math.min(room, end - start);
+  const h = cur.header;
+  // A large preview of an unmasked frame that fills most of its chunk: a view holds no more memory.
+  if (!h.masked && cur.previewLen === 0 && n === room && n >= VIEW_FROM && n * 2 >= chunk.buffer.byteLength) {
+    cur.preview = chunk.subarray(start, start + n);
+  } else {
+    const preview = (cur.preview ??= Buffer.allocUnsafe(cur.previewCap));
+    if (h.masked) unmaskRange(chunk, start, start + n, h.key, offset, preview, cur.previewLen);
+    else if (n < 64) for (let i = 0, at = cur.previewLen; i < n; i++) preview[at + i] = chunk[start + i]!;
+    else preview.set(chunk.subarray(start, start + n), cur.previewLen);
+  }
+  cur.previewLen += n;
+  return n;
+}
+
 /** Violations found by inflating a frame. */
 export function inflatedViolations(cur: Current, part: InflatedPart, msg: Message, last: boolean): void {
-  if (part.error !== null) cur.violations.push(violation('invalid-deflate', part.error.message));
-  if (last && msg.utf8 !== null && !msg.utf8.end()) cur.violations.push(violation('invalid-utf8'));
+  if (part.error !== null) addViolation(cur, violation('invalid-deflate', part.error.message));
+  if (last && msg.utf8 !== null && !msg.utf8.end()) addViolation(cur, violation('invalid-utf8'));
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { parseClosePayload, type ClosePayload } from '../protocol/close-codes.js';
 import { frameKind } from '../protocol/constants.js';
-import type { FrameHeader } from '../protocol/frame-header.js';
+import { WireHeader, type FrameHeader } from '../protocol/frame-header.js';
 import type { Violation } from '../protocol/violations.js';
 import type { FrameOrigin, FrameRecord, MessageRecord, ProxyBus, Side } from './events.js';
 
@@ -24,9 +24,94 @@ export interface RecordSink {
 export interface FrameFacts {
   readonly id: number;
   readonly time: number;
+  /** A peer's frame: the parser's WireHeader, whose bytes are made only if an observer reads them. */
   readonly header: FrameHeader;
-  readonly raw: Uint8Array;
+  /** The header bytes of a frame the proxy wrote (a peer's come from its WireHeader). */
+  readonly raw?: Uint8Array;
   readonly violations: readonly Violation[];
+}
+
+/**
+ * A peer frame's record. The header bytes and the mask key are read from the parser's header when
+ * an observer asks for them (the JSONL log, the TUI's detail view): the headless printer and the
+ * statistics never do, and two small typed arrays per frame cost more than the rest of its record.
+ */
+class PeerFrameRecord implements FrameRecord {
+  readonly kind: FrameRecord['kind'];
+  readonly fin: boolean;
+  readonly rsv1: boolean;
+  readonly rsv2: boolean;
+  readonly rsv3: boolean;
+  readonly opcode: number;
+  readonly masked: boolean;
+  readonly length: number;
+  readonly headerLength: number;
+  readonly #wire: WireHeader;
+
+  constructor(
+    readonly id: number,
+    readonly session: number,
+    readonly time: number,
+    readonly from: Side,
+    h: WireHeader,
+    readonly payload: Uint8Array,
+    readonly truncated: boolean,
+    readonly compressed: boolean,
+    readonly close: FrameRecord['close'],
+    readonly violations: readonly Violation[],
+    readonly origin: FrameOrigin,
+  ) {
+    this.#wire = h;
+    this.fin = h.fin;
+    this.rsv1 = h.rsv1;
+    this.rsv2 = h.rsv2;
+    this.rsv3 = h.rsv3;
+    this.opcode = h.opcode;
+    this.kind = frameKind(h.opcode);
+    this.masked = h.masked;
+    this.length = h.payloadLength;
+    this.headerLength = h.headerLength;
+  }
+
+  get maskKey(): Uint8Array | null {
+    return this.#wire.maskKey;
+  }
+
+  get header(): Uint8Array {
+    return this.#wire.raw;
+  }
+
+  /** A plain object with every field (for spreads and structured clones, which skip getters). */
+  toJSON(): FrameRecord {
+    return plainFrame(this);
+  }
+}
+
+/** A frame record as a plain object with its own copy of every field. */
+export function plainFrame(f: FrameRecord): FrameRecord {
+  return {
+    id: f.id,
+    session: f.session,
+    time: f.time,
+    from: f.from,
+    fin: f.fin,
+    rsv1: f.rsv1,
+    rsv2: f.rsv2,
+    rsv3: f.rsv3,
+    opcode: f.opcode,
+    kind: f.kind,
+    masked: f.masked,
+    maskKey: f.maskKey,
+    length: f.length,
+    header: f.header,
+    headerLength: f.headerLength,
+    payload: f.payload,
+    truncated: f.truncated,
+    compressed: f.compressed,
+    close: f.close,
+    violations: f.violations,
+    origin: f.origin,
+  };
 }
 
 export function emitFrame(
@@ -40,28 +125,32 @@ export function emitFrame(
   compressed: boolean,
 ): void {
   const h = f.header;
-  const record: FrameRecord = {
-    id: f.id,
-    session: sink.session,
-    time: f.time,
-    from,
-    fin: h.fin,
-    rsv1: h.rsv1,
-    rsv2: h.rsv2,
-    rsv3: h.rsv3,
-    opcode: h.opcode,
-    kind: frameKind(h.opcode),
-    masked: h.maskKey !== null,
-    maskKey: h.maskKey,
-    length: h.payloadLength,
-    header: f.raw,
-    payload,
-    truncated,
-    compressed,
-    close,
-    violations: f.violations,
-    origin,
-  };
+  const record: FrameRecord =
+    h instanceof WireHeader && f.raw === undefined
+      ? new PeerFrameRecord(f.id, sink.session, f.time, from, h, payload, truncated, compressed, close, f.violations, origin)
+      : {
+          id: f.id,
+          session: sink.session,
+          time: f.time,
+          from,
+          fin: h.fin,
+          rsv1: h.rsv1,
+          rsv2: h.rsv2,
+          rsv3: h.rsv3,
+          opcode: h.opcode,
+          kind: frameKind(h.opcode),
+          masked: h.maskKey !== null,
+          maskKey: h.maskKey,
+          length: h.payloadLength,
+          header: f.raw ?? (h instanceof WireHeader ? h.raw : new Uint8Array(0)),
+          headerLength: h.headerLength,
+          payload,
+          truncated,
+          compressed,
+          close,
+          violations: f.violations,
+          origin,
+        };
   sink.stats?.frame(record);
   sink.bus.emit('frame', record);
 }
@@ -106,8 +195,11 @@ export function firstBytes(parts: readonly Uint8Array[], limit: number): Buffer 
   return concat(head);
 }
 
+const NOTHING = Buffer.alloc(0);
+
 /** Joins parts; a single part is returned as a Buffer view, not copied. */
 export function concat(parts: readonly Uint8Array[]): Buffer {
+  if (parts.length === 0) return NOTHING;
   if (parts.length === 1) {
     const p = parts[0]!;
     return Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.length);

@@ -3,7 +3,7 @@
  * the items waiting in its ordered queue for a decision or for their turn.
  */
 import { Opcode } from '../protocol/constants.js';
-import type { FrameHeader } from '../protocol/frame-header.js';
+import type { FrameHeader, WireHeader } from '../protocol/frame-header.js';
 import type { MessageContext } from '../protocol/frame-parser.js';
 import type { Utf8Validator } from '../protocol/utf8-validator.js';
 import type { Violation } from '../protocol/violations.js';
@@ -49,10 +49,10 @@ export type MessageItem = Extract<Item, { type: 'message' }>;
 export interface Current {
   readonly id: number;
   readonly time: number;
-  readonly header: FrameHeader;
-  readonly raw: Uint8Array;
+  readonly header: WireHeader;
   readonly message: MessageContext | null;
-  readonly violations: Violation[];
+  /** NO_VIOLATIONS (shared, empty) until one is found: use addViolation. */
+  violations: Violation[];
   /** Allocated on first payload, or a view of the wire bytes when that costs no extra memory. */
   preview: Uint8Array | null;
   /** How many payload bytes observers get: min(payload length, maxPreview). */
@@ -60,10 +60,21 @@ export interface Current {
   previewLen: number;
   /** Where its bytes go: written through, or into a queued frame. */
   queued: QueuedFrame | null;
-  /** For a masked frame written through: old key XOR new key. */
-  rekey: Uint8Array | null;
-  /** Compute the unmasked payload (validation, inflation, queueing). */
-  readonly unmask: boolean;
+  /** For a masked frame written through: old key XOR new key, as a word. */
+  rekey: number;
+  /**
+   * Its payload is copied out unmasked, piece by piece (queued, or a compressed message's, for
+   * zlib); otherwise it is read where it lies, for the preview and the UTF-8 check.
+   */
+  readonly copy: boolean;
+}
+
+/** The violations of a frame that has none: shared, never written to. */
+export const NO_VIOLATIONS: Violation[] = [];
+
+export function addViolation(cur: Current, v: Violation): void {
+  if (cur.violations === NO_VIOLATIONS) cur.violations = [];
+  cur.violations.push(v);
 }
 
 /** Observation state of the data message in progress. */

@@ -4,46 +4,23 @@
  * Each appends to the pipe's output batch; nothing here holds state of its own.
  */
 import { Opcode } from '../protocol/constants.js';
-import { rewriteMaskKey } from '../protocol/frame-header.js';
+import { keyWord, rewriteMaskKey } from '../protocol/frame-header.js';
 import { encodeFrame } from '../protocol/frame-writer.js';
-import { masked, rekey } from '../protocol/mask.js';
+import { masked } from '../protocol/mask.js';
 import type { OutMessage } from '../intercept/verdict.js';
 import type { FrameOrigin, Side } from './events.js';
 import type { PipeHost } from './pipe-host.js';
 import { closeOf, emitFrame, emitMessage } from './pipe-records.js';
-import type { Current, QueuedFrame } from './pipe-state.js';
-
-/**
- * The header of a frame written through. A masked one gets a fresh key, in place when the header
- * lies in `chunk` (at `at`; -1 when it does not); `cur.rekey` becomes old key XOR new key, in
- * `rekeyInto`. Returns true when the header went out in place in the chunk.
- */
-export function writeHeaderThrough(out: Uint8Array[], host: PipeHost, chunk: Uint8Array, cur: Current, at: number, rekeyInto: Uint8Array): boolean {
-  const oldKey = cur.header.maskKey;
-  if (oldKey === null) {
-    out.push(cur.raw);
-    return at >= 0;
-  }
-  const key = host.keys();
-  cur.rekey = rekey(oldKey, key, rekeyInto);
-  if (at < 0) {
-    out.push(rewriteMaskKey(cur.raw, key));
-    return false;
-  }
-  const end = at + cur.header.headerLength;
-  for (let i = 0; i < 4; i++) chunk[end - 4 + i] = key[i]!;
-  out.push(chunk.subarray(at, end));
-  return true;
-}
+import type { QueuedFrame } from './pipe-state.js';
 
 /**
  * A queued frame as received: same header bits and length encoding, fresh mask key. Returns
- * old key XOR new key, for the rest of a frame that goes on through (null when unmasked).
+ * old key XOR new key as a word, for the rest of a frame that goes on through (0 when unmasked).
  */
-export function writeOriginal(out: Uint8Array[], host: PipeHost, frame: QueuedFrame): Uint8Array | null {
+export function writeOriginal(out: Uint8Array[], host: PipeHost, frame: QueuedFrame): number {
   if (frame.header.maskKey === null) {
     out.push(frame.raw, ...frame.chunks);
-    return null;
+    return 0;
   }
   const key = host.keys();
   out.push(rewriteMaskKey(frame.raw, key));
@@ -52,7 +29,7 @@ export function writeOriginal(out: Uint8Array[], host: PipeHost, frame: QueuedFr
     out.push(masked(chunk, key, offset));
     offset += chunk.length;
   }
-  return rekey(frame.header.maskKey, key);
+  return (keyWord(frame.header.maskKey) ^ keyWord(key)) >>> 0;
 }
 
 /**

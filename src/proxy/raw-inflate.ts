@@ -15,15 +15,16 @@ import zlib from 'node:zlib';
 import { InflateRaw as MiniInflateRaw } from 'minizlib';
 
 /** Receives each piece of output; the piece is valid only during the call. */
-export type OutputSink = (piece: Buffer) => void;
+/** Output out[0, n): valid only during the call (the buffer is reused). */
+export type OutputSink = (out: Buffer, n: number) => void;
 
 export interface RawInflate {
   /**
-   * Inflates input[offset..] with a sync flush, handing output to `sink` piece by piece, until the
-   * input is used up and flushed or at least `budget` bytes came out. Returns the new offset;
+   * Inflates input[offset, end) with a sync flush, handing output to `sink` piece by piece, until
+   * the input is used up and flushed or at least `budget` bytes came out. Returns the new offset;
    * `pending` is then true when zlib has more to give (call again, with what input is left).
    */
-  inflate(input: Uint8Array, offset: number, budget: number, sink: OutputSink): number;
+  inflate(input: Uint8Array, offset: number, budget: number, sink: OutputSink, end?: number): number;
   /** More output waits inside zlib (the last call stopped at its budget). */
   readonly pending: boolean;
   /** The error zlib reported, if any; the context is unusable after it. */
@@ -69,20 +70,20 @@ class NativeInflate implements RawInflate {
     };
   }
 
-  inflate(input: Uint8Array, offset: number, budget: number, sink: OutputSink): number {
+  inflate(input: Uint8Array, offset: number, budget: number, sink: OutputSink, end = input.length): number {
     const out = this.#out;
     let produced = 0;
     for (;;) {
-      const inLen = input.length - offset;
+      const inLen = end - offset;
       this.#handle.writeSync(zlib.constants.Z_SYNC_FLUSH, input, offset, inLen, out, 0, OUT_CHUNK);
       if (this.error !== null) {
         this.pending = false;
-        return input.length;
+        return end;
       }
       const availOut = this.#state[0]!;
-      offset = input.length - this.#state[1]!;
+      offset = end - this.#state[1]!;
       const n = OUT_CHUNK - availOut;
-      if (n > 0) sink(out.subarray(0, n));
+      if (n > 0) sink(out, n);
       // Room left in the output: everything given so far has been inflated and flushed.
       if (availOut !== 0) {
         this.pending = false;
@@ -125,29 +126,29 @@ class MiniInflate implements RawInflate {
     // (minizlib hands its options to Node's zlib, which reads windowBits; its own type omits it.)
     const options = { windowBits: this.#windowBits, flush: zlib.constants.Z_SYNC_FLUSH };
     const stream = new MiniInflateRaw(options);
-    stream.on('data', (piece: Buffer) => this.#sink?.(piece));
+    stream.on('data', (piece: Buffer) => this.#sink?.(piece, piece.length));
     stream.on('error', (error: unknown) => {
       this.error = error instanceof Error ? error : new Error(String(error));
     });
     return stream;
   }
 
-  inflate(input: Uint8Array, offset: number, budget: number, sink: OutputSink): number {
+  inflate(input: Uint8Array, offset: number, budget: number, sink: OutputSink, end = input.length): number {
     let produced = 0;
-    this.#sink = (piece) => {
-      produced += piece.length;
-      sink(piece);
+    this.#sink = (piece, n) => {
+      produced += n;
+      sink(piece, n);
     };
     try {
-      while (offset < input.length && this.error === null && produced < budget) {
-        const end = Math.min(input.length, offset + MINI_SLICE);
-        this.#stream.write(Buffer.from(input.buffer, input.byteOffset + offset, end - offset));
-        offset = end;
+      while (offset < end && this.error === null && produced < budget) {
+        const stop = Math.min(end, offset + MINI_SLICE);
+        this.#stream.write(Buffer.from(input.buffer, input.byteOffset + offset, stop - offset));
+        offset = stop;
       }
     } finally {
       this.#sink = null;
     }
-    return this.error !== null ? input.length : offset;
+    return this.error !== null ? end : offset;
   }
 
   reset(): void {

@@ -4,6 +4,7 @@
  * TRIMMED_PAYLOAD bytes of the oldest rows.
  */
 import type { FrameRecord, MessageRecord } from '../proxy/events.js';
+import { plainFrame } from '../proxy/pipe-records.js';
 
 /** What an old frame keeps of its payload once the budget is spent: enough for its row and a look. */
 export const TRIMMED_PAYLOAD = 1024;
@@ -47,6 +48,7 @@ export function compactFrame(r: FrameRecord, cap: number): FrameRecord {
     maskKey: r.maskKey,
     length: r.length,
     header: r.header,
+    headerLength: r.headerLength,
     payload,
     truncated: r.truncated || r.payload.length > cap,
     compressed: r.compressed,
@@ -58,7 +60,8 @@ export function compactFrame(r: FrameRecord, cap: number): FrameRecord {
 
 /** The record with its payload cut to TRIMMED_PAYLOAD bytes (copied, so the large buffer can go). */
 export function trimFrame(r: FrameRecord): FrameRecord {
-  return { ...r, payload: Buffer.from(r.payload.subarray(0, TRIMMED_PAYLOAD)), truncated: true };
+  // Not a spread: a peer frame's header bytes and key are getters, which a spread would drop.
+  return { ...plainFrame(r), payload: Buffer.from(r.payload.subarray(0, TRIMMED_PAYLOAD)), truncated: true };
 }
 
 export function trimMessage(r: MessageRecord): MessageRecord {

@@ -332,7 +332,7 @@ export class TuiStore {
       if (lane.pending.length < 10_000) lane.pending.push(row);
     }
     this.#framesSeen++;
-    const wire = record.header.length + record.length;
+    const wire = record.headerLength + record.length;
     this.#rates.add(record.time, wire);
     const s = this.#sessions.get(record.session);
     if (s !== undefined) {

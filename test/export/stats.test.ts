@@ -100,7 +100,7 @@ for (const deflate of [false, true]) {
 
 test('a pong matches the ping with the same payload, not the latest one', () => {
   const b = new SessionStatsBuilder(0);
-  const frame = (time: number, from: Side, kind: string, payload: string) => b.frame({ time, from, kind, length: payload.length, header: { length: 2 }, masked: false, compressed: false, payload: Buffer.from(payload) });
+  const frame = (time: number, from: Side, kind: string, payload: string) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload: Buffer.from(payload) });
   frame(10, 'server', 'ping', 'a');
   frame(20, 'server', 'ping', 'b');
   frame(25, 'client', 'pong', 'b');

@@ -10,7 +10,7 @@ import { parseHead } from '../../src/protocol/handshake.js';
 function frame(overrides: Partial<FrameRecord> = {}): FrameRecord {
   return {
     id: 7, session: 2, time: Date.UTC(2026, 0, 2, 3, 4, 5, 6), from: 'client', fin: true, rsv1: false, rsv2: false, rsv3: false,
-    opcode: 1, kind: 'text', masked: true, maskKey: Uint8Array.of(1, 2, 3, 4), length: 5, header: Uint8Array.of(0x81, 0x85, 1, 2, 3, 4),
+    opcode: 1, kind: 'text', masked: true, maskKey: Uint8Array.of(1, 2, 3, 4), length: 5, header: Uint8Array.of(0x81, 0x85, 1, 2, 3, 4), headerLength: 6,
     payload: Buffer.from('hello'), truncated: false, compressed: false, close: null, violations: [], origin: 'peer', ...overrides,
   };
 }

@@ -61,7 +61,7 @@ function frame(payload: string, overrides: Partial<FrameRecord> = {}): FrameReco
   const bytes = Buffer.from(payload);
   return {
     id: 1, session: 1, time: Date.UTC(2026, 0, 1), from: 'server', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, kind: 'text',
-    masked: false, maskKey: null, length: bytes.length, header: Uint8Array.of(0x81, bytes.length), payload: bytes, truncated: false, compressed: false,
+    masked: false, maskKey: null, length: bytes.length, header: Uint8Array.of(0x81, bytes.length), headerLength: 2, payload: bytes, truncated: false, compressed: false,
     close: null, violations: [], origin: 'peer', ...overrides,
   };
 }

@@ -98,7 +98,7 @@ describe('frame lines as bytes', () => {
       fc.property(record, fc.boolean(), fc.integer({ min: 1, max: 120 }), (r, color, chars) => {
         const f: FrameRecord = {
           id: 1, session: r.session, time: r.time, from: r.from, fin: r.fin, rsv1: r.rsv1, rsv2: r.rsv2, rsv3: r.rsv3, opcode: r.opcode, kind: r.kind,
-          masked: false, maskKey: null, length: r.length, header: new Uint8Array(2), payload: r.payload, truncated: r.truncated, compressed: r.compressed,
+          masked: false, maskKey: null, length: r.length, header: new Uint8Array(2), headerLength: 2, payload: r.payload, truncated: r.truncated, compressed: r.compressed,
           close: r.close, violations: r.bad ? [violation] : [], origin: r.origin,
         };
         const out = new LineBytes(16);

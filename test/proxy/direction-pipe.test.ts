@@ -11,7 +11,7 @@ import type { FrameRecord, MessageRecord, ProxyEvents, Side } from '../../src/pr
 import type { MessageInterceptor, Verdict } from '../../src/intercept/verdict.js';
 import type { Violation } from '../../src/protocol/violations.js';
 import { Opcode } from '../../src/protocol/constants.js';
-import { KEY_A, KEY_B, maskedFrame, parseChunks, patternBytes, unmaskedFrame } from '../helpers/frames.js';
+import { KEY_A, KEY_B, maskedFrame, parseChunks, patternBytes, unmaskedFrame, xorMask } from '../helpers/frames.js';
 
 interface Harness {
   readonly pipe: DirectionPipe;
@@ -330,5 +330,44 @@ describe('DirectionPipe, regressions', () => {
     await settle();
     assert.equal(h.pipe.drained, true);
     assert.ok(!h.out().includes(Buffer.from('never')));
+  });
+});
+
+describe('DirectionPipe, frames read where they lie', () => {
+  test('a masked text frame longer than the preview is still checked as UTF-8 all through', () => {
+    // The observers read 16 bytes: the rest is unmasked only for the check, in a scratch buffer.
+    const h = harness('client', [], { maxPreview: 16, maxMessage: 1 << 20 });
+    const bad = Buffer.concat([Buffer.from('a'.repeat(40_000)), Buffer.from([0xc3, 0x28]), Buffer.from('tail')]);
+    h.pipe.push(maskedFrame(Opcode.Text, bad, KEY_A));
+    assert.deepEqual(h.violations.map((v) => v.code), ['invalid-utf8']);
+    const good = Buffer.from('€'.repeat(20_000));
+    h.pipe.push(maskedFrame(Opcode.Text, good, KEY_A));
+    assert.equal(h.violations.length, 1);
+    assert.equal(h.frames[1]!.payload.toString(), good.subarray(0, 16).toString());
+  });
+
+  test('a chunk of frames passing through with a held control frame in the middle keeps every byte in order', () => {
+    const h = harness('client', [decider(() => ({ action: 'forward' }), (k) => k === 'ping')]);
+    const chunk = Buffer.concat([maskedFrame(Opcode.Text, 'one'), maskedFrame(Opcode.Ping, 'p'), maskedFrame(Opcode.Text, 'two')]);
+    h.pipe.push(chunk);
+    return settle().then(() => {
+      const frames = parseChunks([h.out()], { from: 'client' }).frames;
+      assert.deepEqual(frames.map((f) => Buffer.from(f.payload).toString()), ['one', 'p', 'two']);
+      assert.deepEqual(h.frames.map((f) => f.payload.toString()), ['one', 'p', 'two']);
+    });
+  });
+
+  test('records read the header bytes and the key as they came, on demand', () => {
+    const h = harness('client');
+    // A 16-bit length where 7 bits would do (a violation, relayed as it came).
+    const raw = Buffer.from([0x81, 0xfe, 0x00, 0x03, 0x01, 0x02, 0x03, 0x04]);
+    h.pipe.push(Buffer.concat([raw, xorMask(Buffer.from('abc'), KEY_A)]));
+    const f = h.frames[0]!;
+    assert.deepEqual(Buffer.from(f.header), raw);
+    assert.equal(f.headerLength, 8);
+    assert.deepEqual(Buffer.from(f.maskKey!), Buffer.from(KEY_A));
+    // Re-keyed on the wire with the proxy's own key, the same length encoding kept.
+    assert.deepEqual(h.out().subarray(0, 4), raw.subarray(0, 4));
+    assert.deepEqual(h.out().subarray(4, 8), Buffer.from(KEY_B));
   });
 });

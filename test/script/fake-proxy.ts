@@ -143,6 +143,7 @@ export class FakeProxy implements ProxyControl {
       maskKey: from === 'client' ? Uint8Array.of(1, 2, 3, 4) : null,
       length: payload.length,
       header: Uint8Array.of(0x80 | fields.opcode, payload.length),
+      headerLength: 2,
       payload,
       truncated: false,
       compressed: false,

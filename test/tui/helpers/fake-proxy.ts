@@ -8,7 +8,7 @@ import type { InjectRequest, ProxyControl, SessionControl, SessionState } from '
 import type { CloseRecord, FrameRecord, LogRecord, MessageRecord, ProxyEvents, SessionInfo, Side } from '../../../src/proxy/events.js';
 import { runChain, type ChainResult, type MessageInterceptor } from '../../../src/intercept/verdict.js';
 import { computeAccept, parseHead, type HttpHead } from '../../../src/protocol/handshake.js';
-import { encodeHeader } from '../../../src/protocol/frame-header.js';
+import { encodeHeader, headerLength } from '../../../src/protocol/frame-header.js';
 import { frameKind, Opcode } from '../../../src/protocol/constants.js';
 import type { Violation } from '../../../src/protocol/violations.js';
 
@@ -157,6 +157,7 @@ export class FakeProxy implements ProxyControl {
       maskKey,
       length,
       header: encodeHeader({ fin, rsv1: input.rsv1 ?? false, opcode, maskKey, payloadLength: length }),
+      headerLength: headerLength(length, maskKey !== null),
       payload,
       truncated: input.truncated ?? false,
       compressed: input.compressed ?? false,
