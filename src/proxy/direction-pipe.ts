@@ -13,7 +13,7 @@ import { parseClosePayload } from '../protocol/close-codes.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
 import { keyBytes, rewriteMaskKey, type WireHeader } from '../protocol/frame-header.js';
 import { FrameParser, type FrameSink, type MessageContext } from '../protocol/frame-parser.js';
-import { masked, unmaskRange, xorRange } from '../protocol/mask.js';
+import { masked, xorRange } from '../protocol/mask.js';
 import { Utf8Validator } from '../protocol/utf8-validator.js';
 import { violation, type Violation } from '../protocol/violations.js';
 import type { OutMessage } from '../intercept/verdict.js';
@@ -24,9 +24,11 @@ import { HoldQueue } from './hold-queue.js';
 import type { Inflater, InflatedPart } from './inflater.js';
 import type { PipeHost } from './pipe-host.js';
 import { nextKeyWord } from './mask-keys.js';
-import { account, inflatedViolations, takePreview, takePreviewRange, type HeldRecord } from './pipe-observe.js';
+import { account, inflatedViolations, takePreview, type HeldRecord } from './pipe-observe.js';
+import { ChunkOutput } from './chunk-output.js';
+import { PayloadReader } from './payload-read.js';
 import { closeOf, emitFrame } from './pipe-records.js';
-import { NO_VIOLATIONS, OPCODES, addViolation, controlKind, size, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import { NO_VIOLATIONS, OPCODES, addViolation, controlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { writeOriginal, writeProxyFrame } from './pipe-writes.js';
 import { previewBytes } from './preview-demand.js';
 import type { Sequencer } from './sequencer.js';
@@ -53,25 +55,15 @@ export class DirectionPipe {
   #pendingInjects: OutMessage[] = [];
   /** Frames whose inflated output (and so whose record) is still to come. */
   readonly #inflating = new Set<Promise<InflatedPart>>();
-  #out: Uint8Array[] = [];
   #stopped = false;
   #parsing = false;
   #pumpWanted = false;
   /** The chunk being parsed, and when it arrived (one clock read per read, not per frame). */
   #chunk: Uint8Array = EMPTY;
   #time = 0;
-  /**
-   * Bytes written through in place form runs of the chunk: #run is where the open run starts (-1:
-   * none), #pos where parsing has got to. A run becomes one output segment only when something
-   * else must be written between (#cut), so a chunk of frames that all pass costs no view at all.
-   */
-  #run = -1;
-  #pos = 0;
-  /** Something other than one run from the chunk's start was written for this chunk. */
-  #split = false;
-  /** Where the frame being parsed begins: in the chunk (in the open run), or as a segment in #out. */
-  #frameAt = -1;
-  #frameOut = -1;
+  /** What goes out for the chunk being parsed: runs of it written in place, and segments between. */
+  readonly #out = new ChunkOutput();
+  readonly #reader = new PayloadReader();
   /** Records of frames in the chunk being relayed, emitted once it has been written. */
   #held: HeldRecord[] = [];
   /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
@@ -85,8 +77,6 @@ export class DirectionPipe {
       if (!this.#stopped) this.#report(v, null);
     },
   };
-  /** Unmasked bytes of a masked text frame beyond its preview, for the UTF-8 check only. */
-  #scratch: Buffer | null = null;
 
   constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
     this.from = from;
@@ -133,9 +123,7 @@ export class DirectionPipe {
     this.#preview = previewBytes(this.#host.bus, this.#host.limits.maxPreview);
     this.#chunk = chunk;
     this.#time = this.#host.now();
-    this.#run = -1;
-    this.#pos = 0;
-    this.#split = false;
+    this.#out.begin(chunk);
     // The queue moves on after the chunk, not in the middle of it: its writes must follow this
     // chunk's, and the whole-chunk shortcut below must be the only write of the chunk.
     this.#parsing = true;
@@ -144,16 +132,16 @@ export class DirectionPipe {
     if (this.#stopped) {
       // The session failed the connection while this chunk was parsed; nothing after that goes out.
       this.#endChunk();
-      this.#out = [];
+      this.#out.clear();
       this.#releaseHeld();
       return;
     }
     const end = chunk.length - this.#parser.buffered;
-    if (whole && !this.#split && this.#run === 0 && this.#pos === end && this.#out.length === 0) {
+    if (whole && this.#out.whole(end)) {
       // Every frame in this chunk went through as it was (masked ones re-keyed in place): the
       // output is the chunk itself, less any header bytes of a frame not decoded yet.
       this.#host.write([end === chunk.length ? chunk : chunk.subarray(0, end)]);
-      this.#frameOut = -1;
+      this.#out.frameEnd();
     } else this.#flush();
     this.#endChunk();
     // Only now do this chunk's frames get their records: the peer's bytes waited for no observer.
@@ -166,17 +154,7 @@ export class DirectionPipe {
 
   #endChunk(): void {
     this.#chunk = EMPTY;
-    this.#run = -1;
-    this.#pos = 0;
-    this.#frameAt = -1;
-  }
-
-  /** Closes the open run at the parse position: what comes next is written after it. */
-  #cut(): void {
-    this.#split = true;
-    if (this.#run < 0) return;
-    if (this.#pos > this.#run) this.#out.push(this.#chunk.subarray(this.#run, this.#pos));
-    this.#run = -1;
+    this.#out.end();
   }
 
   /** Moves the queue on now, or after the chunk being parsed. */
@@ -198,23 +176,7 @@ export class DirectionPipe {
    * what arrived whole, and forget a frame cut short, which cannot be written.
    */
   #abandonOpen(): void {
-    const cur = this.#cur;
-    if (cur?.queued != null) {
-      for (const item of this.#queue) {
-        if (item.type === 'message') {
-          const i = item.frames.indexOf(cur.queued);
-          if (i !== -1) item.frames.splice(i, 1);
-        }
-      }
-      const i = this.#queue.findIndex((item) => item.type === 'frame' && item.frame === cur.queued);
-      if (i !== -1) this.#queue.splice(i, 1);
-      this.#hold.bytes -= size(cur.queued);
-    } else if (cur !== null) {
-      // Part of this frame has gone out already: nothing written after it could be framed.
-      for (const item of this.#queue) if (item.type === 'inject') this.#log(`${item.messages.length} injected frame(s) not sent: the peer's stream ended inside a frame`);
-      this.#queue.length = 0;
-      this.#hold.bytes = 0;
-    }
+    if (this.#cur !== null) this.#hold.abandon(this.#cur.queued);
     this.#cur = null;
     if (this.#pendingInjects.length > 0) {
       // They were waiting for a message that will never end; data cannot be sent inside it (§5.4).
@@ -225,13 +187,12 @@ export class DirectionPipe {
     this.#msg = null;
   }
 
-
   /** Injects a message (text/binary/control) behind everything pending in this direction. */
   inject(message: OutMessage): void {
     if (this.#stopped) return;
     const isData = message.kind === 'text' || message.kind === 'binary';
     if (isData && this.#msg !== null) this.#pendingInjects.push(message);
-    else this.#enqueue({ type: 'inject', messages: [message] });
+    else this.#queue.push({ type: 'inject', messages: [message] });
     void this.#hold.pump();
   }
 
@@ -249,13 +210,7 @@ export class DirectionPipe {
     this.#stopped = true;
     // The frame being reported when the session fails the connection is not passed on, if none of
     // it has left yet: the peer gets the proxy's close instead, as from a conforming endpoint.
-    if (this.#frameAt >= 0 && this.#run >= 0 && this.#frameAt >= this.#run) {
-      this.#pos = this.#frameAt;
-      this.#cut();
-    } else if (this.#frameOut >= 0 && this.#frameOut < this.#out.length) {
-      this.#run = -1;
-      this.#out.length = this.#frameOut;
-    }
+    this.#out.dropFrame();
     this.#queue.length = 0;
     this.#pendingInjects = [];
     this.#compression?.close();
@@ -289,9 +244,8 @@ export class DirectionPipe {
       const tail = this.#queue[this.#queue.length - 1];
       if (held !== null) held.frames.push(queued);
       else if (!decide && tail?.type === 'message' && !tail.complete) tail.frames.push(queued);
-      else this.#enqueue({ type: 'frame', frame: queued, decide });
+      else this.#queue.push({ type: 'frame', frame: queued, decide });
     }
-    const compressed = message?.compressed ?? false;
     const cur: Current = {
       id,
       time: this.#time,
@@ -304,15 +258,12 @@ export class DirectionPipe {
       previewLen: 0,
       queued,
       rekey: 0,
-      copy: queued !== null || compressed,
     };
     this.#cur = cur;
-    this.#frameAt = -1;
-    this.#frameOut = -1;
+    this.#out.frameEnd();
     if (queued !== null) {
       // Its bytes wait in the queue: what was written through before it leaves first.
-      this.#cut();
-      this.#pos = end;
+      this.#out.skip(end);
       return;
     }
     // Written through: a masked frame gets a fresh key (§5.3), in place when its header is here.
@@ -323,15 +274,13 @@ export class DirectionPipe {
     }
     if (at >= 0) {
       if (header.masked) for (let i = 0; i < 4; i++) this.#chunk[end - 4 + i] = (word >>> (24 - 8 * i)) & 0xff;
-      if (this.#run < 0) this.#run = at;
-      this.#frameAt = at;
+      this.#out.pass(at, end);
     } else {
       // It began in an earlier chunk: written whole, as a segment of its own.
-      this.#cut();
-      this.#frameOut = this.#out.length;
       this.#out.push(header.masked ? rewriteMaskKey(header.raw, keyBytes(word)) : header.raw);
+      this.#out.skip(end);
     }
-    this.#pos = end;
+    this.#out.frameStart(at);
   }
 
   #startMessage(message: MessageContext): void {
@@ -348,7 +297,7 @@ export class DirectionPipe {
     let held: MessageItem | null = null;
     if (wanted || mustHold) {
       held = { type: 'message', id: this.#host.nextId(), time: this.#time, kind: dataKind, compressed: message.compressed, wanted, frames: [], parts: [], size: 0, complete: false };
-      this.#enqueue(held);
+      this.#queue.push(held);
     }
     // Plain text is validated as it streams, so one validator per direction serves every message;
     // a compressed message is validated when zlib gets to it, possibly after the next one began.
@@ -375,90 +324,33 @@ export class DirectionPipe {
   #onPayload(chunk: Uint8Array, start: number, end: number, offset: number): void {
     if (this.#stopped) return;
     const cur = this.#cur!;
-    if (cur.copy) this.#payloadCopied(cur, chunk, start, end, offset);
-    else {
-      // Written through as it lies: read for the preview and the UTF-8 check, then re-keyed in place.
-      const h = cur.header;
-      const took = cur.previewLen < cur.previewCap ? takePreviewRange(cur, chunk, start, end, offset) : 0;
-      const utf8 = cur.message !== null ? (this.#msg?.utf8 ?? null) : null;
-      if (utf8 !== null) {
-        if (!h.masked) utf8.pushRange(chunk, start, end);
-        else if (took === end - start) utf8.pushRange(cur.preview!, cur.previewLen - took, cur.previewLen);
-        else this.#checkMasked(utf8, chunk, start, end, h.key, offset);
-      }
-      // (data ^ old) ^ new = wire ^ (old ^ new): one pass, in place (a socket's chunk is ours alone).
-      if (h.masked) xorRange(chunk, start, end, cur.rekey, offset);
-      if (this.#run < 0) this.#run = start;
-    }
-    this.#pos = end;
-  }
-
-  /** A queued frame's payload, or a compressed one's (zlib reads it unmasked): copied out. */
-  #payloadCopied(cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
     const msg = cur.message !== null ? this.#msg : null;
     const inflater = msg?.compressed === true ? (this.#compression?.inflater ?? null) : null;
-    if (inflater !== null && cur.queued === null) {
-      // Written through: zlib reads the unmasked bytes where they lie, or from a scratch copy.
-      this.#inflateRange(inflater, cur, chunk, start, end, offset);
-      if (cur.header.masked) xorRange(chunk, start, end, cur.rekey, offset);
-      if (this.#run < 0) this.#run = start;
-      return;
-    }
+    if (cur.queued !== null) return this.#payloadQueued(cur, msg, inflater, chunk, start, end, offset);
+    // Written through as it lies: read for the observers, then re-keyed in place.
+    if (inflater !== null) this.#reader.inflate(inflater, cur, chunk, start, end, offset);
+    else this.#reader.through(cur, msg?.utf8 ?? null, chunk, start, end, offset);
+    // (data ^ old) ^ new = wire ^ (old ^ new): one pass, in place (a socket's chunk is ours alone).
+    if (cur.header.masked) xorRange(chunk, start, end, cur.rekey, offset);
+    this.#out.pass(start, end);
+  }
+
+  /** A queued frame's payload: kept unmasked, in its queue item. */
+  #payloadQueued(cur: Current, msg: Message | null, inflater: Inflater | null, chunk: Uint8Array, start: number, end: number, offset: number): void {
+    const queued = cur.queued!;
     const data = chunk.subarray(start, end);
     const key = cur.header.maskKey;
     const plain = key !== null ? masked(data, key, offset) : data;
     // A compressed frame's preview is its inflated output (see #onFrameEnd).
     if (inflater === null) takePreview(cur, data, plain, key, offset);
-    if (msg !== null) {
-      if (inflater !== null) inflater.write(plain);
-      else msg.utf8?.push(plain);
-    }
-    if (cur.queued !== null) {
-      cur.queued.chunks.push(plain);
-      this.#hold.bytes += data.length;
-      if (msg?.held != null) msg.held.size += data.length;
-      this.#hold.checkPressure();
-      if (msg?.held != null && msg.held.size > this.#host.limits.maxMessage) this.#kick();
-      return;
-    }
-    if (cur.header.masked) xorRange(chunk, start, end, cur.rekey, offset);
-    if (this.#run < 0) this.#run = start;
-  }
-
-  /**
-   * Compressed payload chunk[start, end) to zlib, unmasked. A message's last frame that is here
-   * whole goes with the RFC 7692 tail (§7.2.2) in one call: the usual case of a small message.
-   */
-  #inflateRange(inflater: Inflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
-    const h = cur.header;
-    const n = end - start;
-    const scratch = (this.#scratch ??= Buffer.allocUnsafe(16 * 1024));
-    if (h.fin && offset === 0 && n === h.payloadLength && n + 4 <= scratch.length) {
-      if (h.masked) unmaskRange(chunk, start, end, h.key, 0, scratch, 0);
-      else for (let i = 0; i < n; i++) scratch[i] = chunk[start + i]!;
-      scratch[n] = 0x00;
-      scratch[n + 1] = 0x00;
-      scratch[n + 2] = 0xff;
-      scratch[n + 3] = 0xff;
-      inflater.write(scratch, 0, n + 4, true);
-      return;
-    }
-    if (!h.masked) return inflater.write(chunk, start, end);
-    for (let at = start; at < end; at += scratch.length) {
-      const k = Math.min(scratch.length, end - at);
-      unmaskRange(chunk, at, at + k, h.key, offset + (at - start), scratch, 0);
-      inflater.write(scratch, 0, k);
-    }
-  }
-
-  /** The UTF-8 check of masked text beyond its preview: unmasked into a scratch buffer, in pieces. */
-  #checkMasked(utf8: Utf8Validator, chunk: Uint8Array, start: number, end: number, key: number, offset: number): void {
-    const scratch = (this.#scratch ??= Buffer.allocUnsafe(16 * 1024));
-    for (let at = start; at < end && utf8.valid; at += scratch.length) {
-      const n = Math.min(scratch.length, end - at);
-      unmaskRange(chunk, at, at + n, key, offset + (at - start), scratch, 0);
-      utf8.pushRange(scratch, 0, n);
-    }
+    if (inflater !== null) inflater.write(plain);
+    else msg?.utf8?.push(plain);
+    queued.chunks.push(plain);
+    this.#hold.bytes += data.length;
+    if (msg?.held != null) msg.held.size += data.length;
+    this.#hold.checkPressure();
+    if (msg?.held != null && msg.held.size > this.#host.limits.maxMessage) this.#kick();
+    this.#out.skip(end);
   }
 
   #onFrameEnd(): void {
@@ -484,7 +376,7 @@ export class DirectionPipe {
           const injects = this.#pendingInjects;
           this.#pendingInjects = [];
           if (msg.held !== null) msg.held.complete = true;
-          for (const m of injects) this.#enqueue({ type: 'inject', messages: [m] });
+          for (const m of injects) this.#queue.push({ type: 'inject', messages: [m] });
         }
       }
     }
@@ -534,8 +426,7 @@ export class DirectionPipe {
       if (msg !== null && last && msg.held !== null) msg.held.complete = true;
       this.#kick();
     } else if (this.#queue.length > 0) this.#kick();
-    this.#frameOut = -1;
-    this.#frameAt = -1;
+    this.#out.frameEnd();
   }
 
   /**
@@ -551,8 +442,8 @@ export class DirectionPipe {
 
   /** A queued frame as received (fresh mask key); returns old key XOR new key (null when unmasked). */
   #writeOriginal(frame: QueuedFrame): number {
-    this.#cut();
-    return writeOriginal(this.#out, this.#host, frame);
+    this.#out.cut();
+    return writeOriginal(this.#out.segments, this.#host, frame);
   }
 
   /** Frames the proxy writes itself: one frame per message (unless its layout says otherwise), masked toward the server. */
@@ -568,8 +459,8 @@ export class DirectionPipe {
 
   /** One frame the proxy writes, and its record in the session's order (now: ahead of it). */
   #writeFrame(m: OutMessage, plain: Uint8Array, fin: boolean, rsv1: boolean, opcode: number, body: Uint8Array, origin: FrameOrigin | null, now: boolean, first: boolean): void {
-    this.#cut();
-    const record = writeProxyFrame(this.#out, this.#host, this.from, m, plain, fin, rsv1, opcode, body, origin, first);
+    this.#out.cut();
+    const record = writeProxyFrame(this.#out.segments, this.#host, this.from, m, plain, fin, rsv1, opcode, body, origin, first);
     if (record === null) return;
     this.#releaseHeld();
     if (now) record();
@@ -577,19 +468,11 @@ export class DirectionPipe {
   }
 
   #flush(): void {
-    this.#cut();
-    this.#frameOut = -1;
-    if (this.#out.length === 0) return;
-    const out = this.#out;
-    this.#out = [];
-    this.#host.write(out);
+    const out = this.#out.take();
+    if (out !== null) this.#host.write(out);
   }
 
   // ---- the ordered queue -----------------------------------------------------------------
-
-  #enqueue(item: Item): void {
-    this.#queue.push(item);
-  }
 
   // ---- records ---------------------------------------------------------------------------
 

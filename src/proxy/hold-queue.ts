@@ -90,6 +90,27 @@ export class HoldQueue {
     }
   }
 
+  /**
+   * The frame being parsed will never end. Queued, it is forgotten; written through in part,
+   * nothing queued behind it could be framed after it, so the queue is emptied.
+   */
+  abandon(queued: QueuedFrame | null): void {
+    if (queued !== null) {
+      for (const item of this.items) {
+        if (item.type !== 'message') continue;
+        const i = item.frames.indexOf(queued);
+        if (i !== -1) item.frames.splice(i, 1);
+      }
+      const i = this.items.findIndex((item) => item.type === 'frame' && item.frame === queued);
+      if (i !== -1) this.items.splice(i, 1);
+      this.bytes -= size(queued);
+      return;
+    }
+    for (const item of this.items) if (item.type === 'inject') this.#port.log(`${item.messages.length} injected frame(s) not sent: the peer's stream ended inside a frame`);
+    this.items.length = 0;
+    this.bytes = 0;
+  }
+
   #announceWaiting(): void {
     const { host, from } = this.#port;
     announceWaiting(this.items, this.#announced, host.interceptors(), host.session, from, host.limits.maxMessage, host.signal);

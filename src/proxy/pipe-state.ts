@@ -62,11 +62,6 @@ export interface Current {
   queued: QueuedFrame | null;
   /** For a masked frame written through: old key XOR new key, as a word. */
   rekey: number;
-  /**
-   * Its payload is copied out unmasked, piece by piece (queued, or a compressed message's, for
-   * zlib); otherwise it is read where it lies, for the preview and the UTF-8 check.
-   */
-  readonly copy: boolean;
 }
 
 /** The violations of a frame that has none: shared, never written to. */
