@@ -72,7 +72,7 @@ export class FrameRow {
 
 /** Whether the record can be kept in columns: its mask key is the header's last four bytes, as on the wire. */
 function small(r: FrameRecord): boolean {
-  if (r.close !== null || r.violations.length > 0 || r.payload.length > SMALL_PAYLOAD || r.header.length > MAX_HEADER) return false;
+  if (r.close !== null || r.violations.length > 0 || r.payload.length > SMALL_PAYLOAD || r.headerLength > MAX_HEADER) return false;
   const key = r.maskKey;
   if (key === null) return !r.masked;
   const h = r.header;
@@ -182,6 +182,7 @@ export class FrameTable {
       maskKey: masked ? slab.subarray(at + h - 4, at + h) : null,
       length: this.#lengths[i]!,
       header: slab.subarray(at, at + h),
+      headerLength: h,
       payload: slab.subarray(at + h, at + h + this.#payloadLengths[i]!),
       truncated: (meta & TRUNCATED) !== 0,
       compressed: (meta & COMPRESSED) !== 0,

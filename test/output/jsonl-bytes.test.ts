@@ -68,6 +68,7 @@ const frameRecord: fc.Arbitrary<FrameRecord> = fc
     maskKey: r.maskKey,
     length: r.length,
     header: new Uint8Array(r.headerLength),
+    headerLength: r.headerLength,
     payload: r.payload,
     truncated: r.truncated,
     compressed: r.compressed,

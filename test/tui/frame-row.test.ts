@@ -10,7 +10,7 @@ import { FrameTable, SMALL_PAYLOAD } from '../../src/tui/frame-row.js';
 import { Deque } from '../../src/tui/deque.js';
 import { TuiStore } from '../../src/tui/store.js';
 import { MATCH_ALL, parseFilter } from '../../src/tui/filter.js';
-import { encodeHeader } from '../../src/protocol/frame-header.js';
+import { encodeHeader, headerLength } from '../../src/protocol/frame-header.js';
 import { frameKind } from '../../src/protocol/constants.js';
 import { violation } from '../../src/protocol/violations.js';
 import type { FrameRecord } from '../../src/proxy/events.js';
@@ -41,6 +41,7 @@ const record = fc
       id: r.id, session: r.session, time: r.time, from: r.from, fin: r.fin, rsv1: r.rsv1, rsv2: r.rsv2, rsv3: r.rsv3,
       opcode: r.opcode, kind: frameKind(r.opcode), masked: r.masked, maskKey, length,
       header: encodeHeader({ fin: r.fin, rsv1: r.rsv1, rsv2: r.rsv2, rsv3: r.rsv3, opcode: r.opcode, maskKey, payloadLength: length }),
+      headerLength: headerLength(length, maskKey !== null),
       payload: Buffer.from(r.payload), truncated: r.truncated, compressed: r.compressed, close: null, violations: [], origin: r.origin,
     };
   });
@@ -74,7 +75,7 @@ describe('FrameTable', () => {
     const table = new FrameTable(3000);
     const payload = Buffer.from('hello');
     const key = Uint8Array.of(1, 2, 3, 4);
-    const r: FrameRecord = { id: 1, session: 1, time: 5, from: 'client', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, kind: 'text', masked: true, maskKey: key, length: 5, header: encodeHeader({ fin: true, opcode: 1, maskKey: key, payloadLength: 5 }), payload, truncated: false, compressed: false, close: null, violations: [], origin: 'peer' };
+    const r: FrameRecord = { id: 1, session: 1, time: 5, from: 'client', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, kind: 'text', masked: true, maskKey: key, length: 5, header: encodeHeader({ fin: true, opcode: 1, maskKey: key, payloadLength: 5 }), headerLength: 6, payload, truncated: false, compressed: false, close: null, violations: [], origin: 'peer' };
     assert.ok(table.add(1, r, 'text', 1024));
     // The relay's buffers are reused afterwards: the row does not change.
     payload.fill(0);
@@ -94,10 +95,10 @@ describe('FrameTable', () => {
 
   it('leaves close frames, frames with violations and a mask key that is not the header’s to rows of their own', () => {
     const table = new FrameTable(10);
-    const base: FrameRecord = { id: 1, session: 1, time: 5, from: 'server', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 8, kind: 'close', masked: false, maskKey: null, length: 2, header: Uint8Array.of(0x88, 2), payload: Uint8Array.of(3, 0xe8), truncated: false, compressed: false, close: { code: 1000, reason: '' }, violations: [], origin: 'peer' };
+    const base: FrameRecord = { id: 1, session: 1, time: 5, from: 'server', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 8, kind: 'close', masked: false, maskKey: null, length: 2, header: Uint8Array.of(0x88, 2), headerLength: 2, payload: Uint8Array.of(3, 0xe8), truncated: false, compressed: false, close: { code: 1000, reason: '' }, violations: [], origin: 'peer' };
     assert.equal(table.add(1, base, null, 1024), false);
     assert.equal(table.add(2, { ...base, opcode: 1, kind: 'text', close: null, violations: [violation('masked-server-frame')] }, null, 1024), false);
-    assert.equal(table.add(3, { ...base, opcode: 1, kind: 'text', close: null, masked: true, maskKey: Uint8Array.of(9, 9, 9, 9), header: Uint8Array.of(0x81, 0x82, 1, 2, 3, 4) }, null, 1024), false);
+    assert.equal(table.add(3, { ...base, opcode: 1, kind: 'text', close: null, masked: true, maskKey: Uint8Array.of(9, 9, 9, 9), header: Uint8Array.of(0x81, 0x82, 1, 2, 3, 4), headerLength: 6 }, null, 1024), false);
     assert.equal(table.add(4, { ...base, opcode: 1, kind: 'text', close: null }, null, 1024), true);
   });
 });
@@ -136,7 +137,7 @@ describe('Deque', () => {
 describe('TuiStore frame lookup', () => {
   it('finds frames by id while they are in the ring, and not after they left it', () => {
     const store = new TuiStore({ history: 50, maxPreview: 1024 });
-    const slabsRecord = (id: number): FrameRecord => ({ id, session: 1, time: id, from: 'server', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, kind: 'text', masked: false, maskKey: null, length: 1, header: Uint8Array.of(0x81, 1), payload: Buffer.from('x'), truncated: false, compressed: false, close: null, violations: [], origin: 'peer' });
+    const slabsRecord = (id: number): FrameRecord => ({ id, session: 1, time: id, from: 'server', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 1, kind: 'text', masked: false, maskKey: null, length: 1, header: Uint8Array.of(0x81, 1), headerLength: 2, payload: Buffer.from('x'), truncated: false, compressed: false, close: null, violations: [], origin: 'peer' });
     for (let id = 1; id <= 100; id++) store.addFrame(slabsRecord(id * 2));
     assert.equal(store.frame(200)?.id, 200);
     assert.equal(store.frame(102)?.id, 102);
@@ -152,7 +153,7 @@ describe('TuiStore frame lookup', () => {
 
   it('attaches a fault and a fragmented message to small frame rows, in the ring and in a filtered view', () => {
     const store = new TuiStore({ history: 50, maxPreview: 1024 });
-    const frame = (id: number, opcode: number, fin: boolean, text: string): FrameRecord => ({ id, session: 1, time: id, from: 'client', fin, rsv1: false, rsv2: false, rsv3: false, opcode, kind: frameKind(opcode), masked: true, maskKey: Uint8Array.of(1, 2, 3, 4), length: text.length, header: encodeHeader({ fin, opcode, maskKey: Uint8Array.of(1, 2, 3, 4), payloadLength: text.length }), payload: Buffer.from(text), truncated: false, compressed: false, close: null, violations: [], origin: 'peer' });
+    const frame = (id: number, opcode: number, fin: boolean, text: string): FrameRecord => ({ id, session: 1, time: id, from: 'client', fin, rsv1: false, rsv2: false, rsv3: false, opcode, kind: frameKind(opcode), masked: true, maskKey: Uint8Array.of(1, 2, 3, 4), length: text.length, header: encodeHeader({ fin, opcode, maskKey: Uint8Array.of(1, 2, 3, 4), payloadLength: text.length }), headerLength: headerLength(text.length, true), payload: Buffer.from(text), truncated: false, compressed: false, close: null, violations: [], origin: 'peer' });
     const r = parseFilter('hel');
     assert.ok(r.ok);
     store.setFilter(r.filter);
