@@ -178,8 +178,8 @@ export class JsonlBatch {
     if (f.maskKey === null) this.#run(NULL);
     else this.#maskKey(f.maskKey);
     this.#run(LENGTH).#number(f.length);
-    if (f.header.length < HEADER_PAYLOAD.length) this.#run(HEADER_PAYLOAD[f.header.length]!);
-    else this.#run(HEADER_LENGTH).#number(f.header.length).#run(PAYLOAD);
+    if (f.headerLength < HEADER_PAYLOAD.length) this.#run(HEADER_PAYLOAD[f.headerLength]!);
+    else this.#run(HEADER_LENGTH).#number(f.headerLength).#run(PAYLOAD);
     const textLike = f.kind === 'text' || f.kind === 'continuation' || f.kind === 'ping' || f.kind === 'pong';
     const payloadStart = this.#pos;
     const base64 = this.#payload(f.payload, textLike);

@@ -5,19 +5,19 @@
  * its violation list, the payload's Buffer) is about eight objects per frame, and even one object
  * per row cost the loaded proxy a tenth of its time in collection. An ordinary small frame (no close
  * body, no violation, a payload of at most SMALL_PAYLOAD bytes) is therefore kept as no object at
- * all: its fields in the columns of a FrameTable, its header and payload bytes in a shared slab;
- * a FrameRow is made for it only when it is read, which only the rows on screen, the detail view,
+ * all: its fields in the columns of a FrameTable (the mask key as a number), its payload bytes in
+ * a shared slab; a FrameRow is made for it only when it is read, which only the rows on screen, the detail view,
  * the filter and the exports do. Any other frame is a FrameRow holding its record (cut to the
  * payload cap), as is a small frame once a message record or a fault names it.
  */
 import { frameKind } from '../protocol/constants.js';
+import { encodeHeader, headerLength, keyBytes, keyWord } from '../protocol/frame-header.js';
 import type { FrameRecord, FrameOrigin, MessageRecord } from '../proxy/events.js';
 import { TRIMMED_PAYLOAD } from './row-payloads.js';
 
 /** Largest payload kept in a slab: the size old large payloads are trimmed to, so none of these is ever trimmed. */
 export const SMALL_PAYLOAD = TRIMMED_PAYLOAD;
 const SLAB = 256 * 1024;
-const MAX_HEADER = 14;
 
 const FIN = 1 << 4;
 const RSV1 = 1 << 5;
@@ -29,8 +29,7 @@ const COMPRESSED = 1 << 10;
 const SERVER = 1 << 11;
 const MODIFIED = 1 << 12;
 const INJECTED = 1 << 13;
-const HEADER_SHIFT = 14;
-const KIND_SHIFT = 18;
+const KIND_SHIFT = 14;
 const KINDS = [null, 'text', 'binary'] as const;
 
 const EMPTY: readonly never[] = [];
@@ -70,14 +69,13 @@ export class FrameRow {
   }
 }
 
-/** Whether the record can be kept in columns: its mask key is the header's last four bytes, as on the wire. */
+/**
+ * Whether the record can be kept in columns: no close body, no violation, a short payload, and a
+ * header in the minimal encoding (§5.2), so that its bytes follow from the fields and the key.
+ * The header's bytes are not read: a peer frame's record makes them only when asked.
+ */
 function small(r: FrameRecord): boolean {
-  if (r.close !== null || r.violations.length > 0 || r.payload.length > SMALL_PAYLOAD || r.headerLength > MAX_HEADER) return false;
-  const key = r.maskKey;
-  if (key === null) return !r.masked;
-  const h = r.header;
-  const n = h.length;
-  return r.masked && key.length === 4 && n >= 6 && h[n - 4] === key[0] && h[n - 3] === key[1] && h[n - 2] === key[2] && h[n - 1] === key[3];
+  return r.close === null && r.violations.length === 0 && r.payload.length <= SMALL_PAYLOAD && r.headerLength === headerLength(r.length, r.masked);
 }
 
 /**
@@ -93,8 +91,10 @@ export class FrameTable {
   #sessions = new Float64Array(1024);
   #times = new Float64Array(1024);
   #lengths = new Float64Array(1024);
-  /** opcode (4 bits), the flag bits, header length, message kind. */
+  /** opcode (4 bits), the flag bits, message kind. */
   #meta = new Int32Array(1024);
+  /** The peer's mask key as a word (keyWord), for masked frames. */
+  #keys = new Float64Array(1024);
   #at = new Int32Array(1024);
   #payloadLengths = new Int32Array(1024);
   #slabOf: (Buffer | undefined)[] = new Array<Buffer | undefined>(1024).fill(undefined);
@@ -115,19 +115,21 @@ export class FrameTable {
     if (!small(r)) return false;
     // Rows are numbered from 1: while seq is below the size, growing keeps every slot in place.
     while (seq > this.#mask && this.#mask + 1 < this.#maxSlots) this.#grow();
+    // A masked peer frame's key bytes are made here (the one array per frame the TUI asks for).
+    const key = r.maskKey;
+    if (r.masked ? key === null || key.length !== 4 : key !== null) return false;
     const p = r.payload;
     const n = Math.min(p.length, cap);
-    const h = r.header;
-    if (this.#used + h.length + n > this.#slab.length) {
+    if (this.#used + n > this.#slab.length) {
       this.#slab = Buffer.allocUnsafeSlow(SLAB);
       this.#used = 0;
     }
     const slab = this.#slab;
     const at = this.#used;
-    for (let i = 0; i < h.length; i++) slab[at + i] = h[i]!;
-    if (n > 0) slab.set(n === p.length ? p : p.subarray(0, n), at + h.length);
-    this.#used += h.length + n;
+    if (n > 0) slab.set(n === p.length ? p : p.subarray(0, n), at);
+    this.#used += n;
     const i = seq & this.#mask;
+    this.#keys[i] = key === null ? 0 : keyWord(key);
     this.#seqs[i] = seq;
     this.#ids[i] = r.id;
     this.#sessions[i] = r.session;
@@ -144,7 +146,6 @@ export class FrameTable {
       (r.compressed ? COMPRESSED : 0) |
       (r.from === 'server' ? SERVER : 0) |
       (r.origin === 'modified' ? MODIFIED : r.origin === 'injected' ? INJECTED : 0) |
-      (h.length << HEADER_SHIFT) |
       ((messageKind === 'text' ? 1 : messageKind === 'binary' ? 2 : 0) << KIND_SHIFT);
     this.#at[i] = at;
     this.#payloadLengths[i] = n;
@@ -163,27 +164,33 @@ export class FrameTable {
     const meta = this.#meta[i]!;
     const slab = this.#slabOf[i]!;
     const at = this.#at[i]!;
-    const h = (meta >> HEADER_SHIFT) & 15;
     const masked = (meta & MASKED) !== 0;
     const opcode = meta & 15;
+    const length = this.#lengths[i]!;
+    const maskKey = masked ? keyBytes(this.#keys[i]!) : null;
+    const fin = (meta & FIN) !== 0;
+    const rsv1 = (meta & RSV1) !== 0;
+    const rsv2 = (meta & RSV2) !== 0;
+    const rsv3 = (meta & RSV3) !== 0;
+    const header = encodeHeader({ fin, rsv1, rsv2, rsv3, opcode, maskKey, payloadLength: length });
     const origin: FrameOrigin = (meta & MODIFIED) !== 0 ? 'modified' : (meta & INJECTED) !== 0 ? 'injected' : 'peer';
     const record: FrameRecord = {
       id: this.#ids[i]!,
       session: this.#sessions[i]!,
       time: this.#times[i]!,
       from: (meta & SERVER) !== 0 ? 'server' : 'client',
-      fin: (meta & FIN) !== 0,
-      rsv1: (meta & RSV1) !== 0,
-      rsv2: (meta & RSV2) !== 0,
-      rsv3: (meta & RSV3) !== 0,
+      fin,
+      rsv1,
+      rsv2,
+      rsv3,
       opcode,
       kind: frameKind(opcode),
       masked,
-      maskKey: masked ? slab.subarray(at + h - 4, at + h) : null,
-      length: this.#lengths[i]!,
-      header: slab.subarray(at, at + h),
-      headerLength: h,
-      payload: slab.subarray(at + h, at + h + this.#payloadLengths[i]!),
+      maskKey,
+      length,
+      header,
+      headerLength: header.length,
+      payload: slab.subarray(at, at + this.#payloadLengths[i]!),
       truncated: (meta & TRUNCATED) !== 0,
       compressed: (meta & COMPRESSED) !== 0,
       close: null,
@@ -217,6 +224,7 @@ export class FrameTable {
     this.#times = f64(this.#times);
     this.#lengths = f64(this.#lengths);
     this.#meta = i32(this.#meta);
+    this.#keys = f64(this.#keys);
     this.#at = i32(this.#at);
     this.#payloadLengths = i32(this.#payloadLengths);
     const slabs = new Array<Buffer | undefined>(n).fill(undefined);

@@ -83,7 +83,7 @@ describe('FrameTable', () => {
     assert.equal(Buffer.from(table.row(1).record.payload).toString(), 'hello');
     assert.deepEqual([...table.row(1).record.maskKey!], [1, 2, 3, 4]);
     // Many slabs, two growths, then a ring of 4096 slots going round: the last 3000 read back.
-    for (let seq = 2; seq <= 20_000; seq++) assert.ok(table.add(seq, { ...r, id: seq, maskKey: r.header.subarray(2, 6), payload: Buffer.alloc(seq % 1000, seq & 0xff), length: seq % 1000 }, null, 1024));
+    for (let seq = 2; seq <= 20_000; seq++) assert.ok(table.add(seq, { ...r, id: seq, maskKey: Uint8Array.of(1, 2, 3, 4), payload: Buffer.alloc(seq % 1000, seq & 0xff), length: seq % 1000, headerLength: headerLength(seq % 1000, true) }, null, 1024));
     for (let seq = 17_001; seq <= 20_000; seq++) {
       const p = table.row(seq).record.payload;
       assert.equal(p.length, seq % 1000);
@@ -93,12 +93,14 @@ describe('FrameTable', () => {
     assert.throws(() => table.row(1), /not held/);
   });
 
-  it('leaves close frames, frames with violations and a mask key that is not the header’s to rows of their own', () => {
+  it('leaves close frames, frames with violations, a length not in the minimal encoding and a key that does not match the mask bit to rows of their own', () => {
     const table = new FrameTable(10);
     const base: FrameRecord = { id: 1, session: 1, time: 5, from: 'server', fin: true, rsv1: false, rsv2: false, rsv3: false, opcode: 8, kind: 'close', masked: false, maskKey: null, length: 2, header: Uint8Array.of(0x88, 2), headerLength: 2, payload: Uint8Array.of(3, 0xe8), truncated: false, compressed: false, close: { code: 1000, reason: '' }, violations: [], origin: 'peer' };
     assert.equal(table.add(1, base, null, 1024), false);
     assert.equal(table.add(2, { ...base, opcode: 1, kind: 'text', close: null, violations: [violation('masked-server-frame')] }, null, 1024), false);
-    assert.equal(table.add(3, { ...base, opcode: 1, kind: 'text', close: null, masked: true, maskKey: Uint8Array.of(9, 9, 9, 9), header: Uint8Array.of(0x81, 0x82, 1, 2, 3, 4), headerLength: 6 }, null, 1024), false);
+    // 2 bytes of payload announced in the 16-bit form (§5.2 violation, but kept apart even without one).
+    assert.equal(table.add(3, { ...base, opcode: 1, kind: 'text', close: null, header: Uint8Array.of(0x81, 126, 0, 2), headerLength: 4 }, null, 1024), false);
+    assert.equal(table.add(5, { ...base, opcode: 1, kind: 'text', close: null, masked: true, maskKey: null, header: Uint8Array.of(0x81, 0x82, 1, 2, 3, 4), headerLength: 6 }, null, 1024), false);
     assert.equal(table.add(4, { ...base, opcode: 1, kind: 'text', close: null }, null, 1024), true);
   });
 });
