@@ -94,6 +94,14 @@ export interface SessionStats {
   };
 }
 
+const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 class Direction {
   messages = 0;
   frames = 0;
@@ -108,10 +116,51 @@ class Direction {
   // Made on the first ping: a proxy may hold thousands of sessions that never send one.
   /** Pings sent and not yet answered, by payload (hex): their times, oldest first. */
   outstanding: Map<string, number[]> | null = null;
+  /**
+   * The usual case, one ping waiting at a time, without a hex key or a map: its payload (a copy)
+   * and time. A second ping while it waits moves it into `outstanding`.
+   */
+  lonePing: Uint8Array | null = null;
+  lonePingTime = 0;
   rtts: number[] | null = null;
 
+  ping(payload: Uint8Array, time: number): void {
+    if (this.lonePing === null && (this.outstanding === null || this.outstanding.size === 0)) {
+      // A copy (Buffer#slice would be a view): the caller may reuse its bytes.
+      this.lonePing = new Uint8Array(payload);
+      this.lonePingTime = time;
+      return;
+    }
+    this.outstanding ??= new Map();
+    if (this.lonePing !== null) {
+      this.outstanding.set(hexOf(this.lonePing), [this.lonePingTime]);
+      this.lonePing = null;
+    }
+    const key = hexOf(payload);
+    const times = this.outstanding.get(key);
+    if (times === undefined) this.outstanding.set(key, [time]);
+    else times.push(time);
+  }
+
+  /** The time of the oldest unanswered ping with this payload (forgotten), or null. */
+  answer(payload: Uint8Array): number | null {
+    const lone = this.lonePing;
+    if (lone !== null) {
+      if (!sameBytes(lone, payload)) return null;
+      this.lonePing = null;
+      return this.lonePingTime;
+    }
+    if (this.outstanding === null || this.outstanding.size === 0) return null;
+    const key = hexOf(payload);
+    const times = this.outstanding.get(key);
+    if (times === undefined) return null;
+    const sent = times.shift()!;
+    if (times.length === 0) this.outstanding.delete(key);
+    return sent;
+  }
+
   snapshot(open: number): DirectionStats {
-    let unanswered = 0;
+    let unanswered = this.lonePing === null ? 0 : 1;
     if (this.outstanding !== null) for (const times of this.outstanding.values()) unanswered += times.length;
     return {
       messages: this.messages,
@@ -141,7 +190,6 @@ function rttOf(samples: readonly number[] | null): RttStats | null {
   return { count: samples.length, minMs: sorted[0]!, medianMs: median, maxMs: sorted[sorted.length - 1]!, lastMs: samples[samples.length - 1]! };
 }
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
 
 export class SessionStatsBuilder {
   readonly open: number;
@@ -163,26 +211,16 @@ export class SessionStatsBuilder {
     if (f.masked) d.maskBytes += 4;
     if (f.compressed) d.compressedBytes += f.length;
     switch (f.kind) {
-      case 'ping': {
+      case 'ping':
         d.pings++;
-        const key = hexOf(f.payload);
-        d.outstanding ??= new Map();
-        const times = d.outstanding.get(key);
-        if (times === undefined) d.outstanding.set(key, [f.time]);
-        else times.push(f.time);
+        d.ping(f.payload, f.time);
         break;
-      }
       case 'pong': {
         d.pongs++;
         // §5.5.3: a pong answers with the ping's application data; it answers the other side's ping.
         const pinger = this.#dirs[f.from === 'client' ? 'server' : 'client'];
-        const key = hexOf(f.payload);
-        const times = pinger.outstanding?.get(key);
-        if (times !== undefined) {
-          const sent = times.shift()!;
-          if (times.length === 0) pinger.outstanding!.delete(key);
-          (pinger.rtts ??= []).push(f.time - sent);
-        }
+        const sent = pinger.answer(f.payload);
+        if (sent !== null) (pinger.rtts ??= []).push(f.time - sent);
         break;
       }
       case 'close':

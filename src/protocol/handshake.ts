@@ -38,29 +38,40 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export function parseHead(raw: Uint8Array): HeadParse {
   const text = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1');
-  const lines = text.split('\r\n');
-  // The head ends with CRLF CRLF, which leaves two empty strings at the end.
-  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
-  const startLine = lines.shift();
-  if (startLine === undefined || startLine === '') return { ok: false, reason: 'empty request line' };
+  // The head ends with CRLF CRLF: the lines are what comes before the CRLFs at its end. Names and
+  // values are cut from this one string (no string per line): every session keeps its heads.
+  let end = text.length;
+  while (end >= 2 && text.charCodeAt(end - 2) === 0x0d && text.charCodeAt(end - 1) === 0x0a) end -= 2;
+  if (end === 0) return { ok: false, reason: 'empty request line' };
+  let lineEnd = lineEndOf(text, 0, end);
+  const startLine = text.slice(0, lineEnd);
+  if (startLine === '') return { ok: false, reason: 'empty request line' };
   const headers: [string, string][] = [];
-  for (const line of lines) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) return { ok: false, reason: `malformed header line ${JSON.stringify(line.slice(0, 60))}` };
-    const name = line.slice(0, colon);
+  while (lineEnd < end) {
+    const from = lineEnd + 2;
+    lineEnd = lineEndOf(text, from, end);
+    const colon = text.indexOf(':', from);
+    if (colon === -1 || colon >= lineEnd || colon === from) return { ok: false, reason: `malformed header line ${JSON.stringify(text.slice(from, Math.min(lineEnd, from + 60)))}` };
+    const name = text.slice(from, colon);
     if (!TOKEN.test(name)) return { ok: false, reason: `invalid header name ${JSON.stringify(name.slice(0, 60))}` };
-    headers.push([name, trimOws(line, colon + 1)]);
+    headers.push([name, trimOws(text, colon + 1, lineEnd)]);
   }
   return { ok: true, head: { raw, startLine, headers } };
+}
+
+/** Where the line starting at `from` ends: its CRLF, or `end`. */
+function lineEndOf(text: string, from: number, end: number): number {
+  const crlf = text.indexOf('\r\n', from);
+  return crlf === -1 || crlf > end ? end : crlf;
 }
 
 /**
  * RFC 9110 §5.5: only OWS (SP / HTAB) surrounds a field value. String#trim would also strip
  * obs-text 0xA0 (NBSP once decoded as latin1) and control bytes the peer really sent.
  */
-function trimOws(line: string, start: number): string {
+function trimOws(line: string, start: number, end = line.length): string {
   let from = start;
-  let to = line.length;
+  let to = end;
   while (from < to && isOws(line.charCodeAt(from))) from++;
   while (to > from && isOws(line.charCodeAt(to - 1))) to--;
   return line.slice(from, to);
@@ -177,8 +188,8 @@ function edit(head: HttpHead, edits: readonly HeadEdit[], startLine: string | un
   const text = Buffer.from(head.raw.buffer, head.raw.byteOffset, head.raw.length).toString('latin1');
   const lines = text.slice(0, -4).split('\r\n');
   const out: string[] = [startLine ?? lines[0]!];
-  // The parsed pairs line up with the lines when `head` came from parseHead; otherwise parse the result.
-  const aligned = lines.length - 1 === head.headers.length;
+  // The parsed pairs line up with the lines when `head` is a whole head from parseHead; otherwise parse the result.
+  const aligned = lines.length - 1 === head.headers.length && text.endsWith('\r\n\r\n');
   const headers: (readonly [string, string])[] = [];
   const lower = edits.map((e) => e.name.toLowerCase());
   const done = new Set<string>();

@@ -28,7 +28,13 @@ export interface SessionDeps {
   stats?(close: Omit<CloseRecord, 'stats'>): SessionStats | null;
   /** Where the session's records are counted for its stats (the pipes call it as they make them). */
   statsSink?(session: number, openTime: number): StatsSink;
+  /** Told once both connections are closed and the close record is out (as `done` resolves). */
+  closed?(session: number): void;
 }
+
+/** The session side a socket belongs to, for listeners shared by every socket (no closures per connection). */
+const SIDE = Symbol('session side');
+type WiredSocket = Socket & { [SIDE]?: PipeHost };
 
 /** A peer that vanished gets this long before the other side is cut too. */
 const LINGER_MS = 1000;
@@ -63,17 +69,20 @@ export class Session implements SessionControl {
   readonly #stats: StatsSink | undefined;
   /** The clock reading of the read being relayed, while wire observers listen. */
   #readTime: number | null = null;
-  readonly #done: Promise<void>;
-  #resolveDone!: () => void;
+  /** Made when someone asks (shutdown): most sessions end without anyone waiting on them. */
+  #done: Promise<void> | null = null;
+  #resolveDone: (() => void) | null = null;
+  #over = false;
 
   constructor(info: SessionInfo, client: Socket, server: Socket, deps: SessionDeps) {
     this.info = info;
     this.#deps = deps;
     this.#sockets = { client, server };
     this.#stats = deps.statsSink?.(info.session, info.time);
-    this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
-    this.#pipes = { client: new DirectionPipe('client', new Session.#Host(this, 'client'), info.deflate), server: new DirectionPipe('server', new Session.#Host(this, 'server'), info.deflate) };
-    for (const side of ['client', 'server'] as const) this.#wire(side);
+    const hosts = { client: new Session.#Host(this, 'client'), server: new Session.#Host(this, 'server') };
+    this.#pipes = { client: new DirectionPipe('client', hosts.client, info.deflate), server: new DirectionPipe('server', hosts.server, info.deflate) };
+    Session.#Host.wire(client, hosts.client);
+    Session.#Host.wire(server, hosts.server);
   }
 
   get state(): SessionState {
@@ -82,6 +91,10 @@ export class Session implements SessionControl {
 
   /** Resolves once both connections are closed. */
   get done(): Promise<void> {
+    if (this.#done === null) {
+      if (this.#over) this.#done = Promise.resolve();
+      else this.#done = new Promise((resolve) => (this.#resolveDone = resolve));
+    }
     return this.#done;
   }
 
@@ -263,20 +276,47 @@ export class Session implements SessionControl {
     idle(): void {
       if (this.#s.#ended[this.#from]) this.#s.#endWhenDrained(this.#from);
     }
-  };
 
-  #wire(side: Side): void {
-    const socket = this.#sockets[side];
-    const other = otherSide(side);
-    socket.on('data', (chunk: Buffer) => this.#received(side, chunk));
-    socket.on('drain', () => this.#pause(other, 'drain', false));
-    socket.on('end', () => this.#peerEnded(side));
-    socket.on('error', (error: NodeJS.ErrnoException) => {
+    /** The socket's events go to its session through listeners shared by every socket. */
+    static wire(socket: WiredSocket, host: PipeHost): void {
+      socket[SIDE] = host;
+      socket.on('data', SessionSide.#onData);
+      socket.on('drain', SessionSide.#onDrain);
+      socket.on('end', SessionSide.#onEnd);
+      socket.on('error', SessionSide.#onError);
+      socket.on('close', SessionSide.#onClose);
+    }
+
+    static #side(socket: WiredSocket): SessionSide {
+      return socket[SIDE] as SessionSide;
+    }
+
+    static #onData(this: WiredSocket, chunk: Buffer): void {
+      const h = SessionSide.#side(this);
+      h.#s.#received(h.#from, chunk);
+    }
+
+    static #onDrain(this: WiredSocket): void {
+      const h = SessionSide.#side(this);
+      h.#s.#pause(h.#to, 'drain', false);
+    }
+
+    static #onEnd(this: WiredSocket): void {
+      const h = SessionSide.#side(this);
+      h.#s.#peerEnded(h.#from);
+    }
+
+    static #onError(this: WiredSocket, error: NodeJS.ErrnoException): void {
+      const h = SessionSide.#side(this);
       // A reset is how many peers go away; it is reported in the close record, not as a failure.
-      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') this.#deps.bus.emit('error', error, { session: this.info.session });
-    });
-    socket.on('close', () => this.#socketClosed(side));
-  }
+      if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') h.bus.emit('error', error, { session: h.session });
+    }
+
+    static #onClose(this: WiredSocket): void {
+      const h = SessionSide.#side(this);
+      h.#s.#socketClosed(h.#from);
+    }
+  };
 
   #write(from: Side, to: Side, segments: readonly Uint8Array[]): void {
     const socket = this.#sockets[to];
@@ -370,7 +410,9 @@ export class Session implements SessionControl {
     // so observers see the close last.
     void Promise.all(Object.values(this.#pipes).map((pipe) => pipe.settled())).then(() => {
       this.#deps.bus.emit('session-close', { ...record, stats: this.#deps.stats?.(record) ?? null });
-      this.#resolveDone();
+      this.#over = true;
+      this.#resolveDone?.();
+      this.#deps.closed?.(this.info.session);
     });
   }
 

@@ -113,3 +113,33 @@ test('a pong matches the ping with the same payload, not the latest one', () => 
   assert.equal(s.client.pongs, 3);
   assert.equal(s.durationMs, 200);
 });
+
+test('pings waiting one at a time and several at once are matched alike, oldest first, and counted when unanswered', () => {
+  const b = new SessionStatsBuilder(0);
+  const bytes = (payload: string): Uint8Array => Buffer.from(payload);
+  const frame = (time: number, from: Side, kind: string, payload: Uint8Array) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload });
+  // One waiting at a time; the payload is a view the caller reuses, so the builder must keep its own copy.
+  const reused = bytes('p1');
+  frame(0, 'client', 'ping', reused);
+  reused[1] = 0x39;
+  frame(3, 'server', 'pong', bytes('p9'));
+  frame(4, 'server', 'pong', bytes('p1'));
+  frame(10, 'client', 'ping', bytes('x'));
+  frame(12, 'server', 'pong', bytes('y'));
+  // A second ping while one waits, then a third like the first: matched oldest first by payload.
+  frame(20, 'client', 'ping', bytes('z'));
+  frame(30, 'client', 'ping', bytes('x'));
+  frame(31, 'server', 'pong', bytes('x'));
+  frame(35, 'server', 'pong', bytes('x'));
+  frame(36, 'server', 'pong', bytes('x'));
+  frame(40, 'client', 'ping', bytes(''));
+  frame(41, 'server', 'pong', bytes(''));
+  let s = b.snapshot(50);
+  assert.deepEqual(s.client.rtt, { count: 4, minMs: 1, medianMs: 4.5, maxMs: 21, lastMs: 1 });
+  assert.equal(s.client.unansweredPings, 1);
+  frame(60, 'client', 'ping', bytes('w'));
+  s = b.snapshot(70);
+  assert.equal(s.client.unansweredPings, 2);
+  assert.equal(s.client.pings, 6);
+  assert.equal(s.server.pongs, 7);
+});

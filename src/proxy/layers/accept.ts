@@ -7,7 +7,7 @@ import net from 'node:net';
 
 export async function listenTcp(host: string, port: number, onConnection: (socket: net.Socket) => void): Promise<net.Server> {
   const listener = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     onConnection(socket);
   });
   await new Promise<void>((resolve, reject) => {
@@ -24,4 +24,9 @@ export async function listenTcp(host: string, port: number, onConnection: (socke
 export function peerAddress(socket: net.Socket): string {
   const host = socket.remoteAddress ?? '?';
   return `${host.includes(':') ? `[${host}]` : host}:${socket.remotePort ?? 0}`;
+}
+
+/** One listener for every accepted socket, not a closure each. */
+function destroyOnError(this: net.Socket): void {
+  this.destroy();
 }

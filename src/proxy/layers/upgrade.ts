@@ -10,7 +10,7 @@ import { header, parseExtensions, parseHead, splitHead, verifyAccept, type HttpH
 import { deflateFromResponse, type DeflateParams } from '../../protocol/deflate-params.js';
 import { headVersion, keepsAlive, responseFraming, type BodyFraming } from '../../protocol/http1.js';
 import type { SessionInfo } from '../events.js';
-import { Session } from '../session.js';
+import { Session, type SessionDeps } from '../session.js';
 import { formatTarget, readResponseHead } from '../upstream.js';
 import type { ConnectionContext, LayerDeps } from './context.js';
 import { answerAndClose, proxyAnswer, relayBody } from './http-io.js';
@@ -25,10 +25,23 @@ export const REFUSAL_PREVIEW = 256;
 const PREVIEW_WAIT_MS = 200;
 
 export function upgradeLayer(deps: LayerDeps): RequestLayer {
-  return (request, reader, ctx) => upgrade(deps, request, reader, ctx);
+  // What every session is given: one object for all of them.
+  const sessionDeps: SessionDeps = {
+    bus: deps.bus,
+    limits: deps.settings.limits,
+    strict: deps.settings.strict,
+    keys: deps.keys,
+    now: deps.now,
+    nextId: deps.nextId,
+    interceptors: deps.interceptors,
+    stats: deps.stats,
+    statsSink: deps.statsSink,
+    closed: (session) => deps.sessions.delete(session),
+  };
+  return (request, reader, ctx) => upgrade(deps, sessionDeps, request, reader, ctx);
 }
 
-async function upgrade(deps: LayerDeps, request: IncomingRequest, reader: SocketReader, ctx: ConnectionContext): Promise<Next> {
+async function upgrade(deps: LayerDeps, sessionDeps: SessionDeps, request: IncomingRequest, reader: SocketReader, ctx: ConnectionContext): Promise<Next> {
   const { settings } = deps;
   const client = reader.socket;
   const id = deps.nextSession();
@@ -67,7 +80,7 @@ async function upgrade(deps: LayerDeps, request: IncomingRequest, reader: Socket
     deps.untrack(server);
     return failed(deps, reader, attempt, answer.status, answer.reason);
   }
-  if (answer.status === 101) return open(deps, attempt, reader, upstream, answer.head);
+  if (answer.status === 101) return open(deps, sessionDeps, attempt, reader, upstream, answer.head);
   return refused(deps, attempt, reader, upstream, answer.head, answer.status, answer.reason);
 }
 
@@ -120,7 +133,7 @@ function refusedByProxy(deps: LayerDeps, reader: SocketReader, a: Attempt, statu
 }
 
 /** A 101: the connection becomes a Session, and the bytes that came with either head are its first. */
-function open(deps: LayerDeps, a: Attempt, reader: SocketReader, upstream: SocketReader, response: HttpHead): Next {
+function open(deps: LayerDeps, sessionDeps: SessionDeps, a: Attempt, reader: SocketReader, upstream: SocketReader, response: HttpHead): Next {
   const client = reader.socket;
   const server = upstream.socket;
   const extensions = header(response, 'sec-websocket-extensions');
@@ -155,21 +168,10 @@ function open(deps: LayerDeps, a: Attempt, reader: SocketReader, upstream: Socke
   }
   // The response head goes back exactly as the target wrote it.
   client.write(response.raw);
-  const session = new Session(sessionInfo, client, server, {
-    bus: deps.bus,
-    limits: deps.settings.limits,
-    strict: deps.settings.strict,
-    keys: deps.keys,
-    now: deps.now,
-    nextId: deps.nextId,
-    interceptors: deps.interceptors,
-    stats: deps.stats,
-    statsSink: deps.statsSink,
-  });
+  const session = new Session(sessionInfo, client, server, sessionDeps);
   deps.untrack(client);
   deps.untrack(server);
   deps.sessions.set(a.session, session);
-  void session.done.then(() => deps.sessions.delete(a.session));
   // Observers may reach for proxy.session(id) from this event, so the session exists first.
   deps.bus.emit('session-open', sessionInfo);
   session.feed('server', serverRest);
