@@ -3,6 +3,8 @@ import type { Writable } from 'node:stream';
 import { subscribe, type ProxyBus } from '../proxy/events.js';
 import { formatCloseLine, formatHttpLine, formatLogLine, formatMessageLine, formatOpenLine, formatViolationLine, writeFrameLine, type Style } from './format.js';
 import { LineWriter } from './line-writer.js';
+import type { LineBytes } from './line-bytes.js';
+import type { FrameRecord } from '../proxy/events.js';
 import { formatFaultLine, formatReconnectLine } from './fault-format.js';
 
 export interface HeadlessOptions {
@@ -20,9 +22,11 @@ export function attachHeadless(bus: ProxyBus, out: Writable, options: HeadlessOp
   const style: Style = { color: options.color };
   const chars = options.previewChars ?? 80;
   const writer = new LineWriter(out, { maxBuffered: 8 * 1024 * 1024, droppedNote: (n) => `… ${n} line(s) dropped: the terminal could not keep up` });
+  // Made once: a closure per frame would be one more object per frame for the collector.
+  const encodeFrame = (out: LineBytes, f: FrameRecord): void => writeFrameLine(out, f, style, chars);
   const unsubscribe = subscribe(bus, {
     'session-open': (s) => writer.write(formatOpenLine(s, style)),
-    frame: (f) => writer.writeWith((out) => writeFrameLine(out, f, style, chars)),
+    frame: (f) => writer.writeWith(encodeFrame, f),
     // A message line adds something only when it was decided on or reassembled from fragments.
     message: (m) => {
       if (m.fate !== 'forwarded' || m.frames > 1) writer.write(formatMessageLine(m, style, chars));

@@ -31,10 +31,10 @@ export class LineWriter {
     if (this.#open()) this.#close(this.#batch.text(line));
   }
 
-  /** A line encoded straight into the batch (no string in between). */
-  writeWith(encode: (out: LineBytes) => void): void {
+  /** A line encoded straight into the batch (no string in between), from `value`. */
+  writeWith<T>(encode: (out: LineBytes, value: T) => void, value: T): void {
     if (!this.#open()) return;
-    encode(this.#batch);
+    encode(this.#batch, value);
     this.#close(this.#batch);
   }
 

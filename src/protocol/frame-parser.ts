@@ -72,6 +72,19 @@ export interface FrameParserOptions {
   readonly rsv1Allowed: boolean;
 }
 
+/** The contexts are immutable and few (opcode × compressed × first): shared, not made per frame. */
+const CONTEXTS = new Map<number, MessageContext>();
+
+function messageContext(opcode: number, compressed: boolean, first: boolean): MessageContext {
+  const key = (opcode << 2) | (compressed ? 2 : 0) | (first ? 1 : 0);
+  let context = CONTEXTS.get(key);
+  if (context === undefined) {
+    context = Object.freeze({ opcode, compressed, first });
+    CONTEXTS.set(key, context);
+  }
+  return context;
+}
+
 const enum State {
   Header,
   Payload,
@@ -258,7 +271,7 @@ export class FrameParser {
       this.#messageCompressed = header.rsv1 && this.#rsv1Allowed;
     }
     this.#messageOpen = !header.fin;
-    return { opcode: this.#messageOpcode, compressed: this.#messageCompressed, first };
+    return messageContext(this.#messageOpcode, this.#messageCompressed, first);
   }
 
   #flag(v: Violation): void {

@@ -24,7 +24,7 @@ import { HoldQueue } from './hold-queue.js';
 import type { Inflater, InflatedPart } from './inflater.js';
 import type { PipeHost } from './pipe-host.js';
 import { nextKeyWord } from './mask-keys.js';
-import { account, inflatedViolations, takePreview, type HeldRecord } from './pipe-observe.js';
+import { account, inflatedViolations, takePreview } from './pipe-observe.js';
 import { ChunkOutput } from './chunk-output.js';
 import { PayloadReader } from './payload-read.js';
 import { closeOf, emitFrame } from './pipe-records.js';
@@ -65,7 +65,7 @@ export class DirectionPipe {
   readonly #out = new ChunkOutput();
   readonly #reader = new PayloadReader();
   /** Records of frames in the chunk being relayed, emitted once it has been written. */
-  #held: HeldRecord[] = [];
+  #held: Current[] = [];
   /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
   #preview: number;
   /** The parser's callbacks. */
@@ -258,6 +258,12 @@ export class DirectionPipe {
       previewLen: 0,
       queued,
       rekey: 0,
+      shown: EMPTY,
+      close: null,
+      msg: null,
+      last: false,
+      endTime: 0,
+      shownLength: 0,
     };
     this.#cur = cur;
     this.#out.frameEnd();
@@ -412,7 +418,13 @@ export class DirectionPipe {
       const time = this.#time;
       if (this.#parsing && cur.violations.length === 0 && this.#records.idle) {
         // Held until the chunk has been written (see push).
-        this.#held.push({ cur, preview, close, msg, last, time, length });
+        cur.shown = preview;
+        cur.close = close;
+        cur.msg = msg;
+        cur.last = last;
+        cur.endTime = time;
+        cur.shownLength = length;
+        this.#held.push(cur);
       } else {
         // A frame with a violation is reported at once: with --strict the session fails the
         // connection, and stop() keeps the frame from being relayed.
@@ -491,7 +503,7 @@ export class DirectionPipe {
     if (this.#held.length === 0) return;
     const held = this.#held;
     this.#held = [];
-    for (const h of held) this.#recordPeerFrame(h.cur, h.preview, h.close, h.msg, h.last, h.time, h.length);
+    for (const c of held) this.#recordPeerFrame(c, c.shown, c.close, c.msg, c.last, c.endTime, c.shownLength);
   }
 
   #log(text: string): void {

@@ -5,21 +5,10 @@
  */
 import { maskInto, unmaskRange } from '../protocol/mask.js';
 import { violation } from '../protocol/violations.js';
-import type { FrameRecord, Side } from './events.js';
+import type { Side } from './events.js';
 import type { InflatedPart } from './inflater.js';
 import { concat, emitMessage, type RecordSink } from './pipe-records.js';
 import { addViolation, type Current, type Message } from './pipe-state.js';
-
-/** A peer frame's record, waiting for the write of the chunk it came in. */
-export interface HeldRecord {
-  readonly cur: Current;
-  readonly preview: Uint8Array;
-  readonly close: FrameRecord['close'];
-  readonly msg: Message | null;
-  readonly last: boolean;
-  readonly time: number;
-  readonly length: number;
-}
 
 /** A preview shorter than this is copied rather than kept as a view of what arrived. */
 const VIEW_FROM = 1024;

@@ -62,6 +62,17 @@ export interface Current {
   queued: QueuedFrame | null;
   /** For a masked frame written through: old key XOR new key, as a word. */
   rekey: number;
+  /**
+   * Its record, once the frame has ended and waits for the write of its chunk (set in place
+   * rather than in an object of its own: one object fewer per frame): what observers are shown,
+   * the close body, its message, whether it ends it, when it ended, the (inflated) length.
+   */
+  shown: Uint8Array;
+  close: { readonly code: number | null; readonly reason: string } | null;
+  msg: Message | null;
+  last: boolean;
+  endTime: number;
+  shownLength: number;
 }
 
 /** The violations of a frame that has none: shared, never written to. */
