@@ -76,6 +76,12 @@ export class Utf8Validator {
     return this.push(bytes.subarray(from, to));
   }
 
+  /** A piece the caller saw to be all ASCII: valid, unless a sequence was left unfinished before it. */
+  pushAscii(): boolean {
+    if (this.#carry.length > 0) this.#valid = false;
+    return this.#valid;
+  }
+
   /** End of message: an unfinished sequence is invalid. Resets for the next message. */
   end(): boolean {
     const ok = this.#valid && (this.#carry.length === 0 || isUtf8(this.#carry));

@@ -323,7 +323,7 @@ export class DirectionPipe {
     };
     if (message.compressed && this.#compression !== null) {
       const cap = held !== null ? limits.maxMessage + 1 : this.#preview;
-      this.#compression.inflater.begin(cap, utf8 === null ? null : (out, n) => void utf8.pushRange(out, 0, n));
+      this.#compression.inflater.begin(cap, utf8);
     }
   }
 

@@ -37,11 +37,18 @@ const BACKLOG_LIMIT = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /** The message being inflated: how much of it observers keep, and who sees every chunk. */
+/** What reads every inflated piece of a message (the UTF-8 check, §8.1), kept or not. */
+export interface PieceCheck {
+  /** bytes[from, to), valid during the call only. */
+  pushRange(bytes: Uint8Array, from: number, to: number): boolean;
+  /** A piece already seen to be all ASCII (optional: then pushRange is not called for it). */
+  pushAscii?(): boolean;
+}
+
 interface MessageSink {
   readonly cap: number;
   kept: number;
-  /** Sees out[0, n) of every piece (valid during the call only). */
-  readonly onChunk: ((out: Buffer, n: number) => void) | null;
+  readonly check: PieceCheck | null;
   /** zlib failed inside this message: the rest of it is not inflated. */
   error: Error | null;
 }
@@ -69,7 +76,7 @@ export class Inflater {
   readonly #options: InflaterOptions;
   readonly #fallback: boolean;
   #engine: RawInflate;
-  #message: MessageSink = { cap: 0, kept: 0, onChunk: null, error: null };
+  #message: MessageSink = { cap: 0, kept: 0, check: null, error: null };
   #frame: FrameSink | null = null;
   /** The frame output currently goes to. */
   #target: FrameSink | null = null;
@@ -101,11 +108,11 @@ export class Inflater {
   }
 
   /**
-   * Starts a message. Up to `cap` inflated bytes are kept; `onChunk` (if any) sees every inflated
+   * Starts a message. Up to `cap` inflated bytes are kept; `check` (if any) sees every inflated
    * chunk as it is produced (UTF-8 validation runs over all of it without keeping it).
    */
-  begin(cap: number, onChunk: ((out: Buffer, n: number) => void) | null): void {
-    this.#message = { cap, kept: 0, onChunk, error: null };
+  begin(cap: number, check: PieceCheck | null): void {
+    this.#message = { cap, kept: 0, check, error: null };
   }
 
   #currentFrame(): FrameSink {
@@ -160,17 +167,25 @@ export class Inflater {
     this.#budget -= n;
     frame.produced += n;
     const message = frame.message;
-    message.onChunk?.(out, n);
+    let check = message.check;
     const room = message.cap - message.kept;
     if (room > 0) {
       // A copy: the piece lives in the engine's reused buffer.
       const k = Math.min(room, n);
       const kept = Buffer.allocUnsafe(k);
-      if (k < 256) for (let i = 0; i < k; i++) kept[i] = out[i]!;
-      else kept.set(out.subarray(0, k));
+      if (k < 256) {
+        let bits = 0;
+        for (let i = 0; i < k; i++) bits |= kept[i] = out[i]!;
+        // All ASCII, seen while copying (the usual JSON message): the check needs no pass of its own.
+        if (check?.pushAscii !== undefined && k === n && bits < 0x80) {
+          check.pushAscii();
+          check = null;
+        }
+      } else kept.set(out.subarray(0, k));
       frame.chunks.push(kept);
       message.kept += k;
     }
+    check?.pushRange(out, 0, n);
   }
 
   #end(frame: FrameSink, last: boolean): InflatedPart {

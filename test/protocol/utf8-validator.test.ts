@@ -25,3 +25,11 @@ test('pushRange finds invalid bytes inside a range and ignores the bytes around 
   assert.equal(v.pushRange(bytes, 1, 5), false);
   assert.equal(v.end(), false);
 });
+
+test('pushAscii: valid after whole sequences, invalid right after an unfinished one', () => {
+  const v = new Utf8Validator();
+  assert.equal(v.pushAscii(), true);
+  assert.equal(v.push(Buffer.from([0x61, 0xe2, 0x82])), true);
+  assert.equal(v.pushAscii(), false);
+  assert.equal(v.end(), false);
+});

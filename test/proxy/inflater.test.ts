@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import { DeflateRaw } from 'minizlib';
 import { Inflater, TURN_BUDGET, type Inflated, type InflatedPart } from '../../src/proxy/inflater.js';
+import { Utf8Validator } from '../../src/protocol/utf8-validator.js';
 
 /** Compresses messages as one sender would (context takeover unless `reset`), tails removed (§7.2.1). */
 function compressAll(messages: readonly Buffer[], reset = false, windowBits = 15): Buffer[] {
@@ -56,12 +57,26 @@ for (const fallback of [false, true]) {
       });
     }
 
+    test('the UTF-8 check sees every inflated message, ASCII ones checked as they are copied', () => {
+      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      const texts = [Buffer.from('{"plain":"ascii"}'), Buffer.from('{"euro":"€"}'), Buffer.from([0x7b, 0x22, 0xc3, 0x22, 0x7d]), Buffer.from('{"again":1}')];
+      const verdicts = compressAll(texts).map((c) => {
+        const utf8 = new Utf8Validator();
+        inflater.begin(1024, utf8);
+        inflater.write(c);
+        assert.equal(now(inflater.endFrame(true)).error, null);
+        return utf8.end();
+      });
+      assert.deepEqual(verdicts, [true, true, false, true]);
+      inflater.close();
+    });
+
     test('a message in several frames and several writes; the cap keeps the first bytes and counts all', () => {
       const text = Buffer.from('0123456789'.repeat(1000));
       const [c] = compressAll([text]);
       const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
       const seen: Buffer[] = [];
-      inflater.begin(25, (out, n) => seen.push(Buffer.from(out.subarray(0, n))));
+      inflater.begin(25, { pushRange: (out, from, to) => seen.push(Buffer.from(out.subarray(from, to))) > 0 });
       const cut = Math.floor(c!.length / 2);
       inflater.write(c!.subarray(0, 3));
       inflater.write(c!.subarray(3, cut));
