@@ -245,11 +245,17 @@ export class TuiStore {
    * map by id, updated for every frame, cost the ring more than all the rest of its bookkeeping.
    */
   frame(id: number): FrameRow | undefined {
+    const row = this.#find(id);
+    return typeof row === 'number' ? this.#hold(row) : row;
+  }
+
+  /** The frame row with this id as held (a small frame's row number), without making it an object. */
+  #find(id: number): FrameRow | number | undefined {
     const rows = this.#rows;
     for (let p = rows.end - 1; p >= rows.start; p--) {
       const row = rows.at(p)!;
       if (typeof row === 'number') {
-        if (this.#table.id(row) === id) return this.#hold(row);
+        if (this.#table.id(row) === id) return row;
       } else if (row.type === 'frame' && row.id === id) return row;
     }
     return undefined;
@@ -401,7 +407,7 @@ export class TuiStore {
 
   addViolation(record: ViolationRecord): void {
     // A violation about a frame is shown on the frame's row.
-    if (record.frame !== null && this.frame(record.frame) !== undefined) return;
+    if (record.frame !== null && this.#find(record.frame) !== undefined) return;
     this.#push({ type: 'violation', seq: ++this.#seq, record });
   }
 
