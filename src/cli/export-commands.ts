@@ -11,6 +11,7 @@ import { readLog, readLogParts, type RecordedSession } from '../export/log-reade
 import { reconnectText } from '../output/fault-format.js';
 import { attachPcap, type PcapWriter } from '../export/pcap-writer.js';
 import fs from 'node:fs';
+import { FdWriter } from '../output/fd-writer.js';
 import { readRecording } from '../export/recording.js';
 import { replay, type ReplaySpeed } from '../export/replay.js';
 import { parsePath } from '../export/json-diff.js';
@@ -48,9 +49,10 @@ export async function attachExports(proxy: RunningProxy, options: Pick<Options, 
   let pcap: PcapWriter | null = null;
   if (options.pcap !== null) {
     const toStdout = options.pcap === '-';
-    // stdout through fs writes (libuv's thread pool): a pipe to a slow reader then fills the
-    // writer's bounded queue instead of blocking the relay, as process.stdout's synchronous pipe writes would.
-    const out = toStdout ? fs.createWriteStream('', { fd: 1, autoClose: false }) : fs.createWriteStream(options.pcap);
+    // stdout through a writer thread (output/fd-writer.ts): a pipe to a slow reader then fills the
+    // writer's bounded queue instead of blocking the relay, as process.stdout's synchronous pipe
+    // writes would; a reader that leaves (wireshark closed) ends the capture.
+    const out = toStdout ? stdoutWriter() : fs.createWriteStream(options.pcap);
     if (!toStdout) {
       await new Promise<void>((resolve, reject) => {
         out.once('open', () => resolve());
@@ -150,4 +152,9 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
         usage(error instanceof Error ? error.message : String(error));
       }
     });
+}
+
+function stdoutWriter(): FdWriter {
+  const writer: FdWriter = new FdWriter(1, () => writer.destroy());
+  return writer;
 }

@@ -2,7 +2,8 @@
  * The `wsproxy` command: flags → proxy → observers (headless printer, JSONL log, TUI) and
  * deciders (--replace rules, --script), then a clean shutdown on Ctrl-C.
  */
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { FdWriter } from '../output/fd-writer.js';
 import { Command, CommanderError, Option } from 'commander';
 import { createProxy, type RunningProxy } from '../proxy/server.js';
 import { attachHeadless } from '../output/headless.js';
@@ -254,18 +255,12 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
 }
 
 /**
- * The headless printer's output: fd 1 (or 2) written through libuv's thread pool. process.stdout
- * writes synchronously on Linux whatever it is (file, pipe or terminal), and at a few hundred
- * thousand frames a second those writes took a sixth of the relay's thread; through the pool they
- * run beside it, and a reader that falls behind costs dropped lines (said so), not a stalled relay.
+ * The headless printer's output: fd 1 (or 2) written by a thread of its own (output/fd-writer.ts),
+ * so a reader that falls behind costs dropped lines (said so), not a stalled relay; a reader that
+ * goes away ends the program quietly, as it ends other command-line tools.
  */
-function printerStream(fd: 1 | 2): WriteStream {
-  const out = createWriteStream('', { fd, autoClose: false });
-  out.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    process.exit(0);
-  });
-  return out;
+function printerStream(fd: 1 | 2): FdWriter {
+  return new FdWriter(fd, () => process.exit(0));
 }
 
 /**
