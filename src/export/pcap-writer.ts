@@ -320,7 +320,9 @@ export function attachPcap(bus: ProxyBus, options: PcapWriterOptions): PcapWrite
         setTimeout(resolve, CLOSE_WAIT_MS).unref();
         if (options.endStream) out.end(resolve);
         else if (out.writableLength === 0) resolve();
-        else out.once('drain', resolve);
+        // (An empty write's callback runs once everything before it is written; 'drain' would
+        // come only after a refused write.)
+        else out.write(Buffer.alloc(0), () => resolve());
       });
     },
   };

@@ -6,6 +6,8 @@ import type { Writable } from 'node:stream';
 import { LineBytes } from './line-bytes.js';
 
 const FLUSH_MS = 10;
+const EMPTY = Buffer.alloc(0);
+const END_WAIT_MS = 2000;
 const BATCH_BYTES = 64 * 1024;
 
 export interface LineWriterOptions {
@@ -54,9 +56,13 @@ export class LineWriter {
       this.#dropped = 0;
     }
     await new Promise<void>((resolve) => {
+      // A reader that stopped reading does not hold up the exit for long.
+      setTimeout(resolve, END_WAIT_MS).unref();
       if (closeStream) this.#stream.end(resolve);
       else if (this.#stream.writableLength === 0) resolve();
-      else this.#stream.once('drain', resolve);
+      // 'drain' comes only after a write that was refused: an empty write's callback runs once
+      // everything before it is written, whatever the earlier writes returned.
+      else this.#stream.write(EMPTY, () => resolve());
     });
   }
 
