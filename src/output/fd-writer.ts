@@ -14,26 +14,29 @@ import { Worker } from 'node:worker_threads';
 
 /** What the thread runs: write each message's bytes to the fd, and say when done (or that the reader left). */
 const THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
-const fd = workerData.fd;
-const nap = new Int32Array(new SharedArrayBuffer(4));
-parentPort.on('message', (chunk) => {
-  let at = 0;
-  try {
-    while (at < chunk.length) {
-      try {
-        at += fs.writeSync(fd, chunk, at, chunk.length - at);
-      } catch (error) {
-        if (error.code !== 'EAGAIN') throw error;
-        Atomics.wait(nap, 0, 0, 5);
+(async () => {
+  // Imported, not required: the code runs as a module when the parent ran with --input-type=module.
+  const { parentPort, workerData } = await import('node:worker_threads');
+  const fs = await import('node:fs');
+  const fd = workerData.fd;
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  parentPort.on('message', (chunk) => {
+    let at = 0;
+    try {
+      while (at < chunk.length) {
+        try {
+          at += fs.writeSync(fd, chunk, at, chunk.length - at);
+        } catch (error) {
+          if (error.code !== 'EAGAIN') throw error;
+          Atomics.wait(nap, 0, 0, 5);
+        }
       }
+      parentPort.postMessage({ done: chunk.length });
+    } catch (error) {
+      parentPort.postMessage({ error: error.code ?? String(error) });
     }
-    parentPort.postMessage({ done: chunk.length });
-  } catch (error) {
-    parentPort.postMessage({ error: error.code ?? String(error) });
-  }
-});
+  });
+})();
 `;
 
 export class FdWriter extends Writable {
