@@ -6,6 +6,7 @@
 import { INTERCEPTOR_ORDER } from '../proxy/control.js';
 import type { RunningProxy } from '../proxy/server.js';
 import { prepareScript, replaceInterceptor, type ScriptHandle } from '../script/index.js';
+import { startTui } from '../tui/index.js';
 import type { Options } from './options.js';
 import { FaultEngine } from '../fault/engine.js';
 import { loadFaults, parseSeed } from '../fault/load.js';
@@ -26,15 +27,8 @@ export interface PreparedFrontEnds {
   start(proxy: RunningProxy, headless: boolean): FrontEnds;
 }
 
-/** One line per frame instead of the TUI: asked for, or stdout/stdin is not a terminal. */
-export function runsHeadless(options: Options): boolean {
-  return options.headless || !(process.stdout.isTTY === true && process.stdin.isTTY === true);
-}
-
 /** Throws ScriptLoadError / ReplaceRuleError with a one-line message. */
 export async function prepareFrontEnds(options: Options): Promise<PreparedFrontEnds> {
-  // The TUI (blessed and its panes: several MiB of heap) is loaded only by a run that shows it.
-  const tuiModule = runsHeadless(options) ? null : await import('../tui/index.js');
   const replace = options.replace.length === 0 ? null : replaceInterceptor(options.replace);
   const loaded = loadFaults(options.faults, options.faultsFile);
   const seed = options.faultSeed !== null ? parseSeed(options.faultSeed) : (loaded.seed ?? FaultRandom.randomSeed());
@@ -58,10 +52,9 @@ export async function prepareFrontEnds(options: Options): Promise<PreparedFrontE
         process.stderr.write(`wsproxy: ${faults.rules().length} fault rule(s), seed ${seed} (replay with --fault-seed ${seed})\n`);
       }
       const scriptHandle: ScriptHandle | null = script?.start(proxy) ?? null;
-      if (!headless && tuiModule === null) throw new Error('the terminal UI was not loaded for a run that shows it');
       const tui = headless
         ? null
-        : tuiModule!.startTui(proxy, {
+        : startTui(proxy, {
             history: options.history,
             maxPreview: options.maxPreview,
             maxPayloadBytes: options.uiMemory,

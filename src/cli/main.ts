@@ -13,7 +13,7 @@ import { OptionError, toOptions, type Options, type RawOptions } from './options
 import { ReplaceRuleError } from '../script/index.js';
 import { FaultRuleError } from '../fault/rule.js';
 import { probeTarget } from './probe.js';
-import { prepareFrontEnds, runsHeadless, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
+import { prepareFrontEnds, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
 import { addExportCommands, attachExports } from './export-commands.js';
 import { LogReadError } from '../export/log-reader.js';
 import { prepareTls, type PreparedTls } from '../tls/setup.js';
@@ -214,7 +214,8 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
   }
   const jsonl = options.logFile === null ? null : await attachJsonl(proxy.bus, options.logFile).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
   const exports = await attachExports(proxy, options, packageVersion()).catch((e: unknown) => fail(e));
-  const headless = runsHeadless(options);
+  const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const headless = options.headless || !tty;
   const printer = headless ? attachHeadless(proxy.bus, printerStream(exports.stdoutTaken ? 2 : 1), { color: options.color && process.stdout.isTTY === true }) : null;
   const frontEnds: FrontEnds = prepared.start(proxy, headless);
   await prepared.startControl().catch((e: Error) => fail(new Error(`--control: ${describeStartError(e)}`)));
