@@ -3,10 +3,9 @@
  * deciders (--replace rules, --script), then a clean shutdown on Ctrl-C.
  */
 import { readFileSync } from 'node:fs';
-import { FdWriter } from '../output/fd-writer.js';
 import { Command, CommanderError, Option } from 'commander';
 import { createProxy, type RunningProxy } from '../proxy/server.js';
-import { attachHeadless } from '../output/headless.js';
+import { attachPrinterThread } from '../output/printer-thread.js';
 import { attachJsonl } from '../output/jsonl.js';
 import { startDemoClient, startEchoTarget } from './demo.js';
 import { OptionError, toOptions, type Options, type RawOptions } from './options.js';
@@ -216,7 +215,8 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
   const exports = await attachExports(proxy, options, packageVersion()).catch((e: unknown) => fail(e));
   const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
   const headless = options.headless || !tty;
-  const printer = headless ? attachHeadless(proxy.bus, printerStream(exports.stdoutTaken ? 2 : 1), { color: options.color && process.stdout.isTTY === true }) : null;
+  // Formatted and written by a thread of its own; a reader that goes away ends the program quietly.
+  const printer = headless ? attachPrinterThread(proxy.bus, exports.stdoutTaken ? 2 : 1, { color: options.color && process.stdout.isTTY === true }, () => process.exit(0)) : null;
   const frontEnds: FrontEnds = prepared.start(proxy, headless);
   await prepared.startControl().catch((e: Error) => fail(new Error(`--control: ${describeStartError(e)}`)));
   const scheme = options.tls.listen ? 'wss://' : '';
@@ -253,15 +253,6 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
     void launched.exited.then(() => shutdown(0));
     process.once('exit', () => launched.stop());
   }
-}
-
-/**
- * The headless printer's output: fd 1 (or 2) written by a thread of its own (output/fd-writer.ts),
- * so a reader that falls behind costs dropped lines (said so), not a stalled relay; a reader that
- * goes away ends the program quietly, as it ends other command-line tools.
- */
-function printerStream(fd: 1 | 2): FdWriter {
-  return new FdWriter(fd, () => process.exit(0));
 }
 
 /**
