@@ -4,7 +4,7 @@
  * writes them (printer-worker.ts). Formatting a line per frame was a sixth of the relay's work at
  * a few hundred thousand frames a second, and a terminal or pipe that reads slowly stalled it.
  *
- * Batches in flight are bounded (32 of 256 KiB): past the bound a batch is dropped whole, and the next line says
+ * Batches in flight are bounded (16 of 128 KiB): past the bound a batch is dropped whole, and the next line says
  * how many lines were lost ("… N line(s) dropped"), as the in-thread printer does.
  */
 import { Worker } from 'node:worker_threads';
@@ -15,8 +15,8 @@ import { EntryBatch } from './printer-entries.js';
 import type { PrinterBatch, PrinterThreadData } from './printer-worker.js';
 
 /** Batches live in shared memory (a slot each): handing one over is a small message, not a copy or a transfer. */
-const SLOT_BYTES = 256 * 1024;
-const SLOTS = 32;
+const SLOT_BYTES = 128 * 1024;
+const SLOTS = 16;
 const FLUSH_MS = 10;
 const CLOSE_WAIT_MS = 2000;
 
