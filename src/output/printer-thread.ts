@@ -42,19 +42,24 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
   let slot = 0;
   let batch = slotBatch(0);
   let inFlight = 0;
+  /** Lines lost so far; `noted`: the batch being filled begins with the note that says so. */
   let dropped = 0;
+  let noted = false;
   let timer: NodeJS.Timeout | null = null;
-  let idle: (() => void) | null = null;
+  let slotFreed: (() => void) | null = null;
   worker.on('message', (m: { readonly slot: number; readonly error?: string }) => {
     inFlight--;
     free.push(m.slot);
     if (m.error === 'EPIPE') onGone();
     else if (m.error !== undefined) process.stderr.write(`wsproxy: the printer stopped: ${m.error}\n`);
-    if (inFlight === 0) idle?.();
+    // A batch kept back for want of a slot goes now.
+    if (batch.count > 0) scheduled();
+    slotFreed?.();
   });
   worker.on('error', (error) => process.stderr.write(`wsproxy: the printer stopped: ${error.message}\n`));
 
-  const flush = (): void => {
+  /** Hands the batch to the thread; `full`: it cannot take the next entry, so with no slot free it is dropped. */
+  const flush = (full = false): void => {
     if (timer !== null) {
       clearTimeout(timer);
       timer = null;
@@ -62,28 +67,28 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
     if (batch.count === 0) return;
     const next = free.pop();
     if (next === undefined) {
-      // Every slot is waiting for the thread: this batch's lines are lost, and said so later.
-      dropped += batch.count;
+      if (!full) return scheduled();
+      // Every slot waits for a slow reader: this batch's lines are lost, and the next batch begins
+      // by saying how many (its note replaced, not counted, when it is lost in turn).
+      dropped += batch.count - (noted ? 1 : 0);
       batch.reset();
+      noted = batch.line(DROPPED_NOTE(dropped));
       return;
     }
     const message: PrinterBatch = { slot, length: batch.length };
     inFlight++;
     worker.postMessage(message);
+    if (noted) dropped = 0;
+    noted = false;
     slot = next;
     batch = slotBatch(next);
-  };
-  /** Before an entry: the count of lines dropped, once there is room again. */
-  const noteDropped = (): void => {
-    if (dropped > 0 && free.length > 0 && batch.line(DROPPED_NOTE(dropped))) dropped = 0;
   };
   const scheduled = (): void => {
     timer ??= setTimeout(flush, FLUSH_MS);
   };
   const line = (text: string): void => {
-    noteDropped();
     if (!batch.line(text)) {
-      flush();
+      flush(true);
       if (!batch.line(text)) return;
     }
     scheduled();
@@ -92,9 +97,8 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
     frame: (f: FrameRecord) => {
       // A close or a violation is formatted here (rare, and their text needs the whole record).
       if (f.close !== null || f.violations.length > 0) return line(formatFrameLine(f, style, chars));
-      noteDropped();
       if (!batch.frame(f, previewBytes)) {
-        flush();
+        flush(true);
         if (!batch.frame(f, previewBytes)) return;
       }
       scheduled();
@@ -105,17 +109,17 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
   return {
     async close() {
       unsubscribe();
-      flush();
-      if (dropped > 0) {
-        batch.line(DROPPED_NOTE(dropped));
-        dropped = 0;
+      // What is left goes out as slots come free, for at most CLOSE_WAIT_MS (a reader that
+      // stopped reading does not hold up the exit for long).
+      const deadline = Date.now() + CLOSE_WAIT_MS;
+      while ((batch.count > 0 || inFlight > 0) && Date.now() < deadline) {
         flush();
+        await new Promise<void>((resolve) => {
+          slotFreed = resolve;
+          setTimeout(resolve, 20).unref();
+        });
+        slotFreed = null;
       }
-      await new Promise<void>((resolve) => {
-        setTimeout(resolve, CLOSE_WAIT_MS).unref();
-        if (inFlight === 0) resolve();
-        else idle = resolve;
-      });
       await worker.terminate();
     },
   };
