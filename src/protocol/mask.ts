@@ -112,6 +112,14 @@ export function rekey(from: Uint8Array, to: Uint8Array, into: Uint8Array = new U
  */
 export function unmaskRange(src: Uint8Array, start: number, end: number, word: number, offset: number, dst: Uint8Array, dstAt: number): void {
   if (end - start >= WORDS_FROM) {
+    if (native !== null) {
+      // One view (the native call reads its source from index 0) and a reused key, rotated so
+      // that its first byte applies to src[start].
+      const k = ROTATED;
+      for (let i = 0; i < 4; i++) k[i] = (word >>> (24 - 8 * ((offset + i) & 3))) & 0xff;
+      native(src.subarray(start, end), k, dst, dstAt, end - start);
+      return;
+    }
     maskInto(src.subarray(start, end), wordKey(word, 0), offset, dst.subarray(dstAt, dstAt + end - start));
     return;
   }
@@ -139,6 +147,8 @@ export function unmaskRange(src: Uint8Array, start: number, end: number, word: n
 export function xorRange(buf: Uint8Array, start: number, end: number, word: number, offset: number): void {
   unmaskRange(buf, start, end, word, offset, buf, start);
 }
+
+const ROTATED = new Uint8Array(4);
 
 function wordKey(word: number, offset: number): Uint8Array {
   const key = new Uint8Array(4);
