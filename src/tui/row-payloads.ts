@@ -32,30 +32,9 @@ export function compactFrame(r: FrameRecord, cap: number): FrameRecord {
   const payload = keep(r.payload, cap);
   // Headers and mask keys are small arrays of their own (or views of a pool slab): kept as they are.
   if (payload === r.payload || r.payload.length === 0) return r;
-  // Spelled out rather than spread: this runs for every frame the UI sees.
-  return {
-    id: r.id,
-    session: r.session,
-    time: r.time,
-    from: r.from,
-    fin: r.fin,
-    rsv1: r.rsv1,
-    rsv2: r.rsv2,
-    rsv3: r.rsv3,
-    opcode: r.opcode,
-    kind: r.kind,
-    masked: r.masked,
-    maskKey: r.maskKey,
-    length: r.length,
-    header: r.header,
-    headerLength: r.headerLength,
-    payload,
-    truncated: r.truncated || r.payload.length > cap,
-    compressed: r.compressed,
-    close: r.close,
-    violations: r.violations,
-    origin: r.origin,
-  };
+  // (Only a frame whose payload is cut gets here; a peer frame's header bytes and key are getters,
+  // which a spread would drop: plainFrame copies them.)
+  return { ...plainFrame(r), payload, truncated: r.truncated || r.payload.length > cap };
 }
 
 /** The record with its payload cut to TRIMMED_PAYLOAD bytes (copied, so the large buffer can go). */
