@@ -11,33 +11,7 @@
  */
 import { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
-
-/** What the thread runs: write each message's bytes to the fd, and say when done (or that the reader left). */
-const THREAD = `
-(async () => {
-  // Imported, not required: the code runs as a module when the parent ran with --input-type=module.
-  const { parentPort, workerData } = await import('node:worker_threads');
-  const fs = await import('node:fs');
-  const fd = workerData.fd;
-  const nap = new Int32Array(new SharedArrayBuffer(4));
-  parentPort.on('message', (chunk) => {
-    let at = 0;
-    try {
-      while (at < chunk.length) {
-        try {
-          at += fs.writeSync(fd, chunk, at, chunk.length - at);
-        } catch (error) {
-          if (error.code !== 'EAGAIN') throw error;
-          Atomics.wait(nap, 0, 0, 5);
-        }
-      }
-      parentPort.postMessage({ done: chunk.length });
-    } catch (error) {
-      parentPort.postMessage({ error: error.code ?? String(error) });
-    }
-  });
-})();
-`;
+import { threadEntry } from '../thread-entry.js';
 
 export class FdWriter extends Writable {
   readonly #worker: Worker;
@@ -46,7 +20,7 @@ export class FdWriter extends Writable {
   /** `onGone`: the reader went away (EPIPE); other errors are the stream's 'error'. */
   constructor(fd: number, onGone: () => void) {
     super({ decodeStrings: true });
-    this.#worker = new Worker(THREAD, { eval: true, workerData: { fd }, name: 'wsproxy output' });
+    this.#worker = new Worker(threadEntry(import.meta.url, 'fd-worker'), { eval: true, workerData: { fd }, name: 'wsproxy output' });
     this.#worker.unref();
     this.#worker.on('message', (m: { readonly done?: number; readonly error?: string }) => {
       const callback = this.#pending.shift();

@@ -8,6 +8,7 @@
  * how many lines were lost ("… N line(s) dropped"), as the in-thread printer does.
  */
 import { Worker } from 'node:worker_threads';
+import { threadEntry } from '../thread-entry.js';
 import { subscribe, type FrameRecord, type ProxyBus } from '../proxy/events.js';
 import { formatFrameLine, type Style } from './format.js';
 import { DROPPED_NOTE, printerHandlers, type HeadlessOptions, type LineSink, type Printer } from './headless.js';
@@ -20,14 +21,6 @@ const SLOTS = 16;
 const FLUSH_MS = 10;
 const CLOSE_WAIT_MS = 2000;
 
-/** The worker's entry: the compiled printer-worker.js, or printer-worker.ts through tsx from source. */
-function bootstrap(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './printer-worker.ts' : './printer-worker.js', import.meta.url).href;
-  const tsx = fromSource ? import.meta.resolve('tsx/esm/api') : null;
-  return ['(async () => {', tsx === null ? '' : `  (await import(${JSON.stringify(tsx)})).register();`, `  await import(${JSON.stringify(entry)});`, '})();'].join('\n');
-}
-
 /** `onGone`: the reader went away (EPIPE). */
 export function attachPrinterThread(bus: ProxyBus, fd: number, options: HeadlessOptions, onGone: () => void): Printer {
   const style: Style = { color: options.color };
@@ -35,7 +28,7 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
   const previewBytes = chars * 4;
   const shared = new SharedArrayBuffer(SLOTS * SLOT_BYTES);
   const data: PrinterThreadData = { fd, color: options.color, chars, shared, slotBytes: SLOT_BYTES };
-  const worker = new Worker(bootstrap(), { eval: true, workerData: data, name: 'wsproxy printer' });
+  const worker = new Worker(threadEntry(import.meta.url, 'printer-worker'), { eval: true, workerData: data, name: 'wsproxy printer' });
   worker.unref();
   const slotBatch = (slot: number): EntryBatch => new EntryBatch(Buffer.from(shared, slot * SLOT_BYTES, SLOT_BYTES));
   const free = Array.from({ length: SLOTS - 1 }, (_, i) => i + 1);

@@ -3,11 +3,11 @@
  * into lines and writes them to the fd, waiting while a reader is behind; says when a batch is
  * done, or that the reader went away.
  */
-import { writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { writeFrameLine, type Style } from './format.js';
 import { LineBytes } from './line-bytes.js';
 import { readEntries } from './printer-entries.js';
+import { writeAll } from './write-all.js';
 
 export interface PrinterThreadData {
   readonly fd: number;
@@ -27,21 +27,6 @@ export interface PrinterBatch {
 const { fd, color, chars, shared, slotBytes } = workerData as PrinterThreadData;
 const style: Style = { color };
 const out = new LineBytes(256 * 1024);
-const nap = new Int32Array(new SharedArrayBuffer(4));
-
-function writeAll(bytes: Buffer): void {
-  let at = 0;
-  while (at < bytes.length) {
-    try {
-      at += writeSync(fd, bytes, at, bytes.length - at);
-    } catch (error) {
-      // fd 1 is non-blocking once the main thread touched process.stdout: wait for the reader.
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
-      Atomics.wait(nap, 0, 0, 5);
-    }
-  }
-}
-
 parentPort!.on('message', (batch: PrinterBatch) => {
   try {
     readEntries(
@@ -53,7 +38,7 @@ parentPort!.on('message', (batch: PrinterBatch) => {
       },
       (line) => out.bytes(line).newline(),
     );
-    writeAll(out.take());
+    writeAll(fd, out.take());
     parentPort!.postMessage({ slot: batch.slot });
   } catch (error) {
     parentPort!.postMessage({ slot: batch.slot, error: (error as NodeJS.ErrnoException).code ?? String(error) });

@@ -3,23 +3,9 @@
  * it, post to it, await its answers, read its heartbeat, stop it. Knows nothing of the proxy.
  */
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { threadEntry } from '../thread-entry.js';
 import type { FailMode } from './script-interceptor.js';
 import type { FromWorker, Loaded, ToWorker, WorkerStart } from './worker-protocol.js';
-
-/** What the thread is started from: the compiled worker.js, or worker.ts through tsx from source. */
-function bootstrap(): string {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const entry = new URL(fromSource ? './worker.ts' : './worker.js', import.meta.url).href;
-  // Module hooks of the parent thread do not reach a worker's entry, so from source the worker
-  // registers tsx itself (the built package's loader registers it for scripts in any case).
-  const tsx = fromSource ? import.meta.resolve('tsx/esm/api') : null;
-  return [
-    '(async () => {',
-    tsx === null ? '' : `  (await import(${JSON.stringify(tsx)})).register();`,
-    `  await import(${JSON.stringify(entry)});`,
-    '})();',
-  ].join('\n');
-}
 
 export interface ScriptWorkerOptions {
   readonly path: string;
@@ -66,7 +52,7 @@ export class ScriptWorker {
       syncFlag,
       syncPort: port2,
     };
-    this.#worker = new Worker(bootstrap(), { eval: true, workerData, transferList: [port2], name: 'wsproxy script' });
+    this.#worker = new Worker(threadEntry(import.meta.url, 'worker'), { eval: true, workerData, transferList: [port2], name: 'wsproxy script' });
     // The proxy's life is the proxy's: a script never keeps the process running.
     this.#worker.unref();
     this.#worker.on('message', (message: FromWorker) => {
