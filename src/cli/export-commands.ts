@@ -49,9 +49,9 @@ export async function attachExports(proxy: RunningProxy, options: Pick<Options, 
   let pcap: PcapWriter | null = null;
   if (options.pcap !== null) {
     const toStdout = options.pcap === '-';
-    // stdout through a writer thread (output/fd-writer.ts): a pipe to a slow reader then fills the
-    // writer's bounded queue instead of blocking the relay, as process.stdout's synchronous pipe
-    // writes would; a reader that leaves (wireshark closed) ends the capture.
+    // stdout through a writer thread (output/fd-writer.ts): a slow reader fills the writer's
+    // bounded queue, and no write to a file or terminal runs on the relay's thread; a reader that
+    // leaves (wireshark closed) ends the capture.
     const out = toStdout ? stdoutWriter() : fs.createWriteStream(options.pcap);
     if (!toStdout) {
       await new Promise<void>((resolve, reject) => {

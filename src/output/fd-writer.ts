@@ -1,9 +1,9 @@
 /**
  * A Writable onto a file descriptor (fd 1 or 2) whose system calls run on a thread of their own.
  *
- * process.stdout writes synchronously on Linux whatever it is connected to, so a slow terminal or
- * pipe reader stalls the relay's thread, and at a few hundred thousand frames a second the writes
- * alone took a sixth of it. An fs stream moves them to libuv's pool but fails on a non-blocking
+ * process.stdout writes a file synchronously (as Node documents for terminals on Linux too), on the
+ * relay's thread; at a few hundred thousand frames a second those writes alone took a sixth of
+ * it. An fs stream moves them to libuv's pool but fails on a non-blocking
  * pipe that is full (EAGAIN: Node makes fd 1 non-blocking once process.stdout is touched). Here
  * one worker thread writes each chunk whole, waiting and retrying while the reader is behind; the
  * stream's length counts what the thread has not written yet, so a writer above it (LineWriter)

@@ -2,10 +2,11 @@
  * The headless printer of the command line: the relay's thread only packs each frame's few fields
  * and preview bytes into a batch (printer-entries.ts); a thread of its own formats the lines and
  * writes them (printer-worker.ts). Formatting a line per frame was a sixth of the relay's work at
- * a few hundred thousand frames a second, and a terminal or pipe that reads slowly stalled it.
+ * a few hundred thousand frames a second, and process.stdout's writes to a file (synchronous, as
+ * Node documents for terminals on Linux too) another sixth.
  *
- * Batches in flight are bounded (16 of 128 KiB): past the bound a batch is dropped whole, and the next line says
- * how many lines were lost ("… N line(s) dropped"), as the in-thread printer does.
+ * Batches in flight are bounded (16 of 128 KiB): past the bound a batch is dropped whole, and the
+ * next line says how many lines were lost ("… N line(s) dropped"), as the in-thread printer does.
  */
 import { Worker } from 'node:worker_threads';
 import { threadEntry } from '../thread-entry.js';
