@@ -13,6 +13,7 @@ import { isUtf8 } from 'node:buffer';
 import { frameKind } from '../protocol/constants.js';
 import type { FrameRecord, MessageRecord } from '../proxy/events.js';
 import { escapeJsonText } from './terminal-text.js';
+import { grown, takeBatch } from './line-bytes.js';
 
 const HEX = Buffer.from('0123456789abcdef');
 
@@ -126,13 +127,9 @@ export class JsonlBatch {
   /** The bytes so far, and an empty batch to go on with. */
   take(): Buffer {
     this.#lastPayload = null;
-    const n = this.#pos;
+    const [out, next] = takeBatch(this.#buf, this.#pos);
     this.#pos = 0;
-    // A short batch is copied and the buffer kept; a full one is handed over whole, so a slow
-    // stream holding many batches does not hold a large buffer behind each small one.
-    if (n * 2 < this.#buf.length) return Buffer.from(this.#buf.subarray(0, n));
-    const out = this.#buf.subarray(0, n);
-    this.#buf = Buffer.allocUnsafe(this.#buf.length);
+    this.#buf = next;
     return out;
   }
 
@@ -250,10 +247,7 @@ export class JsonlBatch {
   }
 
   #room(n: number): void {
-    if (this.#pos + n <= this.#buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
-    this.#buf.copy(grown, 0, 0, this.#pos);
-    this.#buf = grown;
+    if (this.#pos + n > this.#buf.length) this.#buf = grown(this.#buf, this.#pos, n);
   }
 
   #run(bytes: Uint8Array): this {

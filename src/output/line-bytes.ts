@@ -7,6 +7,23 @@ const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const HEX = Buffer.from('0123456789abcdef');
 
+/** A buffer with room for `pos + n` bytes, its first `pos` bytes copied (twice the size at least). */
+export function grown(buf: Buffer, pos: number, n: number): Buffer {
+  const out = Buffer.allocUnsafe(Math.max(buf.length * 2, pos + n));
+  buf.copy(out, 0, 0, pos);
+  return out;
+}
+
+/**
+ * A batch's first `n` bytes to hand over, and the buffer to go on with. A short batch is copied and
+ * the buffer kept; a full one is handed over whole. A consumer that holds many batches (a slow
+ * stream) must not hold a large buffer behind each small one.
+ */
+export function takeBatch(buf: Buffer, n: number): readonly [Buffer, Buffer] {
+  if (n * 2 < buf.length) return [Buffer.from(buf.subarray(0, n)), buf];
+  return [buf.subarray(0, n), Buffer.allocUnsafe(buf.length)];
+}
+
 export class LineBytes {
   #buf: Buffer;
   #pos = 0;
@@ -151,13 +168,9 @@ export class LineBytes {
 
   /** The bytes so far, and an empty buffer to go on with. */
   take(): Buffer {
-    const n = this.#pos;
+    const [out, next] = takeBatch(this.#buf, this.#pos);
     this.#pos = 0;
-    // A short batch is copied and the buffer kept; a full one is handed over whole. A consumer that
-    // holds many batches (a slow stream) must not hold a large buffer behind each small one.
-    if (n * 2 < this.#buf.length) return Buffer.from(this.#buf.subarray(0, n));
-    const out = this.#buf.subarray(0, n);
-    this.#buf = Buffer.allocUnsafe(this.#buf.length);
+    this.#buf = next;
     return out;
   }
 
@@ -166,10 +179,7 @@ export class LineBytes {
   }
 
   #room(n: number): void {
-    if (this.#pos + n <= this.#buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#pos + n));
-    this.#buf.copy(grown, 0, 0, this.#pos);
-    this.#buf = grown;
+    if (this.#pos + n > this.#buf.length) this.#buf = grown(this.#buf, this.#pos, n);
   }
 
   asciiPadStart(s: string, width: number): this {
