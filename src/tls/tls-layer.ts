@@ -9,6 +9,7 @@ import type tls from 'node:tls';
 import type { ConnectionContext, LayerDeps } from '../proxy/layers/context.js';
 import type { SocketReader } from '../proxy/layers/socket-reader.js';
 import { answerAndClose } from '../proxy/layers/http-io.js';
+import { peekHead } from '../proxy/layers/peek-head.js';
 import { acceptTls, rejectionText } from './accept.js';
 import { sniffFirstBytes } from './sniff.js';
 import { parseClientHello } from './client-hello.js';
@@ -74,28 +75,14 @@ export async function serveTls(reader: SocketReader, ctx: ConnectionContext, dep
 type Hello = { readonly kind: 'ok'; readonly sni: string | null } | { readonly kind: 'bad'; readonly reason: string };
 
 async function readClientHello(reader: SocketReader, timeoutMs: number): Promise<Hello> {
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    reader.interrupt();
-  }, timeoutMs);
-  timer.unref();
-  const chunks: Buffer[] = [];
-  try {
-    for (;;) {
-      const chunk = await reader.read();
-      if (chunk === null) return { kind: 'bad', reason: timedOut ? `no complete TLS ClientHello within ${timeoutMs} ms` : 'closed before a complete TLS ClientHello' };
-      chunks.push(chunk);
-      const bytes = Buffer.concat(chunks);
-      const parsed = parseClientHello(bytes);
-      if (parsed.state === 'incomplete') continue;
-      reader.unread(bytes);
-      if (parsed.state === 'invalid') return { kind: 'bad', reason: `not a TLS ClientHello: ${parsed.reason}` };
-      return { kind: 'ok', sni: parsed.sni };
-    }
-  } finally {
-    clearTimeout(timer);
-  }
+  const peeked = await peekHead(reader, timeoutMs, (bytes) => {
+    const parsed = parseClientHello(bytes);
+    return parsed.state === 'incomplete' ? undefined : parsed;
+  });
+  if (!peeked.decided) return { kind: 'bad', reason: peeked.timedOut ? `no complete TLS ClientHello within ${timeoutMs} ms` : 'closed before a complete TLS ClientHello' };
+  const parsed = peeked.value;
+  if (parsed.state === 'invalid') return { kind: 'bad', reason: `not a TLS ClientHello: ${parsed.reason}` };
+  return { kind: 'ok', sni: parsed.sni };
 }
 
 /** The first decrypted bytes, or null when the client closes first. */
