@@ -138,6 +138,11 @@ export class JsonlBatch {
     this.#text(line).#newline();
   }
 
+  /** A line already JSON and already UTF-8 (without its newline). */
+  line(bytes: Uint8Array): void {
+    this.#run(bytes).#newline();
+  }
+
   /** The frame's line: `jsonLine(frameJson(f))` and a newline. */
   frame(f: FrameRecord): void {
     const start = this.#pos;

@@ -9,7 +9,7 @@ import { subscribe, type CloseRecord, type FrameRecord, type HttpRecord, type Lo
 import { diffHeads } from './head-diff.js';
 import { escapeJsonText } from './terminal-text.js';
 import { faultJson, reconnectsJson } from './fault-format.js';
-import { JsonlBatch } from './jsonl-bytes.js';
+import { JsonlThread, type JsonlThreadOptions } from './jsonl-thread.js';
 
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
 
@@ -161,100 +161,28 @@ export interface JsonlLog {
   close(): Promise<void>;
 }
 
-const FLUSH_MS = 10;
-const BATCH_BYTES = 64 * 1024;
-/** Bytes the file may hold unwritten before lines are dropped (and counted in a `dropped` record). */
-const MAX_BUFFERED = 64 * 1024 * 1024;
-
 /**
- * Lines batched as bytes (jsonl-bytes.ts): a batch leaves every few milliseconds or when it is
- * full, so the log costs a write per batch, not per line. The same policy as the printer's
- * LineWriter, with frame and message lines encoded straight into the batch.
+ * Opens (appends to) the file and writes every event, in the order of the bus, from a thread of
+ * its own (jsonl-thread.ts); throws if the file cannot be opened. Nothing is dropped: a disk that
+ * falls behind holds the relay back, and the log says so.
  */
-class JsonlWriter {
-  readonly #stream: fs.WriteStream;
-  readonly #batch = new JsonlBatch(BATCH_BYTES);
-  #timer: NodeJS.Timeout | null = null;
-  #dropped = 0;
-
-  constructor(stream: fs.WriteStream) {
-    this.#stream = stream;
-  }
-
-  line(value: Json): void {
-    // JSON.stringify leaves C1 controls and bidi overrides raw; a terminal that shows the log must not get them.
-    if (this.#open()) this.#batch.text(jsonLine(value));
-    this.#written();
-  }
-
-  frame(f: FrameRecord): void {
-    if (this.#open()) this.#batch.frame(f);
-    this.#written();
-  }
-
-  message(m: MessageRecord): void {
-    if (this.#open()) this.#batch.message(m);
-    this.#written();
-  }
-
-  flush(): void {
-    if (this.#timer !== null) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
-    if (this.#batch.length > 0) this.#stream.write(this.#batch.take());
-  }
-
-  /** Flushes, says what was dropped, and closes the file. */
-  async end(): Promise<void> {
-    this.flush();
-    if (this.#dropped > 0) {
-      this.#stream.write(droppedLine(this.#dropped));
-      this.#dropped = 0;
-    }
-    await new Promise<void>((resolve) => this.#stream.end(resolve));
-  }
-
-  /** Whether a line may be written now; says first what was dropped while it could not. */
-  #open(): boolean {
-    if (this.#stream.writableLength > MAX_BUFFERED) {
-      this.#dropped++;
-      return false;
-    }
-    if (this.#dropped > 0) {
-      this.#batch.text(droppedLine(this.#dropped).slice(0, -1));
-      this.#dropped = 0;
-    }
-    return true;
-  }
-
-  #written(): void {
-    // A write per line would cost a system call per frame on the relay's own thread.
-    if (this.#batch.length >= BATCH_BYTES) this.flush();
-    else if (this.#batch.length > 0) this.#timer ??= setTimeout(() => this.flush(), FLUSH_MS);
-  }
-}
-
-function droppedLine(count: number): string {
-  return JSON.stringify({ type: 'dropped', time: iso(Date.now()), count }) + '\n';
-}
-
-/** Opens (appends to) the file and writes every event; throws if the file cannot be opened. */
-export async function attachJsonl(bus: ProxyBus, path: string): Promise<JsonlLog> {
-  const stream = fs.createWriteStream(path, { flags: 'a' });
-  await new Promise<void>((resolve, reject) => {
-    stream.once('open', () => resolve());
-    stream.once('error', reject);
-  });
-  const writer = new JsonlWriter(stream);
-  const line = (value: Json): void => writer.line(value);
+export async function attachJsonl(bus: ProxyBus, path: string, options: JsonlThreadOptions = {}): Promise<JsonlLog> {
+  const fd = await new Promise<number>((resolve, reject) => fs.open(path, 'a', (error, fd) => (error === null ? resolve(fd) : reject(error))));
+  const writer = new JsonlThread(fd, options);
+  // JSON.stringify leaves C1 controls and bidi overrides raw; a terminal that shows the log must not get them.
+  const line = (value: Json): void => writer.line(jsonLine(value));
   const unsubscribe = subscribe(bus, {
     'session-open': (s) => line(openJson(s)),
     http: (r) => line(httpJson(r)),
-    // Two lines per frame at small-message rates: encoded straight into the batch (jsonl-bytes.ts),
-    // the same text as jsonLine(frameJson(f)) and jsonLine(messageJson(m)).
-    frame: (f) => writer.frame(f),
-    message: (m) => writer.message(m),
+    // Two lines per frame at small-message rates: packed for the log's thread, which encodes them
+    // (jsonl-bytes.ts) into the same text as jsonLine(frameJson(f)) and jsonLine(messageJson(m)).
+    // A record the packing cannot carry exactly (a close frame, violations) goes as its line.
+    frame: (f) => {
+      if (!writer.frame(f)) line(frameJson(f));
+    },
+    message: (m) => {
+      if (!writer.message(m)) line(messageJson(m));
+    },
     // Violations tied to a frame are in that frame's line.
     violation: (v) => {
       if (v.frame === null) line(violationJson(v));
@@ -268,7 +196,7 @@ export async function attachJsonl(bus: ProxyBus, path: string): Promise<JsonlLog
   return {
     async close() {
       unsubscribe();
-      await writer.end();
+      await writer.close();
     },
   };
 }

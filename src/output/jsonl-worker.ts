@@ -1,0 +1,85 @@
+/**
+ * The JSONL log's thread (started by jsonl-thread.ts): takes the batches in the order they were
+ * handed over, encodes their entries into lines with JsonlBatch (the same bytes the record
+ * builders of jsonl.ts give) and writes them. It waits on the shared counters, not on messages:
+ * the relay's thread may itself be waiting for a slot, and then could not post one.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { JsonlBatch } from './jsonl-bytes.js';
+import { readEntries, type EntryReader } from './jsonl-entries.js';
+import { CLOSING, CONSUMED, DONE, FAILED, LENGTHS, PRODUCED, type JsonlThreadData } from './jsonl-thread.js';
+import { writeAll } from './write-all.js';
+
+/** Lines are written once this many bytes are encoded, or when no batch is waiting. */
+const WRITE_BYTES = 1024 * 1024;
+
+const { fd, shared, control, slots, slotBytes } = workerData as JsonlThreadData;
+const ctl = new Int32Array(control);
+const out = new JsonlBatch(WRITE_BYTES + slotBytes);
+let pieces: Buffer[] = [];
+
+/** A record that cannot be encoded (a time that is not a date) is said in an error line instead. */
+function failed(session: number, error: unknown): void {
+  out.text(JSON.stringify({ type: 'error', session, time: new Date().toISOString(), message: `a record could not be logged: ${error instanceof Error ? error.message : String(error)}` }));
+}
+
+const reader: EntryReader = {
+  frame(f) {
+    try {
+      out.frame(f);
+    } catch (error) {
+      failed(f.session, error);
+    }
+  },
+  message(m) {
+    try {
+      out.message(m);
+    } catch (error) {
+      failed(m.session, error);
+    }
+  },
+  line: (bytes) => out.line(bytes),
+  part(bytes, last) {
+    pieces.push(Buffer.from(bytes));
+    if (!last) return;
+    const entry = Buffer.concat(pieces);
+    pieces = [];
+    readEntries(entry, entry.length, reader);
+  },
+};
+
+function run(): void {
+  let consumed = 0;
+  for (;;) {
+    const produced = Atomics.load(ctl, PRODUCED);
+    if (produced === consumed) {
+      if (out.length > 0) writeAll(fd, out.take());
+      // Seen after the last batch was handed over: nothing more will come.
+      if (Atomics.load(ctl, CLOSING) !== 0 && Atomics.load(ctl, PRODUCED) === consumed) return;
+      Atomics.wait(ctl, PRODUCED, produced, 1000);
+      continue;
+    }
+    for (; consumed < produced; ) {
+      const slot = consumed % slots;
+      const length = ctl[LENGTHS + slot]!;
+      readEntries(Buffer.from(shared, slot * slotBytes, length), length, reader);
+      // Encoded: the slot's bytes are copied, the relay may fill it again.
+      consumed++;
+      Atomics.store(ctl, CONSUMED, consumed);
+      Atomics.notify(ctl, CONSUMED);
+      if (out.length >= WRITE_BYTES) writeAll(fd, out.take());
+    }
+  }
+}
+
+try {
+  run();
+} catch (error) {
+  Atomics.store(ctl, FAILED, 1);
+  // A waiting relay sees FAILED at its next look (at most 200 ms).
+  Atomics.notify(ctl, CONSUMED);
+  parentPort!.postMessage({ error: `writing failed: ${(error as NodeJS.ErrnoException).code ?? String(error)}` });
+} finally {
+  Atomics.store(ctl, DONE, 1);
+  Atomics.notify(ctl, DONE);
+}

@@ -1,0 +1,186 @@
+/**
+ * The JSONL log written from its own thread (jsonl-thread.ts, jsonl-entries.ts, jsonl-worker.ts):
+ * a record packed into an entry and encoded on the other side is the line the record builders
+ * give, byte for byte; through a ring of small batches (entries larger than a batch go in
+ * pieces) the file gets every line in bus order; and a reader slower than the traffic holds the
+ * relay back, loses nothing, and is said in a `backpressure` record.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { EventEmitter } from 'eventemitter3';
+import { JsonlBatch } from '../../src/output/jsonl-bytes.js';
+import { byBytes, frameEntrySize, messageEntrySize, packFrame, packLine, packMessage, readEntries } from '../../src/output/jsonl-entries.js';
+import { attachJsonl, frameJson, jsonLine, logJson, messageJson } from '../../src/output/jsonl.js';
+import type { FrameRecord, MessageRecord, ProxyEvents } from '../../src/proxy/events.js';
+import { frameKind } from '../../src/protocol/constants.js';
+
+const payload = fc.oneof(
+  fc.uint8Array({ maxLength: 60 }),
+  fc.string({ maxLength: 40 }).map((s) => Buffer.from(s)),
+  fc.constantFrom('"\\\n\u0085\u202e😀', '\x7f\x00').map((s) => Buffer.from(s)),
+  fc.constantFrom(Uint8Array.of(0xff), Uint8Array.of(0xed, 0xa0, 0x80)),
+  fc.nat(5000).map((n) => Buffer.alloc(n, 'a')),
+);
+const text = fc.oneof(fc.string({ maxLength: 20 }), fc.constantFrom('bye "now"\\', '\u202eevil\u0085'));
+
+const frameRecord: fc.Arbitrary<FrameRecord> = fc
+  .record({
+    id: fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER)),
+    session: fc.nat(100000),
+    time: fc.integer({ min: 0, max: Date.UTC(2200, 0, 1) }),
+    server: fc.boolean(),
+    bits: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+    opcode: fc.integer({ min: 0, max: 15 }),
+    masked: fc.boolean(),
+    maskKey: fc.option(fc.uint8Array({ minLength: 4, maxLength: 4 })),
+    length: fc.oneof(fc.nat(), fc.constant(2 ** 40)),
+    headerLength: fc.integer({ min: 2, max: 14 }),
+    payload,
+    truncated: fc.boolean(),
+    compressed: fc.boolean(),
+    close: fc.option(fc.record({ code: fc.option(fc.integer({ min: 0, max: 65535 })), reason: text }), { freq: 8 }),
+    violation: fc.option(text, { freq: 8 }),
+    origin: fc.constantFrom('peer' as const, 'modified' as const, 'injected' as const),
+  })
+  .map((r) => ({
+    id: r.id,
+    session: r.session,
+    time: r.time,
+    from: r.server ? ('server' as const) : ('client' as const),
+    fin: r.bits[0]!,
+    rsv1: r.bits[1]!,
+    rsv2: r.bits[2]!,
+    rsv3: r.bits[3]!,
+    opcode: r.opcode,
+    kind: frameKind(r.opcode),
+    masked: r.masked,
+    maskKey: r.maskKey,
+    length: r.length,
+    header: new Uint8Array(r.headerLength),
+    headerLength: r.headerLength,
+    payload: r.payload,
+    truncated: r.truncated,
+    compressed: r.compressed,
+    close: r.close,
+    violations: r.violation === null ? [] : [{ code: 'invalid-utf8', message: r.violation, closeCode: 1007, fatal: false, rfc: 'RFC 6455 §8.1' } as unknown as FrameRecord['violations'][number]],
+    origin: r.origin,
+  }));
+
+const messageRecord: fc.Arbitrary<MessageRecord> = fc.record({
+  id: fc.nat(),
+  session: fc.nat(100000),
+  time: fc.integer({ min: 0, max: Date.UTC(2200, 0, 1) }),
+  from: fc.constantFrom('client' as const, 'server' as const),
+  kind: fc.constantFrom('text' as const, 'binary' as const),
+  length: fc.nat(),
+  payload: fc.oneof(payload, payload.map((b) => new Uint8Array(b))),
+  truncated: fc.boolean(),
+  frames: fc.integer({ min: 1, max: 10000 }),
+  compressed: fc.boolean(),
+  fate: fc.constantFrom('forwarded' as const, 'modified' as const, 'dropped' as const, 'injected' as const, 'streamed' as const),
+  by: fc.option(fc.constantFrom('script', 'replace', 'intercept', 'x"\u202e', 'é'.repeat(100))),
+});
+
+/** A frame, then sometimes its one-frame message (the same payload object), as the relay emits them. */
+const pair = fc.tuple(frameRecord, messageRecord, fc.boolean()).map(([f, m, one]) => (one ? { f, m: { ...m, payload: f.payload } } : { f, m }));
+
+const expected = (f: FrameRecord, m: MessageRecord): string => `${jsonLine(frameJson(f))}\n${jsonLine(messageJson(m))}\n`;
+
+function withDir(run: (dir: string) => Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsproxy-jsonl-thread-'));
+    try {
+      await run(dir);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+}
+
+describe('the JSONL log on its own thread', () => {
+  test('an entry read back and encoded is the line of the record builders', () => {
+    const b = Buffer.alloc(64 * 1024);
+    const out = new JsonlBatch(64);
+    const reader = { frame: (f: FrameRecord) => out.frame(f), message: (m: MessageRecord) => out.message(m), line: (l: Uint8Array) => out.line(l), part: () => assert.fail('no pieces here') };
+    fc.assert(
+      fc.property(pair, ({ f, m }) => {
+        let at = 0;
+        if (frameEntrySize(f) < 0) at = packLine(b, at, jsonLine(frameJson(f)));
+        else at = packFrame(b, at, f);
+        const by = m.by === null ? null : byBytes(m.by);
+        const same = m.payload === f.payload && frameEntrySize(f) >= 0;
+        const size = messageEntrySize(m, same, by);
+        const start = at;
+        at = size < 0 ? packLine(b, at, jsonLine(messageJson(m))) : packMessage(b, at, m, same, by);
+        if (size >= 0) assert.equal(at - start, size);
+        readEntries(b, at, reader);
+        assert.equal(out.take().toString('utf8'), expected(f, m));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('through a ring of small batches the file gets every line, in bus order, large entries in pieces', withDir(async (dir) => {
+    const file = path.join(dir, 'log.jsonl');
+    const bus = new EventEmitter<ProxyEvents>();
+    // 3 batches of 1 KiB: most entries cross a batch, payloads up to 5000 bytes go in pieces.
+    const log = await attachJsonl(bus, file, { slots: 3, slotBytes: 1024 });
+    const pairs = fc.sample(pair, 1500);
+    let want = '';
+    for (const [i, { f, m }] of pairs.entries()) {
+      bus.emit('frame', f);
+      bus.emit('message', m);
+      want += expected(f, m);
+      if (i % 100 === 0) {
+        const l = { session: i, time: f.time, source: 'script' as const, level: 'info' as const, text: 'x'.repeat(i * 3) };
+        bus.emit('log', l);
+        want += `${jsonLine(logJson(l))}\n`;
+      }
+      if (i % 300 === 299) await new Promise((r) => setTimeout(r, 15));
+    }
+    await log.close();
+    const got = fs.readFileSync(file, 'utf8');
+    // Waits for the writer are said in the log; everything else is what was emitted.
+    const said = got.split('\n').filter((l) => l.startsWith('{"type":"backpressure"'));
+    assert.equal(got.split('\n').filter((l) => !l.startsWith('{"type":"backpressure"')).join('\n'), want);
+    for (const l of said) {
+      const o = JSON.parse(l) as { waits: number; waitedMs: number; time: string };
+      assert.ok(o.waits >= 1 && o.waitedMs >= 0 && !Number.isNaN(Date.parse(o.time)));
+    }
+  }));
+
+  test('a reader slower than the traffic holds the relay back: nothing is lost, and the log says so', { timeout: 60_000 }, withDir(async (dir) => {
+    const fifo = path.join(dir, 'log.fifo');
+    const copy = path.join(dir, 'copy.jsonl');
+    execFileSync('mkfifo', [fifo]);
+    // The reader opens at once and starts reading after a second and a half.
+    const reader = spawn('sh', ['-c', `exec 3<"${fifo}"; sleep 1.5; cat <&3 >"${copy}"`], { stdio: 'ignore' });
+    const done = new Promise((r) => reader.once('exit', r));
+    const bus = new EventEmitter<ProxyEvents>();
+    const log = await attachJsonl(bus, fifo, { slots: 4, slotBytes: 16 * 1024 });
+    const start = Date.now();
+    const n = 2000;
+    for (let i = 0; i < n; i++) {
+      const f = fc.sample(frameRecord, { seed: i, numRuns: 1 })[0]!;
+      bus.emit('frame', { ...f, id: i, close: null, violations: [], payload: Buffer.alloc(200, 0x61 + (i % 26)) });
+    }
+    // 64 KiB of batches and the pipe's buffer cannot hold 2000 lines of 500 bytes: the loop waited for the reader.
+    const held = Date.now() - start;
+    await log.close();
+    await done;
+    assert.ok(held >= 1000, `the relay was held back (${held} ms)`);
+    const lines = fs.readFileSync(copy, 'utf8').split('\n');
+    assert.equal(lines.pop(), '');
+    const frames = lines.filter((l) => l.startsWith('{"type":"frame"')).map((l) => JSON.parse(l) as { id: number });
+    assert.deepEqual(frames.map((f) => f.id), Array.from({ length: n }, (_, i) => i));
+    const notes = lines.filter((l) => l.startsWith('{"type":"backpressure"')).map((l) => JSON.parse(l) as { waits: number; waitedMs: number });
+    assert.ok(notes.length >= 1, 'a backpressure record');
+    assert.ok(notes.reduce((a, o) => a + o.waitedMs, 0) >= 800, `the waits add up (${JSON.stringify(notes)})`);
+    assert.equal(lines.length, n + notes.length);
+  }));
+});
