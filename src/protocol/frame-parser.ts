@@ -93,11 +93,20 @@ const enum State {
 
 const MAX_HEADER = 14;
 
+/**
+ * Where every parser gathers and decodes a header: filled and decoded in one synchronous step, so
+ * one buffer serves them all. A header cut by the end of a chunk is kept in the parser's own
+ * buffer until the next chunk (made the first time that happens): a typed array per parser would
+ * cost every connection an allocation and its memory.
+ */
+const HEAD = new Uint8Array(MAX_HEADER);
+
 export class FrameParser {
   readonly #from: 'client' | 'server';
   #rsv1Allowed: boolean;
   #state = State.Header;
-  readonly #head = new Uint8Array(MAX_HEADER);
+  /** The bytes of a header cut by the end of a chunk (#headLen of them), null until one was. */
+  #partial: Uint8Array | null = null;
   #headLen = 0;
   #headAt = -1;
   #header: WireHeader | null = null;
@@ -182,24 +191,33 @@ export class FrameParser {
 
   /** Gathers header bytes; returns the new position in the chunk. */
   #readHeader(chunk: Uint8Array, pos: number, sink: FrameSink): number {
-    const head = this.#head;
+    const head = HEAD;
     if (this.#headLen === 0) this.#headAt = pos;
+    else for (let i = 0; i < this.#headLen; i++) head[i] = this.#partial![i]!;
     // The first two bytes tell how long the header is: gather them, then the rest.
     while (this.#headLen < 2 && pos < chunk.length) head[this.#headLen++] = chunk[pos++]!;
-    if (this.#headLen < 2) return pos;
+    if (this.#headLen < 2) return this.#keepPartial(pos);
     const len7 = head[1]! & LENGTH_MASK;
     const masked = (head[1]! & MASK_BIT) !== 0;
     const need = 2 + (len7 === PAYLOAD_LEN_16 ? 2 : len7 === PAYLOAD_LEN_64 ? 8 : 0) + (masked ? 4 : 0);
     // Byte by byte: a view to copy from would cost more than the at most 12 bytes it copies.
     const stop = Math.min(pos + need - this.#headLen, chunk.length);
     while (pos < stop) head[this.#headLen++] = chunk[pos++]!;
-    if (this.#headLen < need) return pos;
+    if (this.#headLen < need) return this.#keepPartial(pos);
     this.#decodeHeader(len7, masked, need, pos, sink);
     return pos;
   }
 
+  /** The chunk ended inside a header: its bytes so far move from the shared buffer to the parser's own. */
+  #keepPartial(pos: number): number {
+    const partial = (this.#partial ??= new Uint8Array(MAX_HEADER));
+    for (let i = 0; i < this.#headLen; i++) partial[i] = HEAD[i]!;
+    return pos;
+  }
+
+  /** Decodes the header gathered in HEAD (the caller filled it in the same synchronous step). */
   #decodeHeader(len7: number, masked: boolean, headerLength: number, end: number, sink: FrameSink): void {
-    const head = this.#head;
+    const head = HEAD;
     let violations: Violation[] | null = null;
     let payloadLength = len7;
     let offset = 2;

@@ -185,6 +185,71 @@ export function editHead(head: HttpHead, edits: readonly HeadEdit[], startLine?:
 }
 
 function edit(head: HttpHead, edits: readonly HeadEdit[], startLine: string | undefined): HttpHead & { readonly raw: Buffer } {
+  return editInPlace(head, edits, startLine) ?? editLines(head, edits, startLine);
+}
+
+const CRLF = Buffer.from('\r\n');
+
+/**
+ * The usual case of `edit`, a head from parseHead: the lines kept are copied as byte ranges of the
+ * head and keep their parsed pairs; only the edited lines are made anew. Null when the head's lines
+ * do not line up with its parsed pairs (then `editLines` does it the general way).
+ */
+function editInPlace(head: HttpHead, edits: readonly HeadEdit[], startLine: string | undefined): (HttpHead & { readonly raw: Buffer }) | null {
+  const raw = Buffer.from(head.raw.buffer, head.raw.byteOffset, head.raw.length);
+  const pairs = head.headers;
+  const lower = edits.map((e) => e.name.toLowerCase());
+  const done: boolean[] = edits.map(() => false);
+  const pieces: Uint8Array[] = [];
+  const headers: (readonly [string, string])[] = [];
+  // `lineEnd`: where the CRLF ending the current line is; `keep`: the start of the bytes kept as they are.
+  let lineEnd = raw.indexOf(CRLF);
+  if (lineEnd === -1) return null;
+  let keep = 0;
+  if (startLine !== undefined) {
+    pieces.push(Buffer.from(startLine, 'latin1'));
+    keep = lineEnd;
+  }
+  for (let i = 0; i < pairs.length; i++) {
+    const from = lineEnd + 2;
+    const to = raw.indexOf(CRLF, from);
+    if (to === -1) return null;
+    const pair = pairs[i]!;
+    const name = pair[0];
+    // The pair must be this line's (parseHead cuts the name at the first colon).
+    if (raw[from + name.length] !== 0x3a || raw.toString('latin1', from, from + name.length) !== name) return null;
+    lineEnd = to;
+    const at = lower.indexOf(name.toLowerCase());
+    if (at === -1) {
+      headers.push(pair);
+      continue;
+    }
+    const value = edits[at]!.value;
+    if (value !== null && !done[at]) {
+      done[at] = true;
+      pieces.push(raw.subarray(keep, from), Buffer.from(`${name}: ${value}`, 'latin1'));
+      headers.push([name, trimOws(value, 0)]);
+    } else pieces.push(raw.subarray(keep, from - 2));
+    keep = to;
+  }
+  // The last line's CRLF, then the empty line: nothing else may follow.
+  if (lineEnd !== raw.length - 4 || raw[raw.length - 2] !== 0x0d || raw[raw.length - 1] !== 0x0a) return null;
+  pieces.push(raw.subarray(keep, raw.length - 2));
+  // A value for a header the head lacks (say, Host in an HTTP/1.0 request) is added at the end.
+  edits.forEach((e, i) => {
+    // Done by name: a replaced line is marked at the name's first edit.
+    if (e.value !== null && !done[lower.indexOf(lower[i]!)]) {
+      pieces.push(Buffer.from(`${e.name}: ${e.value}\r\n`, 'latin1'));
+      headers.push([e.name, trimOws(e.value, 0)]);
+    }
+  });
+  pieces.push(CRLF);
+  const out = Buffer.concat(pieces);
+  return { raw: out, startLine: startLine ?? head.startLine, headers };
+}
+
+/** `edit` line by line, for any head. */
+function editLines(head: HttpHead, edits: readonly HeadEdit[], startLine: string | undefined): HttpHead & { readonly raw: Buffer } {
   const text = Buffer.from(head.raw.buffer, head.raw.byteOffset, head.raw.length).toString('latin1');
   const lines = text.slice(0, -4).split('\r\n');
   const out: string[] = [startLine ?? lines[0]!];

@@ -20,7 +20,7 @@ import type { OutMessage } from '../intercept/verdict.js';
 import type { FrameOrigin, FrameRecord, Side } from './events.js';
 import { DirectionCompression } from './direction-compression.js';
 import { wants } from './held-decisions.js';
-import { HoldQueue } from './hold-queue.js';
+import { HoldQueue, type QueuePort } from './hold-queue.js';
 import type { Inflater, InflatedPart } from './inflater.js';
 import type { PipeHost } from './pipe-host.js';
 import { nextKeyWord } from './mask-keys.js';
@@ -68,15 +68,8 @@ export class DirectionPipe {
   #held: Current[] = [];
   /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
   #preview: number;
-  /** The parser's callbacks. */
-  readonly #sink: FrameSink = {
-    header: (header, at, end, message, violations) => this.#onHeader(header, at, end, message, violations),
-    payload: (chunk, start, end, offset) => this.#onPayload(chunk, start, end, offset),
-    frameEnd: () => this.#onFrameEnd(),
-    violation: (v) => {
-      if (!this.#stopped) this.#report(v, null);
-    },
-  };
+  /** The parser's callbacks and the hold queue's view of this pipe, in one object. */
+  readonly #sink: FrameSink & QueuePort;
 
   constructor(from: Side, host: PipeHost, deflate: DeflateParams | null) {
     this.from = from;
@@ -85,24 +78,73 @@ export class DirectionPipe {
     this.#preview = host.limits.maxPreview;
     this.#parser = new FrameParser({ from, rsv1Allowed: deflate !== null });
     this.#compression = deflate === null ? null : new DirectionCompression(from, deflate);
+    this.#sink = new DirectionPipe.#Port(this, from, host, this.#compression);
     // Compressed input waiting for later turns counts as held: over its bound the peer is paused.
-    this.#hold = new HoldQueue({
-      from,
-      host,
-      compression: this.#compression,
-      stopped: () => this.#stopped,
-      current: () => this.#cur,
-      message: () => this.#msg,
-      writeOriginal: (frame) => this.#writeOriginal(frame),
-      writeMessages: (messages, origin, compressed) => this.#writeMessages(messages, origin, false, compressed),
-      log: (text) => this.#log(text),
-      releaseHeld: () => this.#releaseHeld(),
-      flush: () => this.#flush(),
-      drained: () => this.drained,
-    });
+    this.#hold = new HoldQueue(this.#sink);
     this.#queue = this.#hold.items;
     if (this.#compression !== null) this.#compression.inflater.hooks = { backlog: () => this.#hold.checkPressure() };
   }
+
+  /**
+   * What the parser and the hold queue call: one object per pipe whose methods reach the pipe's
+   * private state, rather than a closure per callback (a proxy may hold thousands of sessions).
+   */
+  static readonly #Port = class PipePort implements FrameSink, QueuePort {
+    readonly #p: DirectionPipe;
+    readonly from: Side;
+    readonly host: PipeHost;
+    readonly compression: DirectionCompression | null;
+
+    constructor(p: DirectionPipe, from: Side, host: PipeHost, compression: DirectionCompression | null) {
+      this.#p = p;
+      this.from = from;
+      this.host = host;
+      this.compression = compression;
+    }
+
+    // FrameSink
+    header(header: WireHeader, at: number, end: number, message: MessageContext | null, violations: Violation[] | null): void {
+      this.#p.#onHeader(header, at, end, message, violations);
+    }
+    payload(chunk: Uint8Array, start: number, end: number, offset: number): void {
+      this.#p.#onPayload(chunk, start, end, offset);
+    }
+    frameEnd(): void {
+      this.#p.#onFrameEnd();
+    }
+    violation(v: Violation): void {
+      if (!this.#p.#stopped) this.#p.#report(v, null);
+    }
+
+    // QueuePort
+    stopped(): boolean {
+      return this.#p.#stopped;
+    }
+    current(): Current | null {
+      return this.#p.#cur;
+    }
+    message(): Message | null {
+      return this.#p.#msg;
+    }
+    writeOriginal(frame: QueuedFrame): number {
+      return this.#p.#writeOriginal(frame);
+    }
+    writeMessages(messages: readonly OutMessage[], origin: FrameOrigin | null, compressed: readonly Buffer[] | null): void {
+      this.#p.#writeMessages(messages, origin, false, compressed);
+    }
+    log(text: string): void {
+      this.#p.#log(text);
+    }
+    releaseHeld(): void {
+      this.#p.#releaseHeld();
+    }
+    flush(): void {
+      this.#p.#flush();
+    }
+    drained(): boolean {
+      return this.#p.drained;
+    }
+  };
 
   get failed(): boolean {
     return this.#parser.failed;

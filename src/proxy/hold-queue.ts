@@ -28,8 +28,8 @@ export class HoldQueue {
   bytes = 0;
   #pressure = false;
   #pumping = false;
-  /** Messages behind the queue head already announced to the deciders (announceWaiting). */
-  readonly #announced = new WeakSet<MessageItem>();
+  /** Messages behind the queue head already announced to the deciders (announceWaiting); made when first needed. */
+  #announced: WeakSet<MessageItem> | null = null;
   readonly #port: QueuePort;
 
   constructor(port: QueuePort) {
@@ -113,7 +113,7 @@ export class HoldQueue {
 
   #announceWaiting(): void {
     const { host, from } = this.#port;
-    announceWaiting(this.items, this.#announced, host.interceptors(), host.session, from, host.limits.maxMessage, host.signal);
+    announceWaiting(this.items, (this.#announced ??= new WeakSet()), host.interceptors(), host.session, from, host.limits.maxMessage, host.signal);
   }
 
   #dequeue(item: Item): void {

@@ -39,6 +39,16 @@ type WiredSocket = Socket & { [SIDE]?: PipeHost };
 /** A peer that vanished gets this long before the other side is cut too. */
 const LINGER_MS = 1000;
 
+/** What the session keeps per direction (its #Host below): the pipe, the socket it writes to, the gate, the peer's end. */
+interface SessionDirection {
+  readonly from: Side;
+  readonly to: Side;
+  readonly out: Socket;
+  readonly pipe: DirectionPipe;
+  gate: WriteGate | null;
+  ended: boolean;
+}
+
 /** Why reading from a peer is paused: one bit per reason, reading resumes when none is left. */
 const PAUSE = { drain: 1, queue: 2, gate: 4 } as const;
 type PauseReason = keyof typeof PAUSE;
@@ -52,7 +62,6 @@ export class Session implements SessionControl {
   readonly #sockets: { readonly [S in Side]: Socket };
   readonly #pipes: { readonly [S in Side]: DirectionPipe };
   readonly #paused: { [S in Side]: number } = { client: 0, server: 0 };
-  readonly #ended: { [S in Side]: boolean } = { client: false, server: false };
   readonly #closedSockets: { [S in Side]: boolean } = { client: false, server: false };
   /** Made when a decider first asks for it: most sessions never hold a message. */
   #abort: AbortController | null = null;
@@ -64,11 +73,13 @@ export class Session implements SessionControl {
   readonly #closeFrames: { [S in Side]: boolean } = { client: false, server: false };
   #failed = false;
   #lingerTimer: NodeJS.Timeout | null = null;
-  /** Fault gates on the bytes written to each peer; null (the usual case) writes straight through. */
-  readonly #gates: { [S in Side]: WriteGate | null } = { client: null, server: null };
+  /** Each direction's side of the session: its pipe, the socket it writes to, its fault gate, its end. */
+  readonly #hosts: { readonly [S in Side]: SessionDirection };
   readonly #stats: StatsSink | undefined;
   /** The clock reading of the read being relayed, while wire observers listen. */
   #readTime: number | null = null;
+  /** True while a read is relayed that no wire observer hears (asked once per read, not per write). */
+  #quiet = false;
   /** Made when someone asks (shutdown): most sessions end without anyone waiting on them. */
   #done: Promise<void> | null = null;
   #resolveDone: (() => void) | null = null;
@@ -80,7 +91,8 @@ export class Session implements SessionControl {
     this.#sockets = { client, server };
     this.#stats = deps.statsSink?.(info.session, info.time);
     const hosts = { client: new Session.#Host(this, 'client'), server: new Session.#Host(this, 'server') };
-    this.#pipes = { client: new DirectionPipe('client', hosts.client, info.deflate), server: new DirectionPipe('server', hosts.server, info.deflate) };
+    this.#hosts = hosts;
+    this.#pipes = { client: hosts.client.pipe, server: hosts.server.pipe };
     Session.#Host.wire(client, hosts.client);
     Session.#Host.wire(server, hosts.server);
   }
@@ -100,16 +112,16 @@ export class Session implements SessionControl {
 
   /** Feeds bytes that arrived together with a handshake head (they must not be lost). */
   feed(from: Side, bytes: Uint8Array): void {
-    if (bytes.length > 0) this.#received(from, bytes);
+    if (bytes.length > 0) this.#received(this.#hosts[from], bytes);
   }
 
   /** The peer's end arrived with the handshake, before the session owned its socket. */
   feedEnd(from: Side): void {
-    if (!this.#ended[from]) this.#peerEnded(from);
+    if (!this.#hosts[from].ended) this.#peerEnded(from);
   }
 
   #peerEnded(side: Side): void {
-    this.#ended[side] = true;
+    this.#hosts[side].ended = true;
     // A TCP end starts the close as much as a close frame does; the 'close' events that follow
     // come in no useful order (the proxy may cut both sockets at once).
     this.#closeStart ??= { by: side, code: null, reason: '' };
@@ -118,13 +130,22 @@ export class Session implements SessionControl {
   }
 
   /** Bytes from a peer into its pipe; told first to wire observers (pcapng) when there are any. */
-  #received(from: Side, chunk: Uint8Array): void {
+  #received(h: SessionDirection, chunk: Uint8Array): void {
     const bus = this.#deps.bus;
-    if (bus.listenerCount('wire') === 0) return this.#pipes[from].push(chunk);
+    if (bus.listenerCount('wire') === 0) {
+      // The writes of this read need not ask again.
+      this.#quiet = true;
+      try {
+        h.pipe.push(chunk);
+      } finally {
+        this.#quiet = false;
+      }
+      return;
+    }
     // Before the pipe re-masks the chunk in place; the pipe's records get the same clock reading.
     const time = (this.#readTime = this.#deps.now());
-    bus.emit('wire', { session: this.info.session, time, leg: from, direction: 'in', bytes: [chunk] });
-    this.#pipes[from].push(chunk);
+    bus.emit('wire', { session: this.info.session, time, leg: h.from, direction: 'in', bytes: [chunk] });
+    h.pipe.push(chunk);
     this.#readTime = null;
   }
 
@@ -165,12 +186,13 @@ export class Session implements SessionControl {
   setWriteGate(to: Side, make: GateFactory | null): WriteGate | null {
     const from = otherSide(to);
     const socket = this.#sockets[to];
-    const old = this.#gates[to];
+    const writer = this.#hosts[from];
+    const old = writer.gate;
     if (old !== null) {
-      this.#gates[to] = null;
+      writer.gate = null;
       const rest = old.detach();
       this.#pause(from, 'gate', false);
-      if (rest.length > 0) this.#write(from, to, rest);
+      if (rest.length > 0) this.#write(writer, rest);
     }
     if (make === null || this.#state === 'closed') return null;
     const gate = make({
@@ -183,18 +205,19 @@ export class Session implements SessionControl {
       onDrain: (fn) => socket.once('drain', fn),
       pressure: (over) => this.#pause(from, 'gate', over),
       empty: () => {
-        if (this.#ended[from]) this.#endWhenDrained(from);
+        if (writer.ended) this.#endWhenDrained(from);
       },
     });
-    this.#gates[to] = gate;
+    writer.gate = gate;
     return gate;
   }
 
   /** Forgets what a gate still holds (the connection is being cut or failed). */
   #dropGate(to: Side): void {
-    const gate = this.#gates[to];
+    const writer = this.#hosts[otherSide(to)];
+    const gate = writer.gate;
     if (gate === null) return;
-    this.#gates[to] = null;
+    writer.gate = null;
     gate.detach();
     this.#pause(otherSide(to), 'gate', false);
   }
@@ -212,28 +235,38 @@ export class Session implements SessionControl {
    * What a pipe sees of its session, one per direction. A class rather than an object of closures:
    * every connection makes two, and a proxy may hold thousands of sessions.
    */
-  static readonly #Host = class SessionSide implements PipeHost {
+  static readonly #Host = class SessionSide implements PipeHost, SessionDirection {
     readonly session: number;
     readonly bus: ProxyBus;
     readonly stats: StatsSink | undefined;
     readonly limits: RelayLimits;
     readonly keys: MaskKeySource;
     readonly records: Sequencer;
+    readonly from: Side;
+    readonly to: Side;
+    /** The socket this direction writes to. */
+    readonly out: Socket;
+    readonly pipe: DirectionPipe;
+    /** The fault gate on what this direction writes; null (the usual case) writes straight through. */
+    gate: WriteGate | null = null;
+    /** This direction's peer ended its stream. */
+    ended = false;
     readonly #s: Session;
-    readonly #from: Side;
-    readonly #to: Side;
 
     constructor(s: Session, from: Side) {
       const deps = s.#deps;
       this.#s = s;
-      this.#from = from;
-      this.#to = otherSide(from);
+      this.from = from;
+      this.to = otherSide(from);
+      this.out = s.#sockets[this.to];
       this.session = s.info.session;
       this.bus = deps.bus;
       this.stats = s.#stats;
       this.limits = deps.limits;
       this.keys = deps.keys;
       this.records = s.#records;
+      // Last: the pipe reads the fields above.
+      this.pipe = new DirectionPipe(from, this, s.info.deflate);
     }
 
     get signal(): AbortSignal {
@@ -254,19 +287,19 @@ export class Session implements SessionControl {
     }
 
     write(segments: readonly Uint8Array[]): void {
-      this.#s.#write(this.#from, this.#to, segments);
+      this.#s.#write(this, segments);
     }
 
     violation(v: Violation, frame: number | null): void {
-      this.#s.#violation(this.#from, v, frame);
+      this.#s.#violation(this.from, v, frame);
     }
 
     closeFrame(code: number | null, reason: string): void {
-      this.#s.#closeFrame(this.#from, code, reason);
+      this.#s.#closeFrame(this.from, code, reason);
     }
 
     pressure(over: boolean): void {
-      this.#s.#pause(this.#from, 'queue', over);
+      this.#s.#pause(this.from, 'queue', over);
     }
 
     chainError(interceptor: string, error: unknown): void {
@@ -274,7 +307,7 @@ export class Session implements SessionControl {
     }
 
     idle(): void {
-      if (this.#s.#ended[this.#from]) this.#s.#endWhenDrained(this.#from);
+      if (this.ended) this.#s.#endWhenDrained(this.from);
     }
 
     /** The socket's events go to its session through listeners shared by every socket. */
@@ -293,17 +326,17 @@ export class Session implements SessionControl {
 
     static #onData(this: WiredSocket, chunk: Buffer): void {
       const h = SessionSide.#side(this);
-      h.#s.#received(h.#from, chunk);
+      h.#s.#received(h, chunk);
     }
 
     static #onDrain(this: WiredSocket): void {
       const h = SessionSide.#side(this);
-      h.#s.#pause(h.#to, 'drain', false);
+      h.#s.#pause(h.to, 'drain', false);
     }
 
     static #onEnd(this: WiredSocket): void {
       const h = SessionSide.#side(this);
-      h.#s.#peerEnded(h.#from);
+      h.#s.#peerEnded(h.from);
     }
 
     static #onError(this: WiredSocket, error: NodeJS.ErrnoException): void {
@@ -314,16 +347,17 @@ export class Session implements SessionControl {
 
     static #onClose(this: WiredSocket): void {
       const h = SessionSide.#side(this);
-      h.#s.#socketClosed(h.#from);
+      h.#s.#socketClosed(h.from);
     }
   };
 
-  #write(from: Side, to: Side, segments: readonly Uint8Array[]): void {
-    const socket = this.#sockets[to];
+  /** What direction `h` writes to its socket (through its gate, if one is set). */
+  #write(h: SessionDirection, segments: readonly Uint8Array[]): void {
+    const socket = h.out;
     if (socket.destroyed || !socket.writable) return;
-    const gate = this.#gates[to];
+    const gate = h.gate;
     if (gate !== null) return gate.write(segments);
-    if (this.#deps.bus.listenerCount('wire') > 0) this.#tellWire(to, segments, this.#readTime ?? this.#deps.now());
+    if (!this.#quiet && this.#deps.bus.listenerCount('wire') > 0) this.#tellWire(h.to, segments, this.#readTime ?? this.#deps.now());
     let total = 0;
     for (const s of segments) total += s.length;
     if (segments.length === 1) socket.write(segments[0]!);
@@ -336,8 +370,8 @@ export class Session implements SessionControl {
       for (const s of segments) socket.write(s);
       socket.uncork();
     }
-    if (socket.writableNeedDrain) this.#pause(from, 'drain', true);
-    if (this.#ended[from]) this.#endWhenDrained(from);
+    if (socket.writableNeedDrain) this.#pause(h.from, 'drain', true);
+    if (h.ended) this.#endWhenDrained(h.from);
   }
 
   #tellWire(to: Side, bytes: readonly Uint8Array[], time: number): void {
@@ -360,7 +394,8 @@ export class Session implements SessionControl {
 
   /** The peer on `side` ended its stream: pass the end on once everything it sent is written. */
   #endWhenDrained(side: Side): void {
-    if (!this.#pipes[side].drained || (this.#gates[otherSide(side)]?.pending ?? 0) > 0) return;
+    const h = this.#hosts[side];
+    if (!h.pipe.drained || (h.gate?.pending ?? 0) > 0) return;
     const other = this.#sockets[otherSide(side)];
     if (!other.destroyed && !other.writableEnded) {
       other.end();
