@@ -179,7 +179,7 @@ async function small(obs: Observers, reps = 2000, between?: () => Promise<void>)
 /**
  * The same with --log-file as well, into a file on tmpfs. Since the log has a thread of its own
  * this is the relay's share (packing records for that thread); the rounds are kept small and the
- * log's thread catches up between them: a log 16 MiB behind makes the relay wait, and the figure
+ * log's thread catches up between them: a log 64 MiB behind makes the relay wait, and the figure
  * would then be the log's thread's speed. Checked for such waits (and, on older builds, drops).
  */
 async function smallWithLog(printer: boolean): Promise<number | string> {

@@ -66,6 +66,7 @@ function addProxyOptions(cmd: Command): Command {
     .option('-l, --listen <addr>', 'where to listen: PORT or HOST:PORT', '127.0.0.1:9000')
     .option('--headless', 'print one line per frame instead of the terminal UI (automatic when stdout is not a terminal)')
     .option('--log-file <path>', 'append every event to a JSONL file (see docs/log-format.md)')
+    .option('--log-buffer <bytes>', 'records --log-file may hold unwritten before the relay waits for the disk', '64M')
     .option('--max-preview <bytes>', 'payload bytes kept per frame for the log and UI', '64k')
     .option('--max-message <bytes>', 'largest message held whole for a script or intercept; larger ones stream through', '16M')
     .option('--history <n>', 'frames kept in the UI', '10000')
@@ -211,7 +212,7 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
     await proxy.close();
     fail(new Error(unreachable));
   }
-  const jsonl = options.logFile === null ? null : await attachJsonl(proxy.bus, options.logFile).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
+  const jsonl = options.logFile === null ? null : await attachJsonl(proxy.bus, options.logFile, { bytes: options.logBuffer }).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
   const exports = await attachExports(proxy, options, packageVersion()).catch((e: unknown) => fail(e));
   const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
   const headless = options.headless || !tty;

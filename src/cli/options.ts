@@ -42,6 +42,8 @@ export interface Options {
   readonly tls: TlsOptions;
   readonly headless: boolean;
   readonly logFile: string | null;
+  /** Bytes of records the log may hold unwritten before the relay waits for it (--log-buffer). */
+  readonly logBuffer: number;
   readonly maxPreview: number;
   readonly maxMessage: number;
   readonly history: number;
@@ -73,6 +75,7 @@ export interface RawOptions {
   readonly target?: string;
   readonly headless?: boolean;
   readonly logFile?: string;
+  readonly logBuffer?: string;
   readonly maxPreview: string;
   readonly maxMessage: string;
   readonly history: string;
@@ -145,6 +148,12 @@ export function parseBytes(text: string, flag: string): number {
   return Number(m[1]) * scale;
 }
 
+function logBuffer(text: string): number {
+  const bytes = parseBytes(text, '--log-buffer');
+  if (bytes < 1024 * 1024) throw new OptionError(`--log-buffer: at least 1M, got "${text}"`);
+  return bytes;
+}
+
 function positiveInt(text: string, flag: string): number {
   if (!/^\d+$/.test(text) || Number(text) < 1) throw new OptionError(`${flag}: expected a positive whole number, got "${text}"`);
   return Number(text);
@@ -161,6 +170,7 @@ export function toOptions(raw: RawOptions, defaults: { readonly target?: Target 
     tls: tlsOptions(raw, target),
     headless: raw.headless === true,
     logFile: raw.logFile ?? null,
+    logBuffer: logBuffer(raw.logBuffer ?? '64M'),
     maxPreview: parseBytes(raw.maxPreview, '--max-preview'),
     maxMessage: parseBytes(raw.maxMessage, '--max-message'),
     history: positiveInt(raw.history, '--history'),

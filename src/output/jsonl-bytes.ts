@@ -349,21 +349,10 @@ export class JsonlBatch {
   #asciiInside(bytes: Uint8Array): boolean {
     const n = bytes.length;
     if (n > BYTE_LOOP_MAX) return false;
-    let plain = true;
-    for (let i = 0; i < n; i++) {
-      const c = bytes[i]!;
-      if (c >= 0x7f) {
-        if (c > 0x7f) return false;
-        plain = false;
-      } else if (c < 0x20 || c === 0x22 || c === 0x5c) plain = false;
-    }
-    if (plain) {
-      this.#run(bytes);
-      return true;
-    }
     this.#room(n * 6);
     const buf = this.#buf;
     let pos = this.#pos;
+    // One pass: copied as it is checked; nothing counts as written until the end.
     for (let i = 0; i < n; i++) {
       const c = bytes[i]!;
       if (c >= 0x20 && c < 0x7f) {
@@ -371,11 +360,12 @@ export class JsonlBatch {
         buf[pos++] = c;
         continue;
       }
+      if (c > 0x7f) return false;
       buf[pos++] = 0x5c;
       const short = c === 0x08 ? 0x62 : c === 0x09 ? 0x74 : c === 0x0a ? 0x6e : c === 0x0c ? 0x66 : c === 0x0d ? 0x72 : 0;
       if (short !== 0) buf[pos++] = short;
       else {
-        // \u00XX, lower-case hex as JSON.stringify and escapeJsonText write it.
+        // \u00XX, lower-case hex as JSON.stringify and escapeJsonText write it (DEL too).
         buf[pos++] = 0x75;
         buf[pos++] = 0x30;
         buf[pos++] = 0x30;

@@ -5,12 +5,15 @@
  * that moves off the relay's thread); any other record is its line, already JSON. The worker
  * rebuilds the record and encodes it with JsonlBatch, so a line is the same bytes either way.
  *
- *   frame:   1, id f64, session f64, time f64, length f64, bits u8, opcode u8, headerLength u8,
- *            origin u8, [mask key 4 bytes], n u32, n bytes
- *   message: 2, id f64, session f64, time f64, length f64, frames f64, bits u8, fate u8,
- *            by u8 (255: null), [by bytes], [n u32, n bytes unless the frame's payload is reused]
- *   line:    3, n u32, n bytes of UTF-8 (no newline)
- *   part:    4 (5 for the last), n u32, n bytes: an entry larger than a batch, in pieces
+ * Entries start at multiples of 8, so their numbers are single stores into a Float64Array over the
+ * same memory (Buffer's writeDoubleLE copies byte by byte):
+ *
+ *   frame:   1, bits, opcode, headerLength, origin | key << 4, 3 unused; id, session, time,
+ *            length (f64 each); n u32, mask key (4 bytes); n bytes of payload
+ *   message: 2, bits, fate, by length (255: null), n u32; id, session, time, length, frames
+ *            (f64 each); the by bytes; n bytes of payload, unless it is the frame's just before
+ *   line:    3, 3 unused, n u32, n bytes of UTF-8 (no newline)
+ *   part:    4 (5 for the last), 3 unused, n u32, n bytes: an entry larger than a batch, in pieces
  *
  * A record these cannot carry exactly (a close frame, violations, a kind that does not follow from
  * the opcode, a decider's name that is not plain) goes as its line.
@@ -21,12 +24,27 @@ import type { FrameOrigin, FrameRecord, MessageFate, MessageRecord } from '../pr
 export const FRAME = 1;
 export const MESSAGE = 2;
 export const LINE = 3;
-/** A piece of an entry larger than a batch; the last piece completes it. */
 export const PART = 4;
 export const LAST_PART = 5;
 
-const FRAME_FIXED = 1 + 4 * 8 + 4 + 4;
-const MESSAGE_FIXED = 1 + 5 * 8 + 3;
+/** Memory that entries are written to and read from: bytes and f64 over the same buffer, from its start. */
+export interface Slab {
+  readonly bytes: Buffer;
+  readonly f64: Float64Array;
+}
+
+export function slab(buffer: ArrayBufferLike): Slab {
+  return { bytes: Buffer.from(buffer), f64: new Float64Array(buffer, 0, buffer.byteLength >> 3) };
+}
+
+/** A slab of its own for `n` bytes (an entry larger than a batch, put together). */
+export function freshSlab(n: number): Slab {
+  return slab(new ArrayBuffer((n + 7) & ~7));
+}
+
+/** Bytes before a frame's or a message's variable part; before a line's or a piece's bytes. */
+const FIXED = 48;
+const SHORT = 8;
 const ORIGINS: readonly FrameOrigin[] = ['peer', 'modified', 'injected'];
 const FATES: readonly MessageFate[] = ['forwarded', 'modified', 'dropped', 'injected', 'streamed'];
 const NULL_BY = 255;
@@ -39,50 +57,64 @@ const RSV3 = 16;
 const MASKED = 32;
 const TRUNCATED = 64;
 const COMPRESSED = 128;
-/** Frame bits above a byte: a mask key follows. */
-const KEY = 1;
 /** Message bits. */
 const M_SERVER = 1;
 const M_BINARY = 2;
 const M_TRUNCATED = 4;
 const M_COMPRESSED = 8;
-/** The message's payload is the frame's just before it (same bytes, same slot): not copied again. */
+/** The message's payload is the frame's just before it (same bytes, same batch): not copied again. */
 const M_SAME = 16;
 
-/** Bytes the frame's entry takes, or -1 when it must go as its line. */
-export function frameEntrySize(f: FrameRecord): number {
+const aligned = (n: number): number => (n + 7) & ~7;
+
+function u32(b: Buffer, at: number, n: number): void {
+  b[at] = n;
+  b[at + 1] = n >>> 8;
+  b[at + 2] = n >>> 16;
+  b[at + 3] = n >>> 24;
+}
+
+const readU32 = (b: Buffer, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
+
+/** Bytes the frame's entry takes, or -1 when it must go as its line. `key`: f.maskKey, read once. */
+export function frameEntrySize(f: FrameRecord, key: Uint8Array | null): number {
   if (f.close !== null || f.violations.length > 0) return -1;
-  if (!(f.opcode >= 0 && f.opcode <= 15 && (f.opcode | 0) === f.opcode) || f.kind !== frameKind(f.opcode)) return -1;
-  if (!(f.headerLength >= 0 && f.headerLength <= 255 && (f.headerLength | 0) === f.headerLength)) return -1;
-  if (ORIGINS.indexOf(f.origin) < 0) return -1;
-  const key = f.maskKey;
+  const op = f.opcode;
+  if (!(op >= 0 && op <= 15 && (op | 0) === op) || f.kind !== frameKind(op)) return -1;
+  const h = f.headerLength;
+  if (!(h >= 0 && h <= 255 && (h | 0) === h)) return -1;
+  if (f.origin !== 'peer' && f.origin !== 'modified' && f.origin !== 'injected') return -1;
   if (key !== null && key.length !== 4) return -1;
-  return FRAME_FIXED + (key === null ? 0 : 4) + f.payload.length;
+  return aligned(FIXED + f.payload.length);
 }
 
-/** Writes the frame's entry at `at` (its size from frameEntrySize); returns where it ends. */
-export function packFrame(b: Buffer, at: number, f: FrameRecord): number {
-  b[at++] = FRAME;
-  b.writeDoubleLE(f.id, at);
-  b.writeDoubleLE(f.session, at + 8);
-  b.writeDoubleLE(f.time, at + 16);
-  b.writeDoubleLE(f.length, at + 24);
-  at += 32;
-  b[at++] = (f.from === 'server' ? SERVER : 0) | (f.fin ? FIN : 0) | (f.rsv1 ? RSV1 : 0) | (f.rsv2 ? RSV2 : 0) | (f.rsv3 ? RSV3 : 0) | (f.masked ? MASKED : 0) | (f.truncated ? TRUNCATED : 0) | (f.compressed ? COMPRESSED : 0);
-  b[at++] = f.opcode;
-  b[at++] = f.headerLength;
-  const key = f.maskKey;
-  b[at++] = ORIGINS.indexOf(f.origin) | (key === null ? 0 : KEY << 4);
+/** Writes the frame's entry at `at` (a multiple of 8, room for frameEntrySize); returns where the next one goes. */
+export function packFrame(s: Slab, at: number, f: FrameRecord, key: Uint8Array | null): number {
+  const b = s.bytes;
+  const f64 = s.f64;
+  b[at] = FRAME;
+  b[at + 1] = (f.from === 'server' ? SERVER : 0) | (f.fin ? FIN : 0) | (f.rsv1 ? RSV1 : 0) | (f.rsv2 ? RSV2 : 0) | (f.rsv3 ? RSV3 : 0) | (f.masked ? MASKED : 0) | (f.truncated ? TRUNCATED : 0) | (f.compressed ? COMPRESSED : 0);
+  b[at + 2] = f.opcode;
+  b[at + 3] = f.headerLength;
+  b[at + 4] = (f.origin === 'peer' ? 0 : f.origin === 'modified' ? 1 : 2) | (key === null ? 0 : 16);
+  const i = at >> 3;
+  f64[i + 1] = f.id;
+  f64[i + 2] = f.session;
+  f64[i + 3] = f.time;
+  f64[i + 4] = f.length;
+  const p = f.payload;
+  u32(b, at + 40, p.length);
   if (key !== null) {
-    b[at++] = key[0]!;
-    b[at++] = key[1]!;
-    b[at++] = key[2]!;
-    b[at++] = key[3]!;
+    b[at + 44] = key[0]!;
+    b[at + 45] = key[1]!;
+    b[at + 46] = key[2]!;
+    b[at + 47] = key[3]!;
   }
-  return payload(b, at, f.payload);
+  copy(b, at + FIXED, p);
+  return aligned(at + FIXED + p.length);
 }
 
-/** `by` as UTF-8 when it reads back the same, else null (the message then goes as its line). */
+/** `by` as UTF-8 when it reads back the same and is short, else null (the message then goes as its line). */
 export function byBytes(by: string): Buffer | null {
   if (by.length > 80) return null;
   const bytes = Buffer.from(by, 'utf8');
@@ -96,64 +128,71 @@ export function byBytes(by: string): Buffer | null {
 export function messageEntrySize(m: MessageRecord, same: boolean, by: Buffer | null): number {
   if ((m.kind !== 'text' && m.kind !== 'binary') || FATES.indexOf(m.fate) < 0) return -1;
   if (m.by !== null && by === null) return -1;
-  return MESSAGE_FIXED + (by === null ? 0 : by.length) + (same ? 0 : 4 + m.payload.length);
+  return aligned(FIXED + (by === null ? 0 : by.length) + (same ? 0 : m.payload.length));
 }
 
-export function packMessage(b: Buffer, at: number, m: MessageRecord, same: boolean, by: Buffer | null): number {
-  b[at++] = MESSAGE;
-  b.writeDoubleLE(m.id, at);
-  b.writeDoubleLE(m.session, at + 8);
-  b.writeDoubleLE(m.time, at + 16);
-  b.writeDoubleLE(m.length, at + 24);
-  b.writeDoubleLE(m.frames, at + 32);
-  at += 40;
-  b[at++] = (m.from === 'server' ? M_SERVER : 0) | (m.kind === 'binary' ? M_BINARY : 0) | (m.truncated ? M_TRUNCATED : 0) | (m.compressed ? M_COMPRESSED : 0) | (same ? M_SAME : 0);
-  b[at++] = FATES.indexOf(m.fate);
-  if (by === null) b[at++] = NULL_BY;
-  else {
-    b[at++] = by.length;
-    b.set(by, at);
-    at += by.length;
+export function packMessage(s: Slab, at: number, m: MessageRecord, same: boolean, by: Buffer | null): number {
+  const b = s.bytes;
+  const f64 = s.f64;
+  b[at] = MESSAGE;
+  b[at + 1] = (m.from === 'server' ? M_SERVER : 0) | (m.kind === 'binary' ? M_BINARY : 0) | (m.truncated ? M_TRUNCATED : 0) | (m.compressed ? M_COMPRESSED : 0) | (same ? M_SAME : 0);
+  b[at + 2] = FATES.indexOf(m.fate);
+  b[at + 3] = by === null ? NULL_BY : by.length;
+  const i = at >> 3;
+  f64[i + 1] = m.id;
+  f64[i + 2] = m.session;
+  f64[i + 3] = m.time;
+  f64[i + 4] = m.length;
+  f64[i + 5] = m.frames;
+  let end = at + FIXED;
+  if (by !== null) {
+    copy(b, end, by);
+    end += by.length;
   }
-  return same ? at : payload(b, at, m.payload);
+  if (same) u32(b, at + 4, 0);
+  else {
+    u32(b, at + 4, m.payload.length);
+    copy(b, end, m.payload);
+    end += m.payload.length;
+  }
+  return aligned(end);
 }
 
 /** Bytes a line's entry takes at most (its exact size is known once written). */
 export function lineEntryRoom(text: string): number {
-  return 5 + text.length * 3;
+  return aligned(SHORT + text.length * 3);
 }
 
-/** Writes a line's entry at `at`, with room for lineEntryRoom(text); returns where it ends. */
-export function packLine(b: Buffer, at: number, text: string): number {
-  const n = b.write(text, at + 5, 'utf8');
+/** Writes a line's entry at `at`, with room for lineEntryRoom(text); returns where the next one goes. */
+export function packLine(s: Slab, at: number, text: string): number {
+  const b = s.bytes;
+  const n = b.write(text, at + SHORT, 'utf8');
   b[at] = LINE;
-  b.writeUInt32LE(n, at + 1);
-  return at + 5 + n;
+  u32(b, at + 4, n);
+  return aligned(at + SHORT + n);
 }
 
-function payload(b: Buffer, at: number, p: Uint8Array): number {
+/** Room a piece takes besides its bytes. */
+export const PART_ROOM = SHORT + 8;
+
+/** Writes a piece of an entry at `at`; returns where the next one goes. */
+export function packPart(s: Slab, at: number, piece: Uint8Array, last: boolean): number {
+  const b = s.bytes;
+  b[at] = last ? LAST_PART : PART;
+  u32(b, at + 4, piece.length);
+  b.set(piece, at + SHORT);
+  return aligned(at + SHORT + piece.length);
+}
+
+function copy(b: Buffer, at: number, p: Uint8Array): void {
   const n = p.length;
-  b.writeUInt32LE(n, at);
-  at += 4;
   // Small payloads are the common case: a loop costs less than a call into set().
-  if (n < 128) for (let i = 0; i < n; i++) b[at + i] = p[i]!;
+  if (n < 64) for (let i = 0; i < n; i++) b[at + i] = p[i]!;
   else b.set(p, at);
-  return at + n;
 }
 
 const NONE: readonly never[] = [];
 const NO_BYTES = new Uint8Array(0);
-
-/** Room a piece's header takes. */
-export const PART_HEADER = 5;
-
-/** Writes a piece of an entry at `at`; returns where it ends. */
-export function packPart(b: Buffer, at: number, piece: Uint8Array, last: boolean): number {
-  b[at] = last ? LAST_PART : PART;
-  b.writeUInt32LE(piece.length, at + 1);
-  b.set(piece, at + PART_HEADER);
-  return at + PART_HEADER + piece.length;
-}
 
 export interface EntryReader {
   frame(f: FrameRecord): void;
@@ -164,43 +203,32 @@ export interface EntryReader {
   part(bytes: Uint8Array, last: boolean): void;
 }
 
-/** Reads the entries of b[0..length), in order. Payloads are views of `b`. */
-export function readEntries(b: Buffer, length: number, to: EntryReader): void {
-  let at = 0;
+/** Reads the entries of the slab from `at` to `end`, in order. Payloads are views of the slab. */
+export function readEntries(s: Slab, at: number, end: number, to: EntryReader): void {
+  const b = s.bytes;
+  const f64 = s.f64;
   let last: Uint8Array = NO_BYTES;
-  while (at < length) {
-    const type = b[at++];
+  while (at < end) {
+    const type = b[at]!;
     if (type === LINE || type === PART || type === LAST_PART) {
-      const n = b.readUInt32LE(at);
-      const bytes = b.subarray(at + 4, at + 4 + n);
+      const n = readU32(b, at + 4);
+      const bytes = b.subarray(at + SHORT, at + SHORT + n);
       if (type === LINE) to.line(bytes);
       else to.part(bytes, type === LAST_PART);
-      at += 4 + n;
+      at = aligned(at + SHORT + n);
       continue;
     }
-    const id = b.readDoubleLE(at);
-    const session = b.readDoubleLE(at + 8);
-    const time = b.readDoubleLE(at + 16);
-    const length = b.readDoubleLE(at + 24);
-    at += 32;
+    const bits = b[at + 1]!;
+    const i = at >> 3;
     if (type === FRAME) {
-      const bits = b[at]!;
-      const opcode = b[at + 1]!;
-      const headerLength = b[at + 2]!;
-      const originKey = b[at + 3]!;
-      at += 4;
-      let maskKey: Uint8Array | null = null;
-      if (originKey >> 4 === KEY) {
-        maskKey = b.subarray(at, at + 4);
-        at += 4;
-      }
-      const n = b.readUInt32LE(at);
-      last = b.subarray(at + 4, at + 4 + n);
-      at += 4 + n;
+      const opcode = b[at + 2]!;
+      const originKey = b[at + 4]!;
+      const n = readU32(b, at + 40);
+      last = b.subarray(at + FIXED, at + FIXED + n);
       to.frame({
-        id,
-        session,
-        time,
+        id: f64[i + 1]!,
+        session: f64[i + 2]!,
+        time: f64[i + 3]!,
         from: (bits & SERVER) !== 0 ? 'server' : 'client',
         fin: (bits & FIN) !== 0,
         rsv1: (bits & RSV1) !== 0,
@@ -209,10 +237,10 @@ export function readEntries(b: Buffer, length: number, to: EntryReader): void {
         opcode,
         kind: frameKind(opcode),
         masked: (bits & MASKED) !== 0,
-        maskKey,
-        length,
+        maskKey: (originKey & 16) !== 0 ? b.subarray(at + 44, at + 48) : null,
+        length: f64[i + 4]!,
         header: NO_BYTES,
-        headerLength,
+        headerLength: b[at + 3]!,
         payload: last,
         truncated: (bits & TRUNCATED) !== 0,
         compressed: (bits & COMPRESSED) !== 0,
@@ -220,38 +248,37 @@ export function readEntries(b: Buffer, length: number, to: EntryReader): void {
         violations: NONE,
         origin: ORIGINS[originKey & 15]!,
       });
+      at = aligned(at + FIXED + n);
       continue;
     }
-    if (type !== MESSAGE) throw new Error(`JSONL entry of unknown type ${type} at ${at - 33}`);
-    const frames = b.readDoubleLE(at);
-    const bits = b[at + 8]!;
-    const fate = FATES[b[at + 9]!]!;
-    const byLength = b[at + 10]!;
-    at += 11;
+    if (type !== MESSAGE) throw new Error(`JSONL entry of unknown type ${type} at ${at}`);
+    const byLength = b[at + 3]!;
+    let p = at + FIXED;
     let by: string | null = null;
     if (byLength !== NULL_BY) {
-      by = b.toString('utf8', at, at + byLength);
-      at += byLength;
+      by = b.toString('utf8', p, p + byLength);
+      p += byLength;
     }
-    let p = last;
+    let payload = last;
     if ((bits & M_SAME) === 0) {
-      const n = b.readUInt32LE(at);
-      p = b.subarray(at + 4, at + 4 + n);
-      at += 4 + n;
+      const n = readU32(b, at + 4);
+      payload = b.subarray(p, p + n);
+      p += n;
     }
     to.message({
-      id,
-      session,
-      time,
+      id: f64[i + 1]!,
+      session: f64[i + 2]!,
+      time: f64[i + 3]!,
       from: (bits & M_SERVER) !== 0 ? 'server' : 'client',
       kind: (bits & M_BINARY) !== 0 ? 'binary' : 'text',
-      length,
-      payload: p,
+      length: f64[i + 4]!,
+      payload,
       truncated: (bits & M_TRUNCATED) !== 0,
-      frames,
+      frames: f64[i + 5]!,
       compressed: (bits & M_COMPRESSED) !== 0,
-      fate,
+      fate: FATES[b[at + 2]!]!,
       by,
     });
+    at = aligned(p);
   }
 }

@@ -4,18 +4,19 @@
  * Encoding two lines per frame, and at the default --max-preview a 64 KiB payload twice in base64,
  * cost the relay's thread more than relaying the frame did.
  *
- * A log is the record of what happened, so nothing is dropped: the batches form a ring of SLOTS
- * (16 MiB in all), handed over in order. When every slot waits for the writer (a disk slower than
- * the traffic), the relay's thread waits for one to come free: the peers are held back by TCP as
- * they would be by a slow peer, and the log says so in a `backpressure` record. The counters the
- * two threads share are in shared memory, so the wait needs no message from the writer, and the
- * file is complete after close() or, when the process exits without it, after its 'exit' event.
+ * A log is the record of what happened, so nothing is dropped: batches are handed over in order,
+ * each in one of a number of slots (64 MiB in all unless --log-buffer says otherwise; the slot freed last is filled next, so a log that
+ * keeps up touches only a few). When every slot waits for the writer (a disk slower than the
+ * traffic), the relay's thread waits for one to come free: the peers are held back by TCP as they
+ * would be by a slow peer, and the log says so in a `backpressure` record. The counters the two
+ * threads share are in shared memory, so the wait needs no message from the writer, and the file
+ * is complete after close() or, when the process exits without it, after its 'exit' event.
  */
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { threadEntry } from '../thread-entry.js';
 import type { FrameRecord, MessageRecord } from '../proxy/events.js';
-import { byBytes, frameEntrySize, lineEntryRoom, messageEntrySize, packFrame, packLine, packMessage, packPart, PART_HEADER } from './jsonl-entries.js';
+import { byBytes, frameEntrySize, freshSlab, lineEntryRoom, messageEntrySize, packFrame, packLine, packMessage, packPart, PART_ROOM, slab, type Slab } from './jsonl-entries.js';
 
 /** Indexes into the shared counters. */
 export const PRODUCED = 0;
@@ -23,8 +24,9 @@ export const CONSUMED = 1;
 export const CLOSING = 2;
 export const FAILED = 3;
 export const DONE = 4;
-/** Slot i's length is at LENGTHS + i. */
+/** Batch k's length is at LENGTHS + k % slots, its slot at slotIndexes(slots) + k % slots. */
 export const LENGTHS = 8;
+export const slotIndexes = (slots: number): number => LENGTHS + slots;
 
 export interface JsonlThreadData {
   readonly fd: number;
@@ -37,11 +39,14 @@ export interface JsonlThreadData {
 }
 
 export interface JsonlThreadOptions {
-  readonly slots?: number;
+  /** Bytes of records that may wait for the writer (--log-buffer), in batches of slotBytes; 64 MiB by default. */
+  readonly bytes?: number;
   readonly slotBytes?: number;
+  /** Instead of `bytes`: how many batches. */
+  readonly slots?: number;
 }
 
-const SLOTS = 64;
+const BYTES = 64 * 1024 * 1024;
 const SLOT_BYTES = 256 * 1024;
 const FLUSH_MS = 10;
 /** At most one backpressure record a second. */
@@ -54,12 +59,21 @@ export class JsonlThread {
   readonly #worker: Worker;
   readonly #exited: Promise<void>;
   readonly #ctl: Int32Array;
-  readonly #slots: Buffer[];
+  readonly #slab: Slab;
+  readonly #slotCount: number;
   readonly #slotBytes: number;
-  /** Batches handed over so far; the one being filled is #produced % slots. */
+  /** Batches handed over so far, and returned by the writer (their slots free again). */
   #produced = 0;
+  #reclaimed = 0;
+  /** Free slots, the one freed last on top; the slot of each batch out, by its number % slots. */
+  readonly #free: number[];
+  readonly #slotOf: Int32Array;
+  /** The slot being filled. */
+  #slot = 0;
   /** Whether the slot being filled is known to be free. */
   #claimed = false;
+  /** Where the slot being filled begins in the slab, and where its next entry goes. */
+  #base = 0;
   #at = 0;
   /** The payload of the frame entry just packed in this slot (a one-frame message reuses it). */
   #lastPayload: Uint8Array | null = null;
@@ -75,12 +89,16 @@ export class JsonlThread {
   /** `fd`: the file, open for appending; the writer never closes it, close() does. */
   constructor(fd: number, options: JsonlThreadOptions = {}) {
     this.#fd = fd;
-    const slots = options.slots ?? SLOTS;
-    this.#slotBytes = options.slotBytes ?? SLOT_BYTES;
+    // Entries start at multiples of 8 (jsonl-entries.ts).
+    this.#slotBytes = ((options.slotBytes ?? SLOT_BYTES) + 7) & ~7;
+    const slots = options.slots ?? Math.max(2, Math.ceil((options.bytes ?? BYTES) / this.#slotBytes));
+    this.#slotCount = slots;
     const shared = new SharedArrayBuffer(slots * this.#slotBytes);
-    const control = new SharedArrayBuffer((LENGTHS + slots) * 4);
+    const control = new SharedArrayBuffer((LENGTHS + 2 * slots) * 4);
+    this.#free = Array.from({ length: slots }, (_, i) => slots - 1 - i);
+    this.#slotOf = new Int32Array(slots);
     this.#ctl = new Int32Array(control);
-    this.#slots = Array.from({ length: slots }, (_, i) => Buffer.from(shared, i * this.#slotBytes, this.#slotBytes));
+    this.#slab = slab(shared);
     const data: JsonlThreadData = { fd, shared, control, slots, slotBytes: this.#slotBytes };
     this.#worker = new Worker(threadEntry(import.meta.url, 'jsonl-worker'), { eval: true, workerData: data, name: 'wsproxy log' });
     this.#worker.unref();
@@ -98,27 +116,27 @@ export class JsonlThread {
     if (!this.#open()) return;
     const room = lineEntryRoom(text);
     if (room > this.#slotBytes) {
-      const entry = Buffer.allocUnsafe(room);
-      return this.#pieces(entry.subarray(0, packLine(entry, 0, text)));
+      const entry = freshSlab(room);
+      return this.#pieces(entry.bytes.subarray(0, packLine(entry, 0, text)));
     }
     this.#room(room);
-    this.#at = packLine(this.#slots[this.#slot()]!, this.#at, text);
+    this.#at = packLine(this.#slab, this.#at, text);
     this.#scheduled();
   }
 
   /** False when the frame must go as its line (jsonl-entries.ts says which). */
   frame(f: FrameRecord): boolean {
-    const n = frameEntrySize(f);
+    const key = f.maskKey;
+    const n = frameEntrySize(f, key);
     if (n < 0) return false;
     if (!this.#open()) return true;
     if (n > this.#slotBytes) {
-      const entry = Buffer.allocUnsafe(n);
-      packFrame(entry, 0, f);
-      this.#pieces(entry);
+      const entry = freshSlab(n);
+      this.#pieces(entry.bytes.subarray(0, packFrame(entry, 0, f, key)));
       return true;
     }
     this.#room(n);
-    this.#at = packFrame(this.#slots[this.#slot()]!, this.#at, f);
+    this.#at = packFrame(this.#slab, this.#at, f, key);
     this.#lastPayload = f.payload;
     this.#scheduled();
     return true;
@@ -134,28 +152,35 @@ export class JsonlThread {
         if (this.#byCache.size < 64) this.#byCache.set(m.by, by);
       }
     }
-    // Only a payload packed in this very slot may be pointed at: an earlier slot may be reused.
-    const same = m.payload === this.#lastPayload && m.payload.length > 0;
+    let same = this.#samePayload(m.payload);
     let n = messageEntrySize(m, same, by);
     if (n < 0) return false;
     if (!this.#open()) return true;
     if (n > this.#slotBytes) {
-      const entry = Buffer.allocUnsafe(n);
-      packMessage(entry, 0, m, false, by);
-      this.#pieces(entry);
+      const entry = freshSlab(n);
+      this.#pieces(entry.bytes.subarray(0, packMessage(entry, 0, m, false, by)));
       return true;
     }
     this.#room(n);
-    // #room may have started a new slot: the frame's payload is then not there to point at.
-    const reuse = same && this.#lastPayload === m.payload;
-    if (same && !reuse) {
-      n = messageEntrySize(m, false, by);
-      this.#room(n);
+    // #room may have started a new batch: the frame's payload is then not there to point at.
+    if (same && this.#lastPayload === null) {
+      same = false;
+      this.#room(messageEntrySize(m, false, by));
     }
-    this.#at = packMessage(this.#slots[this.#slot()]!, this.#at, m, reuse, by);
+    this.#at = packMessage(this.#slab, this.#at, m, same, by);
     this.#lastPayload = null;
     this.#scheduled();
     return true;
+  }
+
+  /**
+   * Whether `p` is the payload of the frame entry just packed, in this batch (an earlier batch may
+   * be reused by now): the same bytes of the same memory, whether or not the same view.
+   */
+  #samePayload(p: Uint8Array): boolean {
+    const last = this.#lastPayload;
+    if (last === null || p.length === 0) return false;
+    return p === last || (p.buffer === last.buffer && p.byteOffset === last.byteOffset && p.length === last.length);
   }
 
   /** Hands over what is left, waits until the file has it all, and closes the file. */
@@ -167,10 +192,6 @@ export class JsonlThread {
     await this.#exited;
     process.off('exit', this.#onExit);
     await new Promise<void>((resolve) => fs.close(this.#fd, () => resolve()));
-  }
-
-  #slot(): number {
-    return this.#produced % this.#slots.length;
   }
 
   #open(): boolean {
@@ -187,7 +208,7 @@ export class JsonlThread {
     for (;;) {
       // Claiming may write a backpressure record first, hence the loop.
       if (!this.#claimed) this.#claim();
-      else if (this.#at === 0 || this.#at + n <= this.#slotBytes) return;
+      else if (this.#at === this.#base || this.#at + n <= this.#base + this.#slotBytes) return;
       else this.#publish();
     }
   }
@@ -195,31 +216,43 @@ export class JsonlThread {
   /** An entry larger than a slot, in pieces across slots. */
   #pieces(entry: Buffer): void {
     for (let at = 0; at < entry.length; ) {
-      this.#room(PART_HEADER + 1);
-      const piece = entry.subarray(at, at + this.#slotBytes - this.#at - PART_HEADER);
+      this.#room(PART_ROOM);
+      const piece = entry.subarray(at, at + this.#base + this.#slotBytes - this.#at - PART_ROOM);
       at += piece.length;
-      this.#at = packPart(this.#slots[this.#slot()]!, this.#at, piece, at === entry.length);
+      this.#at = packPart(this.#slab, this.#at, piece, at === entry.length);
     }
     this.#lastPayload = null;
     this.#scheduled();
   }
 
-  /** Waits, when every slot is still the writer's, until the one to fill next is free. */
+  /** Takes a free slot for the next batch, waiting, when every slot is still the writer's, for one. */
   #claim(): void {
     const ctl = this.#ctl;
-    const need = this.#produced - this.#slots.length + 1;
-    let consumed = Atomics.load(ctl, CONSUMED);
-    if (consumed < need) {
+    this.#reclaim();
+    if (this.#free.length === 0) {
       const start = performance.now();
-      while (consumed < need && Atomics.load(ctl, FAILED) === 0) {
-        Atomics.wait(ctl, CONSUMED, consumed, 200);
-        consumed = Atomics.load(ctl, CONSUMED);
+      while (this.#free.length === 0 && Atomics.load(ctl, FAILED) === 0) {
+        Atomics.wait(ctl, CONSUMED, this.#reclaimed, 200);
+        this.#reclaim();
       }
       this.#waits++;
       this.#waitedMs += performance.now() - start;
     }
+    // After a failure nothing is read any more: any slot will do.
+    this.#slot = this.#free.pop() ?? this.#slot;
+    const k = this.#produced % this.#slotCount;
+    this.#slotOf[k] = this.#slot;
+    ctl[slotIndexes(this.#slotCount) + k] = this.#slot;
     this.#claimed = true;
+    this.#base = this.#slot * this.#slotBytes;
+    this.#at = this.#base;
     if (this.#waits > 0 && performance.now() - this.#noted >= NOTE_MS) this.#note();
+  }
+
+  /** The slots of the batches the writer is done with are free again. */
+  #reclaim(): void {
+    const consumed = Atomics.load(this.#ctl, CONSUMED);
+    while (this.#reclaimed < consumed) this.#free.push(this.#slotOf[this.#reclaimed++ % this.#slotCount]!);
   }
 
   /** Says in the log how long the relay waited for it since the last such record. */
@@ -229,7 +262,7 @@ export class JsonlThread {
     this.#waitedMs = 0;
     this.#noted = performance.now();
     this.#room(lineEntryRoom(text));
-    this.#at = packLine(this.#slots[this.#slot()]!, this.#at, text);
+    this.#at = packLine(this.#slab, this.#at, text);
   }
 
   #publish(): void {
@@ -237,13 +270,12 @@ export class JsonlThread {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    if (!this.#claimed || this.#at === 0) return;
+    if (!this.#claimed || this.#at === this.#base) return;
     const ctl = this.#ctl;
-    ctl[LENGTHS + this.#slot()] = this.#at;
+    ctl[LENGTHS + (this.#produced % this.#slotCount)] = this.#at - this.#base;
     this.#produced++;
     Atomics.store(ctl, PRODUCED, this.#produced);
     Atomics.notify(ctl, PRODUCED);
-    this.#at = 0;
     this.#claimed = false;
     this.#lastPayload = null;
   }

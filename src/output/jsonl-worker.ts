@@ -6,8 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { JsonlBatch } from './jsonl-bytes.js';
-import { readEntries, type EntryReader } from './jsonl-entries.js';
-import { CLOSING, CONSUMED, DONE, FAILED, LENGTHS, PRODUCED, type JsonlThreadData } from './jsonl-thread.js';
+import { freshSlab, readEntries, slab, type EntryReader } from './jsonl-entries.js';
+import { CLOSING, CONSUMED, DONE, FAILED, LENGTHS, PRODUCED, slotIndexes, type JsonlThreadData } from './jsonl-thread.js';
 import { writeAll } from './write-all.js';
 
 /** Lines are written once this many bytes are encoded, or when no batch is waiting. */
@@ -15,6 +15,7 @@ const WRITE_BYTES = 1024 * 1024;
 
 const { fd, shared, control, slots, slotBytes } = workerData as JsonlThreadData;
 const ctl = new Int32Array(control);
+const batches = slab(shared);
 const out = new JsonlBatch(WRITE_BYTES + slotBytes);
 let pieces: Buffer[] = [];
 
@@ -42,9 +43,16 @@ const reader: EntryReader = {
   part(bytes, last) {
     pieces.push(Buffer.from(bytes));
     if (!last) return;
-    const entry = Buffer.concat(pieces);
+    // Put together where its numbers are aligned again.
+    const length = pieces.reduce((n, p) => n + p.length, 0);
+    const entry = freshSlab(length);
+    let at = 0;
+    for (const p of pieces) {
+      entry.bytes.set(p, at);
+      at += p.length;
+    }
     pieces = [];
-    readEntries(entry, entry.length, reader);
+    readEntries(entry, 0, length, reader);
   },
 };
 
@@ -60,9 +68,10 @@ function run(): void {
       continue;
     }
     for (; consumed < produced; ) {
-      const slot = consumed % slots;
-      const length = ctl[LENGTHS + slot]!;
-      readEntries(Buffer.from(shared, slot * slotBytes, length), length, reader);
+      const k = consumed % slots;
+      const slot = ctl[slotIndexes(slots) + k]!;
+      const length = ctl[LENGTHS + k]!;
+      readEntries(batches, slot * slotBytes, slot * slotBytes + length, reader);
       // Encoded: the slot's bytes are copied, the relay may fill it again.
       consumed++;
       Atomics.store(ctl, CONSUMED, consumed);

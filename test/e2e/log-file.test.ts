@@ -68,6 +68,16 @@ describe('--log-file from its own thread', { timeout: 180_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('--log-buffer below 1M: one line, exit 2', { timeout: 15_000 }, async (t) => {
+    if (skip(t)) return;
+    const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--target', '127.0.0.1:1', '--log-file', path.join(dir, 'x.jsonl'), '--log-buffer', '64k'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 2);
+    assert.match(stderr, /^wsproxy: --log-buffer: at least 1M, got "64k"\n$/);
+  });
+
   test('20,000 echoes at once, then SIGINT: every frame and message, in order, and the close', { timeout: 60_000 }, async (t) => {
     if (skip(t)) return;
     const file = path.join(dir, 'flood.jsonl');
@@ -135,11 +145,12 @@ describe('--log-file from its own thread', { timeout: 180_000 }, () => {
     const reader = spawn('sh', ['-c', 'exec 3<"$1"; sleep 2; exec cat <&3 >"$2"', 'sh', fifo, copy], { stdio: 'ignore' });
     t.after(() => reader.kill('SIGKILL'));
     const readerDone = new Promise((resolve) => reader.once('exit', resolve));
-    const run = await cli(t, target, fifo);
+    // The smallest buffer the flag allows: 1 MiB of records waiting for the log.
+    const run = await cli(t, target, fifo, ['--log-buffer', '1m']);
     const ws = await openWs(`ws://127.0.0.1:${run.port}/`);
-    // 64 KiB text messages: each frame is 64 KiB of the log's 16 MiB of batches, and 320 echoes
-    // are 640 frames, far more than the batches and the pipe hold.
-    const n = 320;
+    // 64 KiB text messages: each frame is 64 KiB of the log's batches, and 100 echoes are 200
+    // frames, far more than the batches and the pipe hold.
+    const n = 100;
     const payload = (i: number): string => `${i}:`.padEnd(64 * 1024, String.fromCharCode(97 + (i % 26)));
     let echoed = 0;
     ws.on('message', () => echoed++);

@@ -14,7 +14,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { EventEmitter } from 'eventemitter3';
 import { JsonlBatch } from '../../src/output/jsonl-bytes.js';
-import { byBytes, frameEntrySize, messageEntrySize, packFrame, packLine, packMessage, readEntries } from '../../src/output/jsonl-entries.js';
+import { byBytes, frameEntrySize, freshSlab, messageEntrySize, packFrame, packLine, packMessage, readEntries } from '../../src/output/jsonl-entries.js';
 import { attachJsonl, frameJson, jsonLine, logJson, messageJson } from '../../src/output/jsonl.js';
 import type { FrameRecord, MessageRecord, ProxyEvents } from '../../src/proxy/events.js';
 import { frameKind } from '../../src/protocol/constants.js';
@@ -87,7 +87,10 @@ const messageRecord: fc.Arbitrary<MessageRecord> = fc.record({
 });
 
 /** A frame, then sometimes its one-frame message (the same payload object), as the relay emits them. */
-const pair = fc.tuple(frameRecord, messageRecord, fc.boolean()).map(([f, m, one]) => (one ? { f, m: { ...m, payload: f.payload } } : { f, m }));
+const pair = fc.tuple(frameRecord, messageRecord, fc.nat(2)).map(([f, m, one]) =>
+  // The same payload object, or another view of the same bytes.
+  one === 0 ? { f, m } : { f, m: { ...m, payload: one === 1 ? f.payload : new Uint8Array(f.payload.buffer, f.payload.byteOffset, f.payload.length) } },
+);
 
 const expected = (f: FrameRecord, m: MessageRecord): string => `${jsonLine(frameJson(f))}\n${jsonLine(messageJson(m))}\n`;
 
@@ -104,21 +107,27 @@ function withDir(run: (dir: string) => Promise<void>): () => Promise<void> {
 
 describe('the JSONL log on its own thread', () => {
   test('an entry read back and encoded is the line of the record builders', () => {
-    const b = Buffer.alloc(64 * 1024);
+    const s = freshSlab(64 * 1024);
     const out = new JsonlBatch(64);
     const reader = { frame: (f: FrameRecord) => out.frame(f), message: (m: MessageRecord) => out.message(m), line: (l: Uint8Array) => out.line(l), part: () => assert.fail('no pieces here') };
     fc.assert(
-      fc.property(pair, ({ f, m }) => {
-        let at = 0;
-        if (frameEntrySize(f) < 0) at = packLine(b, at, jsonLine(frameJson(f)));
-        else at = packFrame(b, at, f);
-        const by = m.by === null ? null : byBytes(m.by);
-        const same = m.payload === f.payload && frameEntrySize(f) >= 0;
-        const size = messageEntrySize(m, same, by);
+      fc.property(pair, fc.nat(7), ({ f, m }, skip) => {
+        // Anywhere in the slab, at a multiple of 8.
+        let at = skip * 8;
         const start = at;
-        at = size < 0 ? packLine(b, at, jsonLine(messageJson(m))) : packMessage(b, at, m, same, by);
-        if (size >= 0) assert.equal(at - start, size);
-        readEntries(b, at, reader);
+        const frameSize = frameEntrySize(f, f.maskKey);
+        if (frameSize < 0) at = packLine(s, at, jsonLine(frameJson(f)));
+        else {
+          at = packFrame(s, at, f, f.maskKey);
+          assert.equal(at - start, frameSize);
+        }
+        const by = m.by === null ? null : byBytes(m.by);
+        const same = m.payload === f.payload && frameSize >= 0;
+        const size = messageEntrySize(m, same, by);
+        const mid = at;
+        at = size < 0 ? packLine(s, at, jsonLine(messageJson(m))) : packMessage(s, at, m, same, by);
+        if (size >= 0) assert.equal(at - mid, size);
+        readEntries(s, start, at, reader);
         assert.equal(out.take().toString('utf8'), expected(f, m));
       }),
       { numRuns: 3000 },
