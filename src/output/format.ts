@@ -54,13 +54,22 @@ function timePrefix(ms: number): string {
 }
 const timeCache = { second: Number.NaN, prefix: '', bytes: Buffer.alloc(0) };
 
-/** formatTime, dimmed when in colour, written as bytes. */
+/** formatTime, dimmed when in colour, written as bytes (those of the last millisecond kept: a read's frames share it). */
 function writeTime(out: LineBytes, style: Style, ms: number): void {
-  if (style.color) out.ascii(ANSI.dim);
-  timePrefix(ms);
-  out.bytes(timeCache.bytes).int(ms - timeCache.second * 1000, 3, 0x30);
-  if (style.color) out.ascii(ANSI.reset);
+  if (ms !== lastTime.ms || style.color !== lastTime.color) {
+    const at = out.length;
+    if (style.color) out.ascii(ANSI.dim);
+    timePrefix(ms);
+    out.bytes(timeCache.bytes).int(ms - timeCache.second * 1000, 3, 0x30);
+    if (style.color) out.ascii(ANSI.reset);
+    lastTime.ms = ms;
+    lastTime.color = style.color;
+    lastTime.bytes = out.copyOut(at);
+    return;
+  }
+  out.bytes(lastTime.bytes);
 }
+const lastTime: { ms: number; color: boolean; bytes: Uint8Array } = { ms: Number.NaN, color: false, bytes: new Uint8Array(0) };
 
 /** client→server is "→", server→client is "←", both read from the client's point of view. */
 export function arrow(from: Side): string {
@@ -141,37 +150,41 @@ function cutAt(text: string, max: number): string {
 const QUOTE = 0x22;
 const ELLIPSIS = Buffer.from('…');
 
-/** preview(), written as bytes. The common cases (printable ASCII text, JSON included, binary as hex) need no string. */
-function writePreview(out: LineBytes, payload: Uint8Array, kind: FrameRecord['kind'], truncated: boolean, maxChars: number): void {
-  if (payload.length > 0) {
+/**
+ * preview() of payload[start, end), written as bytes. The common cases (printable ASCII text, JSON
+ * included, binary as hex) need no string, and the range no view of its own.
+ */
+function writePreview(out: LineBytes, payload: Uint8Array, start: number, end: number, kind: FrameRecord['kind'], truncated: boolean, maxChars: number): void {
+  const length = end - start;
+  if (length > 0) {
     const textual = kind === 'text' || kind === 'continuation' || kind === 'ping' || kind === 'pong';
     // Printable ASCII reads as text under every one of these kinds; a kind other than text must be
     // text all through (looksLikeText), so only a payload short enough to check whole qualifies.
-    if (textual && (kind === 'text' || payload.length <= maxChars)) {
-      const start = out.length;
-      const n = out.byte(QUOTE).quotedAscii(payload, maxChars);
+    if (textual && (kind === 'text' || length <= maxChars)) {
+      const at = out.length;
+      const n = out.byte(QUOTE).quotedAscii(payload, start, end, maxChars);
       if (n >= 0) {
         out.byte(QUOTE);
-        if (n < payload.length || truncated) out.bytes(ELLIPSIS);
+        if (n < length || truncated) out.bytes(ELLIPSIS);
         return;
       }
-      out.truncate(start);
+      out.truncate(at);
     }
     // Binary, or a payload with a control character that no text has (see looksLikeText): hex.
-    if (kind === 'binary' || (textual && kind !== 'text' && hasControl(payload))) {
+    if (kind === 'binary' || (textual && kind !== 'text' && hasControl(payload, start, end))) {
       const max = Math.max(4, Math.floor(maxChars / 3));
-      out.hex(payload, Math.min(payload.length, max));
-      if (payload.length > max) out.byte(SP).bytes(ELLIPSIS);
-      if (truncated && payload.length * 3 <= maxChars) out.byte(SP).bytes(ELLIPSIS);
+      out.hex(payload, start, Math.min(length, max));
+      if (length > max) out.byte(SP).bytes(ELLIPSIS);
+      if (truncated && length * 3 <= maxChars) out.byte(SP).bytes(ELLIPSIS);
       return;
     }
   }
-  out.text(preview(payload, kind, truncated, maxChars));
+  out.text(preview(start === 0 && end === payload.length ? payload : payload.subarray(start, end), kind, truncated, maxChars));
 }
 
 /** A byte that looksLikeText rejects whatever surrounds it: C0 controls other than \t..\r, and DEL. */
-function hasControl(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
+function hasControl(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
     const b = bytes[i]!;
     if ((b < 0x20 && (b < 0x09 || b > 0x0d)) || b === 0x7f) return true;
   }
@@ -242,8 +255,17 @@ export function formatFrameLine(f: FrameRecord, style: Style, previewChars = 80)
   return SCRATCH.toString();
 }
 
-/** formatFrameLine written straight into bytes (the printer's path: one per frame). */
-export function writeFrameLine(out: LineBytes, f: FrameRecord, style: Style, previewChars = 80): void {
+/** What a frame's line shows: a FrameRecord has it all; the printer's thread reads it from an entry. */
+export type FrameLine = Pick<
+  FrameRecord,
+  'time' | 'session' | 'from' | 'kind' | 'opcode' | 'fin' | 'rsv1' | 'rsv2' | 'rsv3' | 'length' | 'origin' | 'compressed' | 'violations' | 'close' | 'payload' | 'truncated'
+>;
+
+/**
+ * formatFrameLine written straight into bytes (the printer's path: one per frame). The preview is
+ * f.payload[start, end): the printer's thread passes the batch it reads and the entry's place in it.
+ */
+export function writeFrameLine(out: LineBytes, f: FrameLine, style: Style, previewChars = 80, start = 0, end = f.payload.length): void {
   writeTime(out, style, f.time);
   out.ascii(' #').int(f.session).byte(SP).bytes(DIRECTION[style.color ? 1 : 0]![f.from]).byte(SP);
   const column = f.kind === 'reserved' ? null : KIND_COLUMN[f.kind];
@@ -255,7 +277,7 @@ export function writeFrameLine(out: LineBytes, f: FrameRecord, style: Style, pre
   if (f.violations.length > 0) out.byte(SP).text(paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`));
   out.byte(SP);
   if (f.kind === 'close' && f.close !== null) out.text(describeClose(f.close.code, f.close.reason));
-  else writePreview(out, f.payload, f.kind, f.truncated, previewChars);
+  else writePreview(out, f.payload, start, end, f.kind, f.truncated, previewChars);
 }
 
 export function formatOpenLine(s: SessionInfo, style: Style): string {

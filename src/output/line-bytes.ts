@@ -6,6 +6,11 @@
 const SPACE = 0x20;
 const NEWLINE = 0x0a;
 const HEX = Buffer.from('0123456789abcdef');
+/** How a quoted preview writes each byte: as it is, after a backslash (`"`, `\`), or not at all. */
+const PLAIN = 0;
+const ESCAPED = 1;
+const OTHER = 2;
+const PRINTABLE = Uint8Array.from({ length: 256 }, (_, c) => (c < 0x20 || c > 0x7e ? OTHER : c === 0x22 || c === 0x5c ? ESCAPED : PLAIN));
 
 /** A buffer with room for `pos + n` bytes, its first `pos` bytes copied (twice the size at least). */
 export function grown(buf: Buffer, pos: number, n: number): Buffer {
@@ -98,31 +103,51 @@ export class LineBytes {
   }
 
   /**
-   * Printable ASCII as a quoted preview shows it: `"` and `\` escaped as `\"` and `\\` (what
-   * escapeForTerminal writes with `quoted`), at most `max` characters, never half an escape.
-   * Returns how many bytes of `b` were written; -1, having written nothing, at any other byte
-   * before the cut (JSON text is the common case: every field name is quoted).
+   * Printable ASCII b[start, end) as a quoted preview shows it: `"` and `\` escaped as `\"` and
+   * `\\` (what escapeForTerminal writes with `quoted`), at most `max` characters, never half an
+   * escape. Returns how many bytes of `b` were written; -1, having written nothing, at any other
+   * byte before the cut (JSON text is the common case: every field name is quoted).
    */
-  quotedAscii(b: Uint8Array, max: number): number {
+  quotedAscii(b: Uint8Array, start: number, end: number, max: number): number {
     this.#room(max);
     const buf = this.#buf;
-    const end = this.#pos + max;
     let o = this.#pos;
-    let i = 0;
-    for (; i < b.length; i++) {
-      const c = b[i]!;
-      if (c < 0x20 || c > 0x7e) return -1;
-      if (c === 0x22 || c === 0x5c) {
-        if (o + 2 > end) break;
-        buf[o++] = 0x5c;
-        buf[o++] = c;
-      } else {
-        if (o === end) break;
-        buf[o++] = c;
+    let i = start;
+    // One table read a byte instead of four comparisons; and when even a run of escapes fits, no
+    // check of the room at all (a preview of a small frame, the common case).
+    if ((end - start) * 2 <= max) {
+      for (; i < end; i++) {
+        const c = b[i]!;
+        const k = PRINTABLE[c]!;
+        if (k === PLAIN) buf[o++] = c;
+        else if (k === ESCAPED) {
+          buf[o++] = 0x5c;
+          buf[o++] = c;
+        } else return -1;
+      }
+    } else {
+      const stop = o + max;
+      for (; i < end; i++) {
+        const c = b[i]!;
+        const k = PRINTABLE[c]!;
+        if (k === OTHER) return -1;
+        if (k === ESCAPED) {
+          if (o + 2 > stop) break;
+          buf[o++] = 0x5c;
+          buf[o++] = c;
+        } else {
+          if (o === stop) break;
+          buf[o++] = c;
+        }
       }
     }
     this.#pos = o;
-    return i;
+    return i - start;
+  }
+
+  /** A copy of the bytes written since `from` (to write them again later). */
+  copyOut(from: number): Buffer {
+    return Buffer.from(this.#buf.subarray(from, this.#pos));
   }
 
   newline(): this {
@@ -150,15 +175,15 @@ export class LineBytes {
     return this;
   }
 
-  /** b[0..n) as hex pairs separated by spaces: "de ad be ef". */
-  hex(b: Uint8Array, n: number): this {
+  /** b[start, start + n) as hex pairs separated by spaces: "de ad be ef". */
+  hex(b: Uint8Array, start: number, n: number): this {
     if (n <= 0) return this;
     this.#room(n * 3);
     const buf = this.#buf;
     let pos = this.#pos;
     for (let i = 0; i < n; i++) {
       if (i > 0) buf[pos++] = SPACE;
-      const v = b[i]!;
+      const v = b[start + i]!;
       buf[pos++] = HEX[v >> 4]!;
       buf[pos++] = HEX[v & 15]!;
     }

@@ -6,8 +6,9 @@
  *   frame: 1, time f64, session u32, bits u8, opcode u8, origin u8, length f64, n u16, n bytes
  *   line:  2, n u32, n bytes of UTF-8
  */
-import { frameKind } from '../protocol/constants.js';
-import type { FrameOrigin, FrameRecord } from '../proxy/events.js';
+import { frameKind, type FrameKind } from '../protocol/constants.js';
+import type { FrameOrigin, FrameRecord, Side } from '../proxy/events.js';
+import type { FrameLine } from './format.js';
 
 const FRAME = 1;
 const LINE = 2;
@@ -23,12 +24,14 @@ const COMPRESSED = 64;
 
 export class EntryBatch {
   readonly buffer: Buffer;
+  readonly #view: DataView;
   length = 0;
   /** Lines in it. */
   count = 0;
 
   constructor(buffer: Buffer) {
     this.buffer = buffer;
+    this.#view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
   }
 
   /** Empty again, for the next batch in the same memory. */
@@ -39,26 +42,25 @@ export class EntryBatch {
 
   /** Adds a frame with at most `previewBytes` of its preview; false when there is no room. */
   frame(f: FrameRecord, previewBytes: number): boolean {
-    const n = Math.min(f.payload.length, previewBytes);
-    const b = this.buffer;
-    let at = this.length;
-    if (at + FRAME_FIXED + n > b.length) return false;
-    b[at++] = FRAME;
-    b.writeDoubleLE(f.time, at);
-    at += 8;
-    b.writeUInt32LE(f.session >>> 0, at);
-    at += 4;
-    b[at++] = (f.from === 'server' ? SERVER : 0) | (f.fin ? FIN : 0) | (f.rsv1 ? RSV1 : 0) | (f.rsv2 ? RSV2 : 0) | (f.rsv3 ? RSV3 : 0) | (f.truncated || n < f.payload.length ? TRUNCATED : 0) | (f.compressed ? COMPRESSED : 0);
-    b[at++] = f.opcode;
-    b[at++] = ORIGINS.indexOf(f.origin);
-    b.writeDoubleLE(f.length, at);
-    at += 8;
-    b.writeUInt16LE(n, at);
-    at += 2;
     const p = f.payload;
-    if (n < 128) for (let i = 0; i < n; i++) b[at + i] = p[i]!;
-    else b.set(p.subarray(0, n), at);
-    this.length = at + n;
+    const n = Math.min(p.length, previewBytes);
+    const b = this.buffer;
+    const v = this.#view;
+    const at = this.length;
+    if (at + FRAME_FIXED + n > b.length) return false;
+    b[at] = FRAME;
+    v.setFloat64(at + 1, f.time, true);
+    v.setUint32(at + 9, f.session >>> 0, true);
+    b[at + 13] = (f.from === 'server' ? SERVER : 0) | (f.fin ? FIN : 0) | (f.rsv1 ? RSV1 : 0) | (f.rsv2 ? RSV2 : 0) | (f.rsv3 ? RSV3 : 0) | (f.truncated || n < p.length ? TRUNCATED : 0) | (f.compressed ? COMPRESSED : 0);
+    b[at + 14] = f.opcode;
+    b[at + 15] = f.origin === 'peer' ? 0 : f.origin === 'modified' ? 1 : 2;
+    v.setFloat64(at + 16, f.length, true);
+    v.setUint16(at + 24, n, true);
+    const to = at + FRAME_FIXED;
+    // A short copy costs less as a loop than as a call into the runtime.
+    if (n < 32) for (let i = 0; i < n; i++) b[to + i] = p[i]!;
+    else b.set(n === p.length ? p : p.subarray(0, n), to);
+    this.length = to + n;
     this.count++;
     return true;
   }
@@ -78,51 +80,62 @@ export class EntryBatch {
 }
 
 const NONE: readonly never[] = [];
-const NO_BYTES = new Uint8Array(0);
 
-/** Reads the entries of a batch: a frame as a record with what a frame line shows, a line as its bytes. */
-export function readEntries(b: Buffer, length: number, onFrame: (f: FrameRecord) => void, onLine: (bytes: Uint8Array) => void): void {
+/** One frame entry read back: the fields a line shows, its preview a range of the batch (see readEntries). */
+class EntryFrame implements FrameLine {
+  time = 0;
+  session = 0;
+  from: Side = 'client';
+  kind: FrameKind = 'text';
+  opcode = 0;
+  fin = false;
+  rsv1 = false;
+  rsv2 = false;
+  rsv3 = false;
+  length = 0;
+  origin: FrameOrigin = 'peer';
+  compressed = false;
+  truncated = false;
+  readonly violations: readonly never[] = NONE;
+  readonly close = null;
+
+  constructor(readonly payload: Buffer) {}
+}
+
+/**
+ * Reads the entries of a batch: a frame as the fields of its line, with its preview at
+ * payload[start, end); a line as its bytes. The frame object is one for the whole batch, filled
+ * anew for each entry: valid during the call only.
+ */
+export function readEntries(b: Buffer, length: number, onFrame: (f: FrameLine, start: number, end: number) => void, onLine: (bytes: Uint8Array) => void): void {
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  const f = new EntryFrame(b);
   let at = 0;
   while (at < length) {
-    const type = b[at++];
+    const type = b[at];
     if (type === LINE) {
-      const n = b.readUInt32LE(at);
-      onLine(b.subarray(at + 4, at + 4 + n));
-      at += 4 + n;
+      const n = v.getUint32(at + 1, true);
+      onLine(b.subarray(at + 5, at + 5 + n));
+      at += 5 + n;
       continue;
     }
-    const time = b.readDoubleLE(at);
-    const session = b.readUInt32LE(at + 8);
-    const bits = b[at + 12]!;
-    const opcode = b[at + 13]!;
-    const origin = ORIGINS[b[at + 14]!] ?? 'peer';
-    const length = b.readDoubleLE(at + 15);
-    const n = b.readUInt16LE(at + 23);
-    at += FRAME_FIXED - 1;
-    const payload = b.subarray(at, at + n);
+    const bits = b[at + 13]!;
+    f.time = v.getFloat64(at + 1, true);
+    f.session = v.getUint32(at + 9, true);
+    f.from = (bits & SERVER) !== 0 ? 'server' : 'client';
+    f.fin = (bits & FIN) !== 0;
+    f.rsv1 = (bits & RSV1) !== 0;
+    f.rsv2 = (bits & RSV2) !== 0;
+    f.rsv3 = (bits & RSV3) !== 0;
+    f.truncated = (bits & TRUNCATED) !== 0;
+    f.compressed = (bits & COMPRESSED) !== 0;
+    f.opcode = b[at + 14]!;
+    f.kind = frameKind(f.opcode);
+    f.origin = ORIGINS[b[at + 15]!] ?? 'peer';
+    f.length = v.getFloat64(at + 16, true);
+    const n = v.getUint16(at + 24, true);
+    at += FRAME_FIXED;
+    onFrame(f, at, at + n);
     at += n;
-    onFrame({
-      id: 0,
-      session,
-      time,
-      from: (bits & SERVER) !== 0 ? 'server' : 'client',
-      fin: (bits & FIN) !== 0,
-      rsv1: (bits & RSV1) !== 0,
-      rsv2: (bits & RSV2) !== 0,
-      rsv3: (bits & RSV3) !== 0,
-      opcode,
-      kind: frameKind(opcode),
-      masked: false,
-      maskKey: null,
-      length,
-      header: NO_BYTES,
-      headerLength: 0,
-      payload,
-      truncated: (bits & TRUNCATED) !== 0,
-      compressed: (bits & COMPRESSED) !== 0,
-      close: null,
-      violations: NONE,
-      origin,
-    });
   }
 }

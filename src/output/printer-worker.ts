@@ -32,8 +32,8 @@ parentPort!.on('message', (batch: PrinterBatch) => {
     readEntries(
       Buffer.from(shared, batch.slot * slotBytes, batch.length),
       batch.length,
-      (f) => {
-        writeFrameLine(out, f, style, chars);
+      (f, start, end) => {
+        writeFrameLine(out, f, style, chars, start, end);
         out.newline();
       },
       (line) => out.bytes(line).newline(),

@@ -155,3 +155,29 @@ function wordKey(word: number, offset: number): Uint8Array {
   for (let i = 0; i < 4; i++) key[(i + offset) & 3] = (word >>> (24 - 8 * i)) & 0xff;
   return key;
 }
+
+/**
+ * unmaskRange between DataViews, four bytes a read (a DataView read is a few instructions once
+ * optimised; typed-array indexing costs about four times as much a byte here): src[start, end)
+ * XOR the key word into dst at dstAt, src itself allowed. Word 0 copies. Returns whether every
+ * byte written is below 0x80: ASCII text needs no other look for the UTF-8 check (§8.1).
+ */
+export function unmaskWords(src: DataView, start: number, end: number, word: number, offset: number, dst: DataView, dstAt: number): boolean {
+  const shift = (offset & 3) * 8;
+  const k = shift === 0 ? word : ((word << shift) | (word >>> (32 - shift))) >>> 0;
+  let high = 0;
+  let i = start;
+  let o = dstAt;
+  for (const stop = end - 3; i < stop; i += 4, o += 4) {
+    const v = src.getUint32(i) ^ k;
+    high |= v;
+    dst.setUint32(o, v);
+  }
+  // One to three bytes left, under the key's first bytes (the loop kept its rotation).
+  for (let s = 24; i < end; i++, o++, s -= 8) {
+    const v = src.getUint8(i) ^ ((k >>> s) & 0xff);
+    high |= v;
+    dst.setUint8(o, v);
+  }
+  return (high & 0x80808080) === 0;
+}

@@ -196,6 +196,7 @@ export class DirectionPipe {
 
   #endChunk(): void {
     this.#chunk = EMPTY;
+    this.#reader.end();
     this.#out.end();
   }
 
@@ -376,10 +377,12 @@ export class DirectionPipe {
     const inflater = msg?.compressed === true ? (this.#compression?.inflater ?? null) : null;
     if (cur.queued !== null) return this.#payloadQueued(cur, msg, inflater, chunk, start, end, offset);
     // Written through as it lies: read for the observers, then re-keyed in place.
-    if (inflater !== null) this.#reader.inflate(inflater, cur, chunk, start, end, offset);
-    else this.#reader.through(cur, msg?.utf8 ?? null, chunk, start, end, offset);
-    // (data ^ old) ^ new = wire ^ (old ^ new): one pass, in place (a socket's chunk is ours alone).
-    if (cur.header.masked) xorRange(chunk, start, end, cur.rekey, offset);
+    if (inflater === null) this.#reader.through(cur, msg?.utf8 ?? null, chunk, start, end, offset);
+    else {
+      this.#reader.inflate(inflater, cur, chunk, start, end, offset);
+      // (data ^ old) ^ new = wire ^ (old ^ new): one pass, in place (a socket's chunk is ours alone).
+      if (cur.header.masked) xorRange(chunk, start, end, cur.rekey, offset);
+    }
     this.#out.pass(start, end);
   }
 

@@ -4,20 +4,70 @@
  * Nothing is copied that nobody keeps: masked bytes beyond the preview are unmasked into one
  * reused scratch buffer, piece by piece.
  */
-import { unmaskRange } from '../protocol/mask.js';
+import { unmaskRange, unmaskWords, xorRange } from '../protocol/mask.js';
 import type { Utf8Validator } from '../protocol/utf8-validator.js';
 import type { Inflater } from './inflater.js';
 import { takePreviewRange } from './pipe-observe.js';
 import type { Current } from './pipe-state.js';
 
 const SCRATCH = 16 * 1024;
+/** Previews up to this size are cut from a shared slab (as Buffer.allocUnsafe does from its pool), written a word at a time. */
+const SMALL = 256;
+const SLAB = 8 * 1024;
+/** Below this many bytes a DataView does the re-keying; from it, the native mask (see mask.ts). */
+const NATIVE_FROM = 256;
 
 export class PayloadReader {
   #scratch: Buffer | null = null;
+  /** The chunk being read, and a DataView of it (made on first use in a chunk). */
+  #chunk: Uint8Array | null = null;
+  #chunkView: DataView | null = null;
+  #slab: Buffer | null = null;
+  #slabView: DataView | null = null;
+  #slabAt = SLAB;
 
-  /** Preview and UTF-8 check of chunk[start, end), a frame written through (still masked as it came). */
+  /** The chunk is done with: no reference to it stays. */
+  end(): void {
+    this.#chunk = null;
+    this.#chunkView = null;
+  }
+
+  /**
+   * Preview and UTF-8 check of chunk[start, end), a frame written through (still masked as it
+   * came); then, for a masked frame, its re-keying in place (§5.3: a fresh key for every frame).
+   */
   through(cur: Current, utf8: Utf8Validator | null, chunk: Uint8Array, start: number, end: number, offset: number): void {
+    this.#read(cur, utf8, chunk, start, end, offset);
     const h = cur.header;
+    if (!h.masked) return;
+    // (data ^ old) ^ new = wire ^ (old ^ new): one pass, in place (a socket's chunk is ours alone).
+    if (end - start >= NATIVE_FROM) xorRange(chunk, start, end, cur.rekey, offset);
+    else {
+      const view = this.#view(chunk);
+      unmaskWords(view, start, end, cur.rekey, offset, view, start);
+    }
+  }
+
+  #read(cur: Current, utf8: Utf8Validator | null, chunk: Uint8Array, start: number, end: number, offset: number): void {
+    const h = cur.header;
+    const room = cur.previewCap - cur.previewLen;
+    const n = end - start;
+    if (cur.previewLen === 0 && n <= room && room <= SMALL && n > 0) {
+      // The common small frame: its whole preview in one piece, unmasked a word at a time, and
+      // seen to be ASCII on the way.
+      if (this.#slabAt + room > SLAB) this.#newSlab();
+      const at = this.#slabAt;
+      this.#slabAt += room;
+      const ascii = unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, offset, this.#slabView!, at);
+      const preview = this.#slab!.subarray(at, at + room);
+      cur.preview = preview;
+      cur.previewLen = n;
+      if (utf8 !== null) {
+        if (ascii) utf8.pushAscii();
+        else utf8.pushRange(preview, 0, n);
+      }
+      return;
+    }
     const took = cur.previewLen < cur.previewCap ? takePreviewRange(cur, chunk, start, end, offset) : 0;
     if (utf8 === null) return;
     if (!h.masked) utf8.pushRange(chunk, start, end);
@@ -56,6 +106,21 @@ export class PayloadReader {
       unmaskRange(chunk, at, at + k, h.key, offset + (at - start), scratch, 0);
       inflater.write(scratch, 0, k);
     }
+  }
+
+  #view(chunk: Uint8Array): DataView {
+    if (this.#chunk !== chunk || this.#chunkView === null) {
+      this.#chunk = chunk;
+      this.#chunkView = new DataView(chunk.buffer, chunk.byteOffset, chunk.length);
+    }
+    return this.#chunkView;
+  }
+
+  #newSlab(): void {
+    // The old slab lives on in the previews cut from it, like Buffer.allocUnsafe's pool.
+    this.#slab = Buffer.allocUnsafe(SLAB);
+    this.#slabView = new DataView(this.#slab.buffer, this.#slab.byteOffset, SLAB);
+    this.#slabAt = 0;
   }
 
   #buffer(): Buffer {

@@ -56,12 +56,19 @@ describe('LineBytes', () => {
 
   test('quotedAscii escapes quotes and backslashes, stops before an escape would be cut, and refuses anything else, writing nothing', () => {
     const out = new LineBytes(4);
-    assert.equal(out.quotedAscii(Buffer.from('{"a":1}'), 80), 7);
-    assert.equal(out.quotedAscii(Buffer.from('a\\b'), 80), 3);
-    assert.equal(out.quotedAscii(Buffer.from('tab\there'), 80), -1);
-    assert.equal(out.quotedAscii(Buffer.from('é'), 80), -1);
-    assert.equal(out.quotedAscii(Buffer.from('xy"z'), 3), 2, 'the escape of the quote does not fit in 3');
-    assert.equal(out.toString(), '{\\"a\\":1}a\\\\bxy');
+    const q = (text: string, max: number): number => {
+      const b = Buffer.from(text);
+      return out.quotedAscii(b, 0, b.length, max);
+    };
+    assert.equal(q('{"a":1}', 80), 7);
+    assert.equal(q('a\\b', 80), 3);
+    assert.equal(q('tab\there', 80), -1);
+    assert.equal(q('é', 80), -1);
+    assert.equal(q('xy"z', 3), 2, 'the escape of the quote does not fit in 3');
+    assert.equal(q('"""', 5), 2, 'past half the room the cut is checked');
+    // A range of a larger buffer: the bytes around it are not read.
+    assert.equal(out.quotedAscii(Buffer.from('\x01ok\x01'), 1, 3, 80), 2);
+    assert.equal(out.toString(), '{\\"a\\":1}a\\\\bxy\\"\\"ok');
   });
 });
 

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { frameKind } from '../../src/protocol/constants.js';
 import type { FrameRecord } from '../../src/proxy/events.js';
-import { formatFrameLine } from '../../src/output/format.js';
+import { formatFrameLine, writeFrameLine } from '../../src/output/format.js';
+import { LineBytes } from '../../src/output/line-bytes.js';
 import { EntryBatch, readEntries } from '../../src/output/printer-entries.js';
 
 function record(over: Partial<FrameRecord> & { payload: Uint8Array; opcode: number }): FrameRecord {
@@ -30,7 +31,16 @@ test('a frame packed into a batch and read back prints the same line as the reco
     batch.line('a line of its own ✓');
     assert.equal(batch.count, records.length + 1);
     const back: string[] = [];
-    readEntries(batch.buffer, batch.length, (f) => back.push(formatFrameLine(f, { color }, 80)), (bytes) => back.push(Buffer.from(bytes).toString()));
+    readEntries(
+      batch.buffer,
+      batch.length,
+      (f, start, end) => {
+        const out = new LineBytes(256);
+        writeFrameLine(out, f, { color }, 80, start, end);
+        back.push(out.toString());
+      },
+      (bytes) => back.push(Buffer.from(bytes).toString()),
+    );
     assert.deepEqual(back, [...records.map((r) => formatFrameLine(r, { color }, 80)), 'a line of its own ✓']);
   }
 });

@@ -12,6 +12,7 @@ import {
   maskInto,
   masked,
   rekey,
+  unmaskWords,
   type MessageContext,
 } from '../../src/protocol/index.js';
 import { parseBytes, parseChunks, patternBytes, splitAt, xorMask } from '../helpers/frames.js';
@@ -230,6 +231,36 @@ describe('masking', () => {
         assert.deepEqual(Buffer.concat(out), xorMask(data, key));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  test('unmaskWords over DataViews equals the byte loop at any range, offset and alignment, in place too, and tells ASCII', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ maxLength: 300 }).map((a) => a.map((b) => b & 0x7f))),
+        maskKey,
+        fc.nat({ max: 1_000_000 }),
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 7 }),
+        (data, key, offset, srcShift, dstShift) => {
+          const word = ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0;
+          const src = viewAt(data, srcShift);
+          const srcView = new DataView(src.buffer, src.byteOffset - srcShift, src.length + srcShift);
+          const dst = new Uint8Array(data.length + dstShift);
+          const ascii = unmaskWords(srcView, srcShift, srcShift + data.length, word, offset, new DataView(dst.buffer), dstShift);
+          const want = xorMask(data, key, offset);
+          assert.deepEqual(Buffer.from(dst.subarray(dstShift)), want);
+          assert.equal(ascii, want.every((b) => b < 0x80));
+          assert.deepEqual(Buffer.from(src), Buffer.from(data), 'src untouched');
+          unmaskWords(srcView, srcShift, srcShift + data.length, word, offset, srcView, srcShift);
+          assert.deepEqual(Buffer.from(src), want, 'in place');
+          // Word 0 copies.
+          const copy = new Uint8Array(data.length);
+          unmaskWords(new DataView(data.buffer, data.byteOffset, data.length), 0, data.length, 0, offset, new DataView(copy.buffer), 0);
+          assert.deepEqual(copy, data);
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 
