@@ -14,7 +14,7 @@
  *   - w6's compressed messages both ways, and inflating one of them three ways.
  * Types come from the sources; the code measured is only ever the built one.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -63,6 +63,7 @@ const rawInflate = await loadOptional<typeof import('../src/proxy/raw-inflate.js
 const jsonl = await loadOptional<typeof import('../src/output/jsonl.js')>('output/jsonl.js');
 const tuiStore = await loadOptional<typeof import('../src/tui/store.js')>('tui/store.js');
 const tuiFeed = await loadOptional<typeof import('../src/tui/bus-feed.js')>('tui/bus-feed.js');
+const printerThread = await loadOptional<typeof import('../src/output/printer-thread.js')>('output/printer-thread.js');
 
 /** permessage-deflate with both contexts taken over (w6's negotiation). */
 const DEFLATE = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
@@ -197,6 +198,23 @@ async function smallWithLog(printer: boolean): Promise<number | string> {
     return ns;
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The command line's printer: the relay's thread packs entries, a thread of its own formats them
+ * (into /dev/null here). The time is the relay's thread's: the other thread runs beside it.
+ */
+async function smallWithPrinterThread(): Promise<number | string> {
+  if (printerThread === null) return 'not in this build';
+  const fd = openSync('/dev/null', 'w');
+  const bus = new EventEmitter<ProxyEvents>();
+  const printer = printerThread.attachPrinterThread(bus, fd, { color: false }, () => undefined);
+  try {
+    return await small({ bus });
+  } finally {
+    await printer.close();
+    closeSync(fd);
   }
 }
 
@@ -337,6 +355,7 @@ const perFrame = (what: string, ns: number | string): void =>
   console.log(`  64 B text, 100 per chunk, ${what.padEnd(30)} ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(6)} ns per frame (${(2 * ns).toFixed(0)} per echoed message)`}`);
 perFrame('relay alone', await small({}));
 perFrame('+ headless printer', await small({ printer: true }));
+perFrame('+ printer thread (CLI)', await smallWithPrinterThread());
 perFrame('+ printer + JSONL log', await smallWithLog(true));
 perFrame('+ TUI ingest (no drawing)', await smallWithTui());
 // The printer alone reads a line's worth of each preview; a reader of all of it (the JSONL log,

@@ -10,6 +10,20 @@ import { frameKind, type FrameKind } from '../protocol/constants.js';
 import type { FrameOrigin, FrameRecord, Side } from '../proxy/events.js';
 import type { FrameLine } from './format.js';
 
+/**
+ * The hand-over of batches, in shared memory instead of a message per batch (posting one cost
+ * the relay's thread tens of microseconds): the relay writes a batch's slot and length at
+ * `posted` and bumps it, then wakes the thread; the thread prints the batches in order and bumps
+ * `done`, so the relay knows which slots are free again by reading one number. STOP ends the loop.
+ */
+export const HandOver = {
+  POSTED: 0,
+  DONE: 1,
+  STOP: 2,
+  /** Then (slot, length) pairs, one per slot: at most that many batches are ever in flight. */
+  RING: 3,
+} as const;
+
 const FRAME = 1;
 const LINE = 2;
 const FRAME_FIXED = 1 + 8 + 4 + 3 + 8 + 2;

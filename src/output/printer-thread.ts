@@ -13,8 +13,8 @@ import { threadEntry } from '../thread-entry.js';
 import { subscribe, type FrameRecord, type ProxyBus } from '../proxy/events.js';
 import { formatFrameLine, type Style } from './format.js';
 import { DROPPED_NOTE, printerHandlers, type HeadlessOptions, type LineSink, type Printer } from './headless.js';
-import { EntryBatch } from './printer-entries.js';
-import type { PrinterBatch, PrinterThreadData } from './printer-worker.js';
+import { EntryBatch, HandOver } from './printer-entries.js';
+import type { PrinterError, PrinterThreadData } from './printer-worker.js';
 
 /** Batches live in shared memory (a slot each): handing one over is a small message, not a copy or a transfer. */
 const SLOT_BYTES = 128 * 1024;
@@ -28,29 +28,34 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
   const chars = options.previewChars ?? 80;
   const previewBytes = chars * 4;
   const shared = new SharedArrayBuffer(SLOTS * SLOT_BYTES);
-  const data: PrinterThreadData = { fd, color: options.color, chars, shared, slotBytes: SLOT_BYTES };
+  const control = new SharedArrayBuffer((HandOver.RING + 2 * SLOTS) * 4);
+  const ring = new Int32Array(control);
+  const data: PrinterThreadData = { fd, color: options.color, chars, shared, slotBytes: SLOT_BYTES, control };
   const worker = new Worker(threadEntry(import.meta.url, 'printer-worker'), { eval: true, workerData: data, name: 'wsproxy printer' });
   worker.unref();
   const slotBatch = (slot: number): EntryBatch => new EntryBatch(Buffer.from(shared, slot * SLOT_BYTES, SLOT_BYTES));
+  /** Slots handed over, in order: the thread finishes them in that order, so `done` frees the oldest. */
+  const inFlight: number[] = [];
   const free = Array.from({ length: SLOTS - 1 }, (_, i) => i + 1);
+  let posted = 0;
+  let done = 0;
   let slot = 0;
   let batch = slotBatch(0);
-  let inFlight = 0;
   /** Lines lost so far; `noted`: the batch being filled begins with the note that says so. */
   let dropped = 0;
   let noted = false;
   let timer: NodeJS.Timeout | null = null;
-  let slotFreed: (() => void) | null = null;
-  worker.on('message', (m: { readonly slot: number; readonly error?: string }) => {
-    inFlight--;
-    free.push(m.slot);
+  worker.on('message', (m: PrinterError) => {
     if (m.error === 'EPIPE') onGone();
-    else if (m.error !== undefined) process.stderr.write(`wsproxy: the printer stopped: ${m.error}\n`);
-    // A batch kept back for want of a slot goes now.
-    if (batch.count > 0) scheduled();
-    slotFreed?.();
+    else process.stderr.write(`wsproxy: the printer stopped: ${m.error}\n`);
   });
   worker.on('error', (error) => process.stderr.write(`wsproxy: the printer stopped: ${error.message}\n`));
+
+  /** Takes back the slots of the batches the thread has printed. */
+  const reclaim = (): void => {
+    const now = Atomics.load(ring, HandOver.DONE);
+    for (; done < now; done++) free.push(inFlight.shift()!);
+  };
 
   /** Hands the batch to the thread; `full`: it cannot take the next entry, so with no slot free it is dropped. */
   const flush = (full = false): void => {
@@ -59,8 +64,10 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
       timer = null;
     }
     if (batch.count === 0) return;
+    if (free.length === 0) reclaim();
     const next = free.pop();
     if (next === undefined) {
+      // Kept back for want of a slot: the timer tries again.
       if (!full) return scheduled();
       // Every slot waits for a slow reader: this batch's lines are lost, and the next batch begins
       // by saying how many (its note replaced, not counted, when it is lost in turn).
@@ -69,9 +76,13 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
       noted = batch.line(DROPPED_NOTE(dropped));
       return;
     }
-    const message: PrinterBatch = { slot, length: batch.length };
-    inFlight++;
-    worker.postMessage(message);
+    const at = HandOver.RING + (posted % SLOTS) * 2;
+    ring[at] = slot;
+    ring[at + 1] = batch.length;
+    inFlight.push(slot);
+    posted++;
+    Atomics.store(ring, HandOver.POSTED, posted);
+    Atomics.notify(ring, HandOver.POSTED);
     if (noted) dropped = 0;
     noted = false;
     slot = next;
@@ -106,14 +117,14 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
       // What is left goes out as slots come free, for at most CLOSE_WAIT_MS (a reader that
       // stopped reading does not hold up the exit for long).
       const deadline = Date.now() + CLOSE_WAIT_MS;
-      while ((batch.count > 0 || inFlight > 0) && Date.now() < deadline) {
-        flush();
-        await new Promise<void>((resolve) => {
-          slotFreed = resolve;
-          setTimeout(resolve, 20).unref();
-        });
-        slotFreed = null;
+      for (;;) {
+        reclaim();
+        if (batch.count > 0) flush();
+        if ((batch.count === 0 && done === posted) || Date.now() >= deadline) break;
+        await new Promise<void>((resolve) => setTimeout(resolve, 5).unref());
       }
+      Atomics.store(ring, HandOver.STOP, 1);
+      Atomics.notify(ring, HandOver.POSTED);
       await worker.terminate();
     },
   };

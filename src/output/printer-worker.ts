@@ -1,12 +1,13 @@
 /**
  * The printer's thread (started by printer-thread.ts): formats the frame entries of each batch
- * into lines and writes them to the fd, waiting while a reader is behind; says when a batch is
- * done, or that the reader went away.
+ * into lines and writes them to the fd, waiting while a reader is behind; marks each batch done in
+ * the hand-over ring, and says (once) that the reader went away or a write failed. It runs one
+ * loop, asleep in Atomics.wait while there is nothing to print.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { writeFrameLine, type Style } from './format.js';
 import { LineBytes } from './line-bytes.js';
-import { readEntries } from './printer-entries.js';
+import { HandOver, readEntries } from './printer-entries.js';
 import { writeAll } from './write-all.js';
 
 export interface PrinterThreadData {
@@ -16,31 +17,55 @@ export interface PrinterThreadData {
   /** The batches' memory, shared: SLOT_BYTES a slot. */
   readonly shared: SharedArrayBuffer;
   readonly slotBytes: number;
+  /** The hand-over ring (see HandOver). */
+  readonly control: SharedArrayBuffer;
 }
 
-/** A batch to print: its slot, and how many bytes of it are entries. */
-export interface PrinterBatch {
-  readonly slot: number;
-  readonly length: number;
+/** An error the thread reports, with the batches it has got to so far. */
+export interface PrinterError {
+  readonly error: string;
 }
 
-const { fd, color, chars, shared, slotBytes } = workerData as PrinterThreadData;
+const { fd, color, chars, shared, slotBytes, control } = workerData as PrinterThreadData;
 const style: Style = { color };
 const out = new LineBytes(256 * 1024);
-parentPort!.on('message', (batch: PrinterBatch) => {
-  try {
-    readEntries(
-      Buffer.from(shared, batch.slot * slotBytes, batch.length),
-      batch.length,
-      (f, start, end) => {
-        writeFrameLine(out, f, style, chars, start, end);
-        out.newline();
-      },
-      (line) => out.bytes(line).newline(),
-    );
-    writeAll(fd, out.take());
-    parentPort!.postMessage({ slot: batch.slot });
-  } catch (error) {
-    parentPort!.postMessage({ slot: batch.slot, error: (error as NodeJS.ErrnoException).code ?? String(error) });
+const ring = new Int32Array(control);
+const slots = (ring.length - HandOver.RING) / 2;
+
+function print(slot: number, length: number): void {
+  readEntries(
+    Buffer.from(shared, slot * slotBytes, length),
+    length,
+    (f, start, end) => {
+      writeFrameLine(out, f, style, chars, start, end);
+      out.newline();
+    },
+    (line) => out.bytes(line).newline(),
+  );
+  writeAll(fd, out.take());
+}
+
+let done = 0;
+let failed = false;
+for (;;) {
+  const posted = Atomics.load(ring, HandOver.POSTED);
+  if (done === posted) {
+    if (Atomics.load(ring, HandOver.STOP) !== 0) break;
+    Atomics.wait(ring, HandOver.POSTED, posted);
+    continue;
   }
-});
+  const at = HandOver.RING + (done % slots) * 2;
+  // After a failed write nothing more is printed; the batches are still handed back.
+  if (!failed) {
+    try {
+      print(ring[at]!, ring[at + 1]!);
+    } catch (error) {
+      failed = true;
+      out.take();
+      const message: PrinterError = { error: (error as NodeJS.ErrnoException).code ?? String(error) };
+      parentPort!.postMessage(message);
+    }
+  }
+  done++;
+  Atomics.store(ring, HandOver.DONE, done);
+}

@@ -19,6 +19,7 @@ const NATIVE_FROM = 256;
 
 export class PayloadReader {
   #scratch: Buffer | null = null;
+  #scratchView: DataView | null = null;
   /** The chunk being read, and a DataView of it (made on first use in a chunk). */
   #chunk: Uint8Array | null = null;
   #chunkView: DataView | null = null;
@@ -70,6 +71,13 @@ export class PayloadReader {
     }
     const took = cur.previewLen < cur.previewCap ? takePreviewRange(cur, chunk, start, end, offset) : 0;
     if (utf8 === null) return;
+    if (took === 0 && n < NATIVE_FROM) {
+      // Text nobody previews, short: unmasked into scratch a word at a time, for the check alone.
+      const scratch = this.#buffer();
+      if (unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, offset, this.#scratchView!, 0)) utf8.pushAscii();
+      else utf8.pushRange(scratch, 0, n);
+      return;
+    }
     if (!h.masked) utf8.pushRange(chunk, start, end);
     else if (took === end - start) utf8.pushRange(cur.preview!, cur.previewLen - took, cur.previewLen);
     else {
@@ -124,6 +132,10 @@ export class PayloadReader {
   }
 
   #buffer(): Buffer {
-    return (this.#scratch ??= Buffer.allocUnsafe(SCRATCH));
+    if (this.#scratch === null) {
+      this.#scratch = Buffer.allocUnsafe(SCRATCH);
+      this.#scratchView = new DataView(this.#scratch.buffer, this.#scratch.byteOffset, SCRATCH);
+    }
+    return this.#scratch;
   }
 }
