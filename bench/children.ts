@@ -186,9 +186,10 @@ export function ownsListener(pid: number, port: number): boolean {
 const TICK = 100; // USER_HZ: /proc reports CPU time in 1/100 s on Linux
 
 /** CPU seconds (user + system) used so far by a process, or 0 once it is gone. */
-export function procCpuSeconds(pid: number): number {
+export function procCpuSeconds(pid: number, thread?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // A thread's own: /proc/PID/task/TID/stat (the main thread's TID is the PID).
+    const stat = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8');
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / TICK;

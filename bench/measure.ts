@@ -78,6 +78,7 @@ export async function measure(w: Workload, v: VariantId, echo: Echo, opts: Optio
     const before = peer.pid ? procMemory(peer.pid) : null;
     const reset = peer.pid ? resetPeak(peer.pid) : false;
     const cpuBefore = peer.pid ? procCpuSeconds(peer.pid) : 0;
+    const mainBefore = peer.pid ? procCpuSeconds(peer.pid, peer.pid) : 0;
     const genBefore = generatorCpuSeconds(echo.pid);
     const logBefore = peer.logFile ? fileSize(peer.logFile) : 0;
     const metrics = await withTimeout(w.run({ port: peer.port, scale: opts.scale }), opts.scale.timeoutMs, w.id);
@@ -86,7 +87,10 @@ export async function measure(w: Workload, v: VariantId, echo: Echo, opts: Optio
       metrics.logMiB = (fileSize(peer.logFile) - logBefore) / 2 ** 20;
       if (metrics.logMiB <= 0) throw new Error(`--log-file ${peer.logFile} took in nothing during the workload`);
     }
-    if (peer.pid) metrics.proxyCpuMs = (procCpuSeconds(peer.pid) - cpuBefore) * 1000;
+    if (peer.pid) {
+      metrics.proxyCpuMs = (procCpuSeconds(peer.pid) - cpuBefore) * 1000;
+      metrics.proxyMainCpuMs = (procCpuSeconds(peer.pid, peer.pid) - mainBefore) * 1000;
+    }
     metrics.generatorCpuMs = (generatorCpuSeconds(echo.pid) - genBefore) * 1000;
     const after = peer.pid ? procMemory(peer.pid) : null;
     if (before && after) {
