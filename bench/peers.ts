@@ -107,7 +107,8 @@ function proxyNodeArgs(): string[] {
 /** `log`: also --log-file, the JSONL log of every event, into a fresh file of the run's temp dir. */
 async function startHeadless(port: number, echoPort: number, tmpDir: string, seq: number, log = false): Promise<Peer> {
   const errFile = path.join(tmpDir, `wsproxy-${seq}.err`);
-  const out = openSync(path.join(tmpDir, `wsproxy-${seq}.out`), 'w');
+  const outFile = path.join(tmpDir, `wsproxy-${seq}.out`);
+  const out = openSync(outFile, 'w');
   const err = openSync(errFile, 'w');
   const logFile = path.join(tmpDir, `wsproxy-${seq}.jsonl`);
   const args = [...proxyNodeArgs(), WSPROXY_BIN, '--listen', `127.0.0.1:${port}`, '--target', `127.0.0.1:${echoPort}`, '--headless', ...(log ? ['--log-file', logFile] : [])];
@@ -120,13 +121,23 @@ async function startHeadless(port: number, echoPort: number, tmpDir: string, seq
     await stopChild(child);
     throw e;
   }
-  if (!log) return { port, pid: child.pid ?? null, stop: () => stopChild(child) };
   // A w1 log is hundreds of MiB: gone as soon as the measurement is.
   const stop = async (): Promise<void> => {
     await stopChild(child);
-    rmSync(logFile, { force: true });
+    if (log) rmSync(logFile, { force: true });
+    // A printer that dropped lines did less work than one that printed them all: said, not hidden.
+    const dropped = droppedLines(outFile);
+    if (dropped > 0) console.log(`  (wsproxy #${seq}: its printer dropped ${dropped.toLocaleString('en-US')} line(s), the reader being too slow)`);
+    rmSync(outFile, { force: true });
   };
-  return { port, pid: child.pid ?? null, logFile, stop };
+  return { port, pid: child.pid ?? null, ...(log ? { logFile } : {}), stop };
+}
+
+/** The lines the printer says it dropped ("… N line(s) dropped: …"), summed. */
+function droppedLines(file: string): number {
+  let sum = 0;
+  for (const m of readFileSync(file, 'utf8').matchAll(/… (\d+) line\(s\) dropped/g)) sum += Number(m[1]);
+  return sum;
 }
 
 async function startTui(port: number, echoPort: number, tmpDir: string, seq: number): Promise<Peer> {

@@ -11,7 +11,9 @@
  */
 import zlib from 'node:zlib';
 import { DEFLATE_TAIL } from '../protocol/constants.js';
+import { unmaskWords } from '../protocol/mask.js';
 import { openRawInflate, zlibWindow, type RawInflate } from './raw-inflate.js';
+import { SLAB_PIECE, slab } from './slab.js';
 
 export interface InflatedPart {
   /** Output for this frame, up to what the message cap still allowed. */
@@ -88,6 +90,8 @@ export class Inflater {
   #closed = false;
   #engineClosed = false;
   hooks: InflaterHooks = {};
+  #out: Buffer | null = null;
+  #outView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   readonly #sink = (out: Buffer, n: number): void => this.#take(out, n);
 
   /** `fallback`: minizlib instead of Node's native handle (tests both). */
@@ -172,20 +176,34 @@ export class Inflater {
     if (room > 0) {
       // A copy: the piece lives in the engine's reused buffer.
       const k = Math.min(room, n);
-      const kept = Buffer.allocUnsafe(k);
-      if (k < 256) {
-        let bits = 0;
-        for (let i = 0; i < k; i++) bits |= kept[i] = out[i]!;
-        // All ASCII, seen while copying (the usual JSON message): the check needs no pass of its own.
-        if (check?.pushAscii !== undefined && k === n && bits < 0x80) {
+      let kept: Buffer;
+      if (k <= SLAB_PIECE) {
+        // Four bytes a read, seen to be ASCII on the way (the usual JSON message): then the check
+        // needs no pass of its own.
+        const at = slab.take(k);
+        const ascii = unmaskWords(this.#viewOf(out), 0, k, 0, 0, slab.view, at);
+        kept = slab.buffer.subarray(at, at + k);
+        if (ascii && check?.pushAscii !== undefined && k === n) {
           check.pushAscii();
           check = null;
         }
-      } else kept.set(out.subarray(0, k));
+      } else {
+        kept = Buffer.allocUnsafe(k);
+        kept.set(out.subarray(0, k));
+      }
       frame.chunks.push(kept);
       message.kept += k;
     }
     check?.pushRange(out, 0, n);
+  }
+
+  /** A DataView of the engine's output buffer (the same buffer every call: made once). */
+  #viewOf(out: Buffer): DataView {
+    if (this.#out !== out) {
+      this.#out = out;
+      this.#outView = new DataView(out.buffer, out.byteOffset, out.length);
+    }
+    return this.#outView;
   }
 
   #end(frame: FrameSink, last: boolean): InflatedPart {

@@ -8,12 +8,10 @@ import { unmaskRange, unmaskWords, xorRange } from '../protocol/mask.js';
 import type { Utf8Validator } from '../protocol/utf8-validator.js';
 import type { Inflater } from './inflater.js';
 import { takePreviewRange } from './pipe-observe.js';
+import { SLAB_PIECE, slab } from './slab.js';
 import type { Current } from './pipe-state.js';
 
 const SCRATCH = 16 * 1024;
-/** Previews up to this size are cut from a shared slab (as Buffer.allocUnsafe does from its pool), written a word at a time. */
-const SMALL = 256;
-const SLAB = 8 * 1024;
 /** Below this many bytes a DataView does the re-keying; from it, the native mask (see mask.ts). */
 const NATIVE_FROM = 256;
 
@@ -23,9 +21,6 @@ export class PayloadReader {
   /** The chunk being read, and a DataView of it (made on first use in a chunk). */
   #chunk: Uint8Array | null = null;
   #chunkView: DataView | null = null;
-  #slab: Buffer | null = null;
-  #slabView: DataView | null = null;
-  #slabAt = SLAB;
 
   /** The chunk is done with: no reference to it stays. */
   end(): void {
@@ -53,14 +48,12 @@ export class PayloadReader {
     const h = cur.header;
     const room = cur.previewCap - cur.previewLen;
     const n = end - start;
-    if (cur.previewLen === 0 && n <= room && room <= SMALL && n > 0) {
+    if (cur.previewLen === 0 && n <= room && room <= SLAB_PIECE && n > 0) {
       // The common small frame: its whole preview in one piece, unmasked a word at a time, and
       // seen to be ASCII on the way.
-      if (this.#slabAt + room > SLAB) this.#newSlab();
-      const at = this.#slabAt;
-      this.#slabAt += room;
-      const ascii = unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, offset, this.#slabView!, at);
-      const preview = this.#slab!.subarray(at, at + room);
+      const at = slab.take(room);
+      const ascii = unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, offset, slab.view, at);
+      const preview = slab.buffer.subarray(at, at + room);
       cur.preview = preview;
       cur.previewLen = n;
       if (utf8 !== null) {
@@ -122,13 +115,6 @@ export class PayloadReader {
       this.#chunkView = new DataView(chunk.buffer, chunk.byteOffset, chunk.length);
     }
     return this.#chunkView;
-  }
-
-  #newSlab(): void {
-    // The old slab lives on in the previews cut from it, like Buffer.allocUnsafe's pool.
-    this.#slab = Buffer.allocUnsafe(SLAB);
-    this.#slabView = new DataView(this.#slab.buffer, this.#slab.byteOffset, SLAB);
-    this.#slabAt = 0;
   }
 
   #buffer(): Buffer {

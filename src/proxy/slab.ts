@@ -1,0 +1,29 @@
+/**
+ * Small buffers cut from one shared slab, as Buffer.allocUnsafe cuts them from its pool, but with a
+ * DataView of the slab beside it, so that a preview is written four bytes a read (mask.ts
+ * unmaskWords). One slab for the process, like Node's pool: a session costs no slab of its own.
+ * A slice keeps its slab alive, as a pool slice does.
+ */
+const SIZE = 8 * 1024;
+/** The largest piece cut from a slab; larger ones get their own buffer. */
+export const SLAB_PIECE = 256;
+
+class Slab {
+  buffer: Buffer = Buffer.alloc(0);
+  view: DataView = new DataView(new ArrayBuffer(0));
+  #at = SIZE;
+
+  /** Room for n bytes (at most SLAB_PIECE): where they start in `buffer`, which may be a new slab. */
+  take(n: number): number {
+    if (this.#at + n > SIZE) {
+      this.buffer = Buffer.allocUnsafe(SIZE);
+      this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, SIZE);
+      this.#at = 0;
+    }
+    const at = this.#at;
+    this.#at += n;
+    return at;
+  }
+}
+
+export const slab = new Slab();
