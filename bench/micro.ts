@@ -267,7 +267,7 @@ function compressedQuotes(count: number): Buffer[] {
 }
 
 /** The same messages through the pipes, compressed both ways (100 per chunk), with the printer. */
-async function smallCompressed(): Promise<number> {
+async function smallCompressed(printer: boolean): Promise<number> {
   const messages = compressedQuotes(1200 * 100);
   let next = 0;
   const chunk = (masked: boolean, from: number): Buffer => Buffer.concat(messages.slice(from, from + 100).map((m) => {
@@ -282,7 +282,7 @@ async function smallCompressed(): Promise<number> {
     ups.push(chunk(true, i * 100));
     downs.push(chunk(false, i * 100));
   }
-  const [c2s, s2c] = pipes({ printer: true }, 64 * 1024, DEFLATE);
+  const [c2s, s2c] = pipes({ printer }, 64 * 1024, DEFLATE);
   // The first half warms up; the second is measured, in rounds, best kept.
   const half = Math.floor(ups.length / 2);
   for (; next < half; next++) {
@@ -366,7 +366,8 @@ for (const [preview, reader] of [[64 * 1024, false], [64 * 1024, true], [4 * 102
   console.log(`  64 KiB binary, printer ${who}  ${(ns / 1000).toFixed(1).padStart(7)} µs per round trip (2 frames)`);
 }
 try {
-  console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, printer  ${(await smallCompressed()).toFixed(0).padStart(5)} ns per message (2 frames)`);
+  console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, alone    ${(await smallCompressed(false)).toFixed(0).padStart(5)} ns per message (2 frames)`);
+  console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, printer  ${(await smallCompressed(true)).toFixed(0).padStart(5)} ns per message (2 frames)`);
 } catch (err) {
   console.log(`  ~150 B JSON, permessage-deflate both ways: not measurable on this build (${err instanceof Error ? err.message : String(err)})`);
 }

@@ -46,6 +46,7 @@ export class DirectionPipe {
   readonly #compression: DirectionCompression | null;
   readonly #records: Sequencer;
   readonly #utf8 = new Utf8Validator();
+  #zUtf8: Utf8Validator | null = null;
   #cur: Current | null = null;
   #msg: Message | null = null;
   /** The ordered queue of what is held, and its items (the same array, read on every frame). */
@@ -349,8 +350,10 @@ export class DirectionPipe {
       this.#queue.push(held);
     }
     // Plain text is validated as it streams, so one validator per direction serves every message;
-    // a compressed message is validated when zlib gets to it, possibly after the next one began.
-    const utf8 = kind !== 'text' ? null : message.compressed ? new Utf8Validator() : this.#utf8.reset();
+    // a compressed message is validated when zlib gets to it, possibly after the next one began:
+    // it shares one only while zlib keeps up (nothing of an earlier message is still to come).
+    const inflater = message.compressed ? (this.#compression?.inflater ?? null) : null;
+    const utf8 = kind !== 'text' ? null : inflater === null ? this.#utf8.reset() : inflater.idle ? (this.#zUtf8 ??= new Utf8Validator()).reset() : new Utf8Validator();
     this.#msg = {
       id: held?.id ?? this.#host.nextId(),
       time: this.#time,

@@ -12,6 +12,7 @@
 import zlib from 'node:zlib';
 import { DEFLATE_TAIL } from '../protocol/constants.js';
 import { unmaskWords } from '../protocol/mask.js';
+import { asciiWords } from '../protocol/utf8-validator.js';
 import { openRawInflate, zlibWindow, type RawInflate } from './raw-inflate.js';
 import { SLAB_PIECE, slab } from './slab.js';
 
@@ -37,6 +38,8 @@ export const TURN_BUDGET = 1024 * 1024;
 /** Compressed bytes waiting for later turns before the sender is paused. */
 const BACKLOG_LIMIT = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** From this size the UTF-8 check's native call costs less than reading words here. */
+const ASCII_WORDS_BELOW = 1024;
 
 /** The message being inflated: how much of it observers keep, and who sees every chunk. */
 /** What reads every inflated piece of a message (the UTF-8 check, §8.1), kept or not. */
@@ -48,16 +51,16 @@ export interface PieceCheck {
 }
 
 interface MessageSink {
-  readonly cap: number;
+  cap: number;
   kept: number;
-  readonly check: PieceCheck | null;
+  check: PieceCheck | null;
   /** zlib failed inside this message: the rest of it is not inflated. */
   error: Error | null;
 }
 
 /** One frame's share of the output. */
 interface FrameSink {
-  readonly message: MessageSink;
+  message: MessageSink;
   chunks: Buffer[];
   produced: number;
   /** The RFC 7692 tail came with the frame's own input (see write). */
@@ -80,6 +83,7 @@ export class Inflater {
   #engine: RawInflate;
   #message: MessageSink = { cap: 0, kept: 0, check: null, error: null };
   #frame: FrameSink | null = null;
+  #spare: FrameSink | null = null;
   /** The frame output currently goes to. */
   #target: FrameSink | null = null;
   readonly #ops: Op[] = [];
@@ -116,11 +120,35 @@ export class Inflater {
    * chunk as it is produced (UTF-8 validation runs over all of it without keeping it).
    */
   begin(cap: number, check: PieceCheck | null): void {
-    this.#message = { cap, kept: 0, check, error: null };
+    // Nothing waits for a later turn: no frame refers to the last message's sink any more, and
+    // it is filled anew (one object fewer per message). Otherwise a sink of its own.
+    if (this.idle && this.#frame === null) {
+      const m = this.#message;
+      m.cap = cap;
+      m.kept = 0;
+      m.check = check;
+      m.error = null;
+    } else this.#message = { cap, kept: 0, check, error: null };
+  }
+
+  /** No work waits for a later turn: every frame ended so far has its part. */
+  get idle(): boolean {
+    return this.#ops.length === 0;
   }
 
   #currentFrame(): FrameSink {
-    return (this.#frame ??= { message: this.#message, chunks: [], produced: 0, tail: false });
+    if (this.#frame !== null) return this.#frame;
+    // The frame sink of the last frame, when its part was made on its own turn: nothing else holds it.
+    const spare = this.#spare;
+    if (spare !== null) {
+      this.#spare = null;
+      spare.message = this.#message;
+      spare.chunks.length = 0;
+      spare.produced = 0;
+      spare.tail = false;
+      return (this.#frame = spare);
+    }
+    return (this.#frame = { message: this.#message, chunks: [], produced: 0, tail: false });
   }
 
   /**
@@ -144,7 +172,11 @@ export class Inflater {
   endFrame(last: boolean): Inflated {
     const frame = this.#currentFrame();
     this.#frame = null;
-    if (this.#ops.length === 0) return this.#end(frame, last);
+    if (this.#ops.length === 0) {
+      const part = this.#end(frame, last);
+      this.#spare = frame;
+      return part;
+    }
     return new Promise((resolve) => this.#defer({ type: 'end', frame, last, resolve }));
   }
 
@@ -194,7 +226,10 @@ export class Inflater {
       frame.chunks.push(kept);
       message.kept += k;
     }
-    check?.pushRange(out, 0, n);
+    if (check === null) return;
+    // Short ASCII (what nobody previews of a JSON message): seen a word at a time.
+    if (check.pushAscii !== undefined && n < ASCII_WORDS_BELOW && asciiWords(this.#viewOf(out), 0, n)) check.pushAscii();
+    else check.pushRange(out, 0, n);
   }
 
   /** A DataView of the engine's output buffer (the same buffer every call: made once). */

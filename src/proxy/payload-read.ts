@@ -92,8 +92,8 @@ export class PayloadReader {
     const n = end - start;
     const scratch = this.#buffer();
     if (h.fin && offset === 0 && n === h.payloadLength && n + 4 <= SCRATCH) {
-      if (h.masked) unmaskRange(chunk, start, end, h.key, 0, scratch, 0);
-      else for (let i = 0; i < n; i++) scratch[i] = chunk[start + i]!;
+      if (n >= NATIVE_FROM) unmaskRange(chunk, start, end, h.masked ? h.key : 0, 0, scratch, 0);
+      else unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, 0, this.#scratchView!, 0);
       scratch[n] = 0x00;
       scratch[n + 1] = 0x00;
       scratch[n + 2] = 0xff;
