@@ -42,12 +42,13 @@ export function faultEngineFor(proxy: ProxyControl): FaultEngine {
 
 export const ADMIT: Admission = Object.freeze({ action: 'pass' });
 
+/** What the engine keeps per open session; the parts most sessions never need are made on first use. */
 interface LiveSession {
   readonly info: SessionInfo;
-  readonly timers: NodeJS.Timeout[];
+  timers: NodeJS.Timeout[] | null;
   /** Rules whose `after` timer has been set for this session. */
-  readonly timed: Set<number>;
-  readonly gates: { [S in Side]: Throttle | null };
+  timed: Set<number> | null;
+  gates: { [S in Side]: Throttle | null } | null;
 }
 
 const SIDE_KEY: { readonly [S in Side]: number } = { client: 1, server: 2 };
@@ -190,7 +191,7 @@ export class FaultEngine {
     const out: { session: number; to: Side; rate: number; pending: number; peak: number }[] = [];
     for (const live of this.#sessions.values()) {
       for (const to of ['client', 'server'] as const) {
-        const g = live.gates[to];
+        const g = live.gates?.[to] ?? null;
         if (g !== null) out.push({ session: live.info.session, to, rate: g.rate, pending: g.pending, peak: g.peak });
       }
     }
@@ -209,7 +210,7 @@ export class FaultEngine {
   readonly admit = (attempt: UpgradeAttempt): Admission | Promise<Admission> => {
     const now = this.#now();
     const storm = now < this.#refuseUntil;
-    const rules = this.#rules.filter((r) => r.enabled && r.session === null && (r.rule.action.type === 'handshake' || r.rule.action.type === 'handshake-delay') && pathMatches(r.rule, attempt.path));
+    const rules = this.#rules.length === 0 ? this.#rules : this.#rules.filter((r) => r.enabled && r.session === null && (r.rule.action.type === 'handshake' || r.rule.action.type === 'handshake-delay') && pathMatches(r.rule, attempt.path));
     if (storm) {
       this.#tracker.attempt(attempt.client, attempt.path, now, true);
       const retry = Math.max(1, Math.ceil((this.#refuseUntil - now) / 1000));
@@ -290,14 +291,14 @@ export class FaultEngine {
 
   #sessionOpened(info: SessionInfo): void {
     if (info.status !== 101 || this.#sessions.has(info.session)) return;
-    const live: LiveSession = { info, timers: [], timed: new Set(), gates: { client: null, server: null } };
+    const live: LiveSession = { info, timers: null, timed: null, gates: null };
     this.#sessions.set(info.session, live);
     for (const r of this.#rules) if (r.enabled) this.#arm(live, r);
     this.#setGates(live);
   }
 
   #sessionClosed(id: number): void {
-    const scoped = this.#rules.filter((r) => r.session === id);
+    const scoped = this.#rules.length === 0 ? this.#rules : this.#rules.filter((r) => r.session === id);
     if (scoped.length > 0) {
       this.#rules = this.#rules.filter((r) => r.session !== id);
       for (const r of scoped) this.#stopped(r);
@@ -305,7 +306,7 @@ export class FaultEngine {
     }
     const live = this.#sessions.get(id);
     if (live === undefined) return;
-    for (const t of live.timers) clearTimeout(t);
+    if (live.timers !== null) for (const t of live.timers) clearTimeout(t);
     this.#sessions.delete(id);
     this.random.forget(id);
   }
@@ -314,8 +315,8 @@ export class FaultEngine {
   #arm(live: LiveSession, r: ActiveRule): void {
     const a = r.rule.action;
     if ((a.type !== 'close' && a.type !== 'abort' && a.type !== 'halfclose') || a.after === null) return;
-    if (live.timed.has(r.id) || !pathMatches(r.rule, live.info.path) || (r.session !== null && r.session !== live.info.session)) return;
-    live.timed.add(r.id);
+    if (live.timed?.has(r.id) === true || !pathMatches(r.rule, live.info.path) || (r.session !== null && r.session !== live.info.session)) return;
+    (live.timed ??= new Set()).add(r.id);
     // A rule added to a live session counts its time from now; a new session from its opening.
     const start = Math.max(live.info.time, this.#now());
     const timer = setTimeout(() => {
@@ -325,7 +326,7 @@ export class FaultEngine {
       this.#connectionFault(r, a, session, null, null);
     }, Math.max(0, start + a.after - this.#now()));
     timer.unref();
-    live.timers.push(timer);
+    (live.timers ??= []).push(timer);
   }
 
   #setGates(live: LiveSession): void {
@@ -347,18 +348,18 @@ export class FaultEngine {
           }
         } else if (a.type === 'trickle') needed = true;
       }
-      const gate = live.gates[to];
+      const gate = live.gates?.[to] ?? null;
       if (!needed) {
         if (gate !== null) {
           session.setWriteGate(to, null);
-          live.gates[to] = null;
+          live.gates![to] = null;
         }
         continue;
       }
       if (gate === null) {
         let made: Throttle | null = null;
         session.setWriteGate(to, (sink) => (made = new Throttle(sink, rate)));
-        live.gates[to] = made;
+        (live.gates ??= { client: null, server: null })[to] = made;
       } else if (gate.rate !== rate) gate.rate = rate;
       else continue;
       if (throttle !== null) this.#hit(throttle, live.info.session, from, null, `${from}→${to} limited to ${rate} B/s`);
@@ -433,7 +434,7 @@ export class FaultEngine {
           break;
         case 'trickle': {
           const live = this.#sessions.get(held.session);
-          const gate = live?.gates[otherSide(held.from)] ?? null;
+          const gate = live?.gates?.[otherSide(held.from)] ?? null;
           if (gate !== null) {
             gate.pace(held.data.length, a.ms);
             this.#hit(r, held.session, held.from, held, `${held.data.length} B spread over ${a.ms} ms`);

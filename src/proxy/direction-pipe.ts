@@ -37,6 +37,8 @@ import { cutMessage } from './frame-layout.js';
 export type { PipeHost, RelayLimits } from './pipe-host.js';
 
 const EMPTY = new Uint8Array(0);
+/** What settled() gives when nothing is inflating (most pipes never inflate). */
+const SETTLED: Promise<void> = Promise.resolve();
 
 export class DirectionPipe {
   readonly from: Side;
@@ -55,7 +57,7 @@ export class DirectionPipe {
   /** Data injects wait for the peer's open message to end (fragments must not interleave, §5.4). */
   #pendingInjects: OutMessage[] = [];
   /** Frames whose inflated output (and so whose record) is still to come. */
-  readonly #inflating = new Set<Promise<InflatedPart>>();
+  #inflating: Set<Promise<InflatedPart>> | null = null;
   #stopped = false;
   #parsing = false;
   #pumpWanted = false;
@@ -67,6 +69,8 @@ export class DirectionPipe {
   readonly #reader = new PayloadReader();
   /** Records of frames in the chunk being relayed, emitted once it has been written. */
   #held: Current[] = [];
+  /** The array #held had before its last release, emptied, for the next chunk (none made per read). */
+  #heldSpare: Current[] | null = null;
   /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
   #preview: number;
   /** The parser's callbacks and the hold queue's view of this pipe, in one object. */
@@ -246,6 +250,7 @@ export class DirectionPipe {
    */
   settled(): Promise<void> {
     // Each part's own .then (the record) was attached first, so it runs before this resolves.
+    if (this.#inflating === null || this.#inflating.size === 0) return SETTLED;
     return Promise.all(this.#inflating).then(() => undefined);
   }
 
@@ -443,9 +448,9 @@ export class DirectionPipe {
       // one of the session wait for it, in order.
       this.#releaseHeld();
       const emit = this.#records.reserve();
-      this.#inflating.add(part);
+      (this.#inflating ??= new Set()).add(part);
       void part.then((p) => {
-        this.#inflating.delete(part);
+        this.#inflating?.delete(part);
         inflatedViolations(cur, p, msg!, last);
         const limit = this.#preview;
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
@@ -550,8 +555,11 @@ export class DirectionPipe {
   #releaseHeld(): void {
     if (this.#held.length === 0) return;
     const held = this.#held;
-    this.#held = [];
+    this.#held = this.#heldSpare ?? [];
+    this.#heldSpare = null;
     for (const c of held) this.#recordPeerFrame(c, c.shown, c.close, c.msg, c.last, c.endTime, c.shownLength);
+    held.length = 0;
+    this.#heldSpare = held;
   }
 
   #log(text: string): void {

@@ -43,10 +43,19 @@ const LINGER_MS = 1000;
 interface SessionDirection {
   readonly from: Side;
   readonly to: Side;
+  /** The peer's socket this direction reads from, and the one it writes to. */
+  readonly socket: Socket;
   readonly out: Socket;
   readonly pipe: DirectionPipe;
   gate: WriteGate | null;
+  /** The peer ended its stream. */
   ended: boolean;
+  /** Why reading from the peer is paused (PAUSE bits). */
+  paused: number;
+  /** The peer's socket closed. */
+  closed: boolean;
+  /** A close frame came from the peer. */
+  closeFrameSeen: boolean;
 }
 
 /** Why reading from a peer is paused: one bit per reason, reading resumes when none is left. */
@@ -59,10 +68,6 @@ const COALESCE_BYTES = 16 * 1024;
 export class Session implements SessionControl {
   readonly info: SessionInfo;
   readonly #deps: SessionDeps;
-  readonly #sockets: { readonly [S in Side]: Socket };
-  readonly #pipes: { readonly [S in Side]: DirectionPipe };
-  readonly #paused: { [S in Side]: number } = { client: 0, server: 0 };
-  readonly #closedSockets: { [S in Side]: boolean } = { client: false, server: false };
   /** Made when a decider first asks for it: most sessions never hold a message. */
   #abort: AbortController | null = null;
   /** Both directions' records, in the order their frames arrived at the proxy. */
@@ -70,10 +75,9 @@ export class Session implements SessionControl {
   #state: SessionState = 'open';
   /** The first close frame, or the proxy's own close. */
   #closeStart: { by: Side | 'proxy'; code: number | null; reason: string } | null = null;
-  readonly #closeFrames: { [S in Side]: boolean } = { client: false, server: false };
   #failed = false;
   #lingerTimer: NodeJS.Timeout | null = null;
-  /** Each direction's side of the session: its pipe, the socket it writes to, its fault gate, its end. */
+  /** Each side's state: its socket, its pipe (what it sends), the gate on what it sends, its end, pauses and close. */
   readonly #hosts: { readonly [S in Side]: SessionDirection };
   readonly #stats: StatsSink | undefined;
   /** The clock reading of the read being relayed, while wire observers listen. */
@@ -88,11 +92,9 @@ export class Session implements SessionControl {
   constructor(info: SessionInfo, client: Socket, server: Socket, deps: SessionDeps) {
     this.info = info;
     this.#deps = deps;
-    this.#sockets = { client, server };
     this.#stats = deps.statsSink?.(info.session, info.time);
-    const hosts = { client: new Session.#Host(this, 'client'), server: new Session.#Host(this, 'server') };
+    const hosts = { client: new Session.#Host(this, 'client', client, server), server: new Session.#Host(this, 'server', server, client) };
     this.#hosts = hosts;
-    this.#pipes = { client: hosts.client.pipe, server: hosts.server.pipe };
     Session.#Host.wire(client, hosts.client);
     Session.#Host.wire(server, hosts.server);
   }
@@ -125,7 +127,7 @@ export class Session implements SessionControl {
     // A TCP end starts the close as much as a close frame does; the 'close' events that follow
     // come in no useful order (the proxy may cut both sockets at once).
     this.#closeStart ??= { by: side, code: null, reason: '' };
-    this.#pipes[side].end();
+    this.#hosts[side].pipe.end();
     this.#endWhenDrained(side);
   }
 
@@ -153,7 +155,7 @@ export class Session implements SessionControl {
     if (this.#state === 'closed') throw new Error(`session ${this.info.session} is closed`);
     const message = toOutMessage(request);
     // A frame to the server travels the client→server pipe, and the other way round.
-    this.#pipes[request.to === 'server' ? 'client' : 'server'].inject(message);
+    this.#hosts[request.to === 'server' ? 'client' : 'server'].pipe.inject(message);
   }
 
   close(code = 1000, reason = '', to?: Side): void {
@@ -164,9 +166,9 @@ export class Session implements SessionControl {
     if (this.#state === 'closed') return;
     this.#closeStart ??= { by: 'proxy', code: null, reason: 'aborted' };
     for (const side of ['client', 'server'] as const) {
-      this.#pipes[side].stop();
+      this.#hosts[side].pipe.stop();
       this.#dropGate(side);
-      const socket = this.#sockets[side];
+      const socket = this.#hosts[side].socket;
       // No close frame: the peer sees the connection reset (a browser reports 1006).
       if (to === undefined || to === side) socket.resetAndDestroy();
       else socket.end();
@@ -175,17 +177,17 @@ export class Session implements SessionControl {
   }
 
   halfClose(to: Side): void {
-    const socket = this.#sockets[to];
+    const socket = this.#hosts[to].socket;
     if (this.#state === 'closed' || socket.writableEnded) return;
     // What is still owed to `to` (and what comes later from its partner) is not written after the FIN.
-    this.#pipes[otherSide(to)].stop();
+    this.#hosts[otherSide(to)].pipe.stop();
     this.#dropGate(to);
     socket.end();
   }
 
   setWriteGate(to: Side, make: GateFactory | null): WriteGate | null {
     const from = otherSide(to);
-    const socket = this.#sockets[to];
+    const socket = this.#hosts[to].socket;
     const writer = this.#hosts[from];
     const old = writer.gate;
     if (old !== null) {
@@ -244,21 +246,24 @@ export class Session implements SessionControl {
     readonly records: Sequencer;
     readonly from: Side;
     readonly to: Side;
-    /** The socket this direction writes to. */
+    readonly socket: Socket;
     readonly out: Socket;
     readonly pipe: DirectionPipe;
     /** The fault gate on what this direction writes; null (the usual case) writes straight through. */
     gate: WriteGate | null = null;
-    /** This direction's peer ended its stream. */
     ended = false;
+    paused = 0;
+    closed = false;
+    closeFrameSeen = false;
     readonly #s: Session;
 
-    constructor(s: Session, from: Side) {
+    constructor(s: Session, from: Side, socket: Socket, out: Socket) {
       const deps = s.#deps;
       this.#s = s;
       this.from = from;
       this.to = otherSide(from);
-      this.out = s.#sockets[this.to];
+      this.socket = socket;
+      this.out = out;
       this.session = s.info.session;
       this.bus = deps.bus;
       this.stats = s.#stats;
@@ -381,14 +386,15 @@ export class Session implements SessionControl {
   /** Pauses reading from `side` while its output is backed up or its hold queue is full. */
   #pause(side: Side, reason: PauseReason, on: boolean): void {
     const bit = PAUSE[reason];
-    const socket = this.#sockets[side];
-    const was = this.#paused[side];
+    const h = this.#hosts[side];
+    const socket = h.socket;
+    const was = h.paused;
     if (on) {
-      this.#paused[side] = was | bit;
+      h.paused = was | bit;
       socket.pause();
     } else if ((was & bit) !== 0) {
-      this.#paused[side] = was & ~bit;
-      if (this.#paused[side] === 0 && !socket.destroyed) socket.resume();
+      h.paused = was & ~bit;
+      if (h.paused === 0 && !socket.destroyed) socket.resume();
     }
   }
 
@@ -396,7 +402,7 @@ export class Session implements SessionControl {
   #endWhenDrained(side: Side): void {
     const h = this.#hosts[side];
     if (!h.pipe.drained || (h.gate?.pending ?? 0) > 0) return;
-    const other = this.#sockets[otherSide(side)];
+    const other = this.#hosts[side].out;
     if (!other.destroyed && !other.writableEnded) {
       other.end();
       // Both sockets allow half-open, so a peer that keeps its side open after the other's EOF
@@ -410,18 +416,18 @@ export class Session implements SessionControl {
   #linger(): void {
     if (this.#state === 'closed') return;
     this.#lingerTimer ??= setTimeout(() => {
-      for (const socket of Object.values(this.#sockets)) socket.destroy();
+      for (const h of Object.values(this.#hosts)) h.socket.destroy();
     }, LINGER_MS);
     this.#lingerTimer.unref();
   }
 
   #socketClosed(side: Side): void {
-    this.#closedSockets[side] = true;
+    this.#hosts[side].closed = true;
     if (this.#closeStart === null) this.#closeStart = { by: side, code: null, reason: '' };
-    if (this.#closedSockets.client && this.#closedSockets.server) return this.#finish();
+    if (this.#hosts.client.closed && this.#hosts.server.closed) return this.#finish();
     if (this.#state === 'open') this.#state = 'closing';
     // RFC 6455 §7.1.1: the underlying TCP connection goes; the other peer must learn of it soon.
-    const other = this.#sockets[otherSide(side)];
+    const other = this.#hosts[side].out;
     if (!other.writableEnded) other.end();
     this.#linger();
   }
@@ -431,7 +437,7 @@ export class Session implements SessionControl {
     this.#state = 'closed';
     if (this.#lingerTimer !== null) clearTimeout(this.#lingerTimer);
     this.#abort?.abort();
-    for (const pipe of Object.values(this.#pipes)) pipe.stop();
+    for (const h of Object.values(this.#hosts)) h.pipe.stop();
     const start = this.#closeStart!;
     const record = {
       session: this.info.session,
@@ -439,11 +445,11 @@ export class Session implements SessionControl {
       code: start.code,
       reason: start.reason,
       by: start.by,
-      clean: this.#closeFrames.client && this.#closeFrames.server,
+      clean: this.#hosts.client.closeFrameSeen && this.#hosts.server.closeFrameSeen,
     };
     // A compressed message just before the close may still be inflating: its records come first,
     // so observers see the close last.
-    void Promise.all(Object.values(this.#pipes).map((pipe) => pipe.settled())).then(() => {
+    void Promise.all(Object.values(this.#hosts).map((h) => h.pipe.settled())).then(() => {
       this.#deps.bus.emit('session-close', { ...record, stats: this.#deps.stats?.(record) ?? null });
       this.#over = true;
       this.#resolveDone?.();
@@ -452,7 +458,7 @@ export class Session implements SessionControl {
   }
 
   #closeFrame(from: Side, code: number | null, reason: string): void {
-    this.#closeFrames[from] = true;
+    this.#hosts[from].closeFrameSeen = true;
     if (this.#closeStart === null) this.#closeStart = { by: from, code, reason };
     if (this.#state === 'open') this.#state = 'closing';
   }
@@ -481,14 +487,14 @@ export class Session implements SessionControl {
     this.#closeStart ??= { by: 'proxy', code, reason };
     const payload = encodeClosePayload(code, truncateUtf8(reason, 123));
     for (const side of ['client', 'server'] as const) {
-      const pipe = this.#pipes[side];
+      const pipe = this.#hosts[side].pipe;
       pipe.stop();
       // The client pipe writes to the server and the server pipe to the client: each peer gets one.
       const to = otherSide(side);
       this.#dropGate(to);
       pipe.writeNow({ kind: 'close', data: only === undefined || only === to ? payload : encodeClosePayload(1001, 'going away') });
     }
-    for (const socket of Object.values(this.#sockets)) socket.end();
+    for (const h of Object.values(this.#hosts)) h.socket.end();
     this.#linger();
   }
 }

@@ -97,9 +97,13 @@ interface Attempt {
 
 function info(a: Attempt, response: HttpHead, status: number, rest: Pick<SessionInfo, 'answeredBy' | 'failure' | 'body' | 'acceptValid' | 'protocol' | 'extensions' | 'deflate'>): SessionInfo {
   const url = clientUrl(a.request, a.ctx.tls !== null, a.target, true);
-  const tls = { client: a.ctx.tls, server: a.serverTls ?? null };
+  const server = a.serverTls ?? null;
+  const tls = a.ctx.tls === null && server === null ? PLAINTEXT : { client: a.ctx.tls, server };
   return { session: a.session, time: a.time, client: a.ctx.client, target: a.target, path: a.request.line.target, status, request: a.request.head, response, sent: a.sent, url, mode: a.ctx.mode, tls, ...rest };
 }
+
+/** Both legs in plaintext: one record for every such session rather than one each. */
+const PLAINTEXT: SessionInfo['tls'] = Object.freeze({ client: null, server: null });
 
 /** The proxy answers the client itself; the attempt is an open and a close by the proxy. */
 function failed(deps: LayerDeps, reader: SocketReader, a: Attempt, status: 502 | 504, reason: string): Next {
