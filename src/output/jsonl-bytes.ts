@@ -133,6 +133,19 @@ export class JsonlBatch {
     return out;
   }
 
+  /**
+   * Hands the bytes so far to `write`, which must be done with them when it returns, and goes on
+   * in the same memory (a writer that writes synchronously: no new buffer, no page faults, per batch).
+   */
+  drain(write: (bytes: Buffer) => void): void {
+    this.#lastPayload = null;
+    const n = this.#pos;
+    this.#pos = 0;
+    write(this.#buf.subarray(0, n));
+    // Grown for one huge line (a script's log of many megabytes): not kept for ever.
+    if (this.#buf.length > 16 * 1024 * 1024) this.#buf = Buffer.allocUnsafe(1024 * 1024);
+  }
+
   /** A line of text (any other record, already JSON), as UTF-8. */
   text(line: string): void {
     this.#text(line).#newline();

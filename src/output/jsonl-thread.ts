@@ -49,6 +49,8 @@ export interface JsonlThreadOptions {
 const BYTES = 64 * 1024 * 1024;
 const SLOT_BYTES = 256 * 1024;
 const FLUSH_MS = 10;
+/** Full batches (1 MiB) handed over before the writer is woken; a partial one wakes it at once. */
+const WAKE_AT = 4;
 /** At most one backpressure record a second. */
 const NOTE_MS = 1000;
 /** At exit without close(): how long the writer may make no progress before the rest is given up. */
@@ -70,6 +72,8 @@ export class JsonlThread {
   readonly #slotOf: Int32Array;
   /** The slot being filled. */
   #slot = 0;
+  /** Batches waiting before the writer is woken for them. */
+  readonly #wakeAt: number;
   /** Whether the slot being filled is known to be free. */
   #claimed = false;
   /** Where the slot being filled begins in the slab, and where its next entry goes. */
@@ -97,6 +101,7 @@ export class JsonlThread {
     const control = new SharedArrayBuffer((LENGTHS + 2 * slots) * 4);
     this.#free = Array.from({ length: slots }, (_, i) => slots - 1 - i);
     this.#slotOf = new Int32Array(slots);
+    this.#wakeAt = Math.max(1, Math.min(WAKE_AT, slots >> 2));
     this.#ctl = new Int32Array(control);
     this.#slab = slab(shared);
     const data: JsonlThreadData = { fd, shared, control, slots, slotBytes: this.#slotBytes };
@@ -209,7 +214,7 @@ export class JsonlThread {
       // Claiming may write a backpressure record first, hence the loop.
       if (!this.#claimed) this.#claim();
       else if (this.#at === this.#base || this.#at + n <= this.#base + this.#slotBytes) return;
-      else this.#publish();
+      else this.#publish(false);
     }
   }
 
@@ -231,6 +236,8 @@ export class JsonlThread {
     this.#reclaim();
     if (this.#free.length === 0) {
       const start = performance.now();
+      // The writer may be asleep with fewer than #wakeAt batches waiting: it has them all now.
+      Atomics.notify(ctl, PRODUCED);
       while (this.#free.length === 0 && Atomics.load(ctl, FAILED) === 0) {
         Atomics.wait(ctl, CONSUMED, this.#reclaimed, 200);
         this.#reclaim();
@@ -265,7 +272,12 @@ export class JsonlThread {
     this.#at = packLine(this.#slab, this.#at, text);
   }
 
-  #publish(): void {
+  /**
+   * Hands the batch over. The writer is woken only when a few batches wait (`wake`: at once):
+   * waking a thread lets the scheduler give it the relay's core there and then, and on two busy
+   * cores a wake per batch cost the relay a time slice each.
+   */
+  #publish(wake: boolean): void {
     if (this.#timer !== null) {
       clearTimeout(this.#timer);
       this.#timer = null;
@@ -275,19 +287,19 @@ export class JsonlThread {
     ctl[LENGTHS + (this.#produced % this.#slotCount)] = this.#at - this.#base;
     this.#produced++;
     Atomics.store(ctl, PRODUCED, this.#produced);
-    Atomics.notify(ctl, PRODUCED);
+    if (wake || this.#produced - Atomics.load(ctl, CONSUMED) >= this.#wakeAt) Atomics.notify(ctl, PRODUCED);
     this.#claimed = false;
     this.#lastPayload = null;
   }
 
   #scheduled(): void {
-    this.#timer ??= setTimeout(() => this.#publish(), FLUSH_MS);
+    this.#timer ??= setTimeout(() => this.#publish(true), FLUSH_MS);
   }
 
   /** The last batch and the word to stop: the writer ends once the file has everything. */
   #finish(): void {
     if (this.#open() && this.#waits > 0) this.#note();
-    this.#publish();
+    this.#publish(true);
     this.#closed = true;
     Atomics.store(this.#ctl, CLOSING, 1);
     Atomics.notify(this.#ctl, PRODUCED);

@@ -12,6 +12,7 @@ import { writeAll } from './write-all.js';
 
 /** Lines are written once this many bytes are encoded, or when no batch is waiting. */
 const WRITE_BYTES = 1024 * 1024;
+const SLEEP_MS = 20;
 
 const { fd, shared, control, slots, slotBytes } = workerData as JsonlThreadData;
 const ctl = new Int32Array(control);
@@ -23,6 +24,8 @@ let pieces: Buffer[] = [];
 function failed(session: number, error: unknown): void {
   out.text(JSON.stringify({ type: 'error', session, time: new Date().toISOString(), message: `a record could not be logged: ${error instanceof Error ? error.message : String(error)}` }));
 }
+
+const write = (bytes: Buffer): void => writeAll(fd, bytes);
 
 const reader: EntryReader = {
   frame(f) {
@@ -61,10 +64,12 @@ function run(): void {
   for (;;) {
     const produced = Atomics.load(ctl, PRODUCED);
     if (produced === consumed) {
-      if (out.length > 0) writeAll(fd, out.take());
+      if (out.length > 0) out.drain(write);
       // Seen after the last batch was handed over: nothing more will come.
       if (Atomics.load(ctl, CLOSING) !== 0 && Atomics.load(ctl, PRODUCED) === consumed) return;
-      Atomics.wait(ctl, PRODUCED, produced, 1000);
+      // Woken when a few batches wait, or a partial one (jsonl-thread.ts); the timeout covers
+      // full batches that stop short of a few.
+      Atomics.wait(ctl, PRODUCED, produced, SLEEP_MS);
       continue;
     }
     for (; consumed < produced; ) {
@@ -76,7 +81,7 @@ function run(): void {
       consumed++;
       Atomics.store(ctl, CONSUMED, consumed);
       Atomics.notify(ctl, CONSUMED);
-      if (out.length >= WRITE_BYTES) writeAll(fd, out.take());
+      if (out.length >= WRITE_BYTES) out.drain(write);
     }
   }
 }

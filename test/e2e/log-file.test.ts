@@ -136,6 +136,33 @@ describe('--log-file from its own thread', { timeout: 180_000 }, () => {
     ws.terminate();
   });
 
+  test('the process exits on its own (its stdout reader went away): the log is still complete', { timeout: 60_000 }, async (t) => {
+    if (skip(t)) return;
+    const file = path.join(dir, 'epipe.jsonl');
+    const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--headless', '--no-color', '--log-file', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout!.resume();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const port = Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(stderr), 20_000, 'the listening line'))[1]);
+    const ws = await openWs(`ws://127.0.0.1:${port}/`);
+    let echoed = 0;
+    ws.on('message', () => echoed++);
+    ws.on('error', () => undefined);
+    for (let i = 0; i < 100_000; i++) ws.send(`m${i}`);
+    await until(() => echoed >= 10_000 || undefined, 30_000, `10,000 echoes (${echoed})`);
+    // The printer's next write fails with EPIPE, and the program ends quietly, with exit 0.
+    child.stdout!.destroy();
+    const seen = echoed;
+    assert.equal(await exited, 0);
+    const lines = readLines(file);
+    const echoes = dataFrames(lines, 'server');
+    assert.ok(echoes.length >= seen, `${echoes.length} echoes logged, ${seen} seen by the client`);
+    echoes.forEach((f, i) => assert.equal(f.payload, `m${i}`));
+    ws.terminate();
+  });
+
   test('a log not read for two seconds holds the relay back; afterwards every record is there, and the wait is said', { timeout: 90_000 }, async (t) => {
     if (skip(t)) return;
     const fifo = path.join(dir, 'log.fifo');

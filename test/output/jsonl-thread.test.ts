@@ -163,6 +163,27 @@ describe('the JSONL log on its own thread', () => {
     }
   }));
 
+  test('a process that exits without close() still leaves every record in the file', { timeout: 60_000 }, withDir(async (dir) => {
+    const file = path.join(dir, 'exit.jsonl');
+    const jsonl = new URL('../../src/output/jsonl.ts', import.meta.url).href;
+    // Records emitted in the same turn as process.exit: none of them was handed over yet.
+    const script = `
+      import { EventEmitter } from 'eventemitter3';
+      const { attachJsonl } = await import(${JSON.stringify(jsonl)});
+      const bus = new EventEmitter();
+      await attachJsonl(bus, ${JSON.stringify(file)}, { slots: 4, slotBytes: 64 * 1024 });
+      for (let i = 0; i < 20000; i++) bus.emit('log', { session: null, time: 0, source: 'proxy', level: 'info', text: 'line ' + i });
+      process.exit(3);
+    `;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.dirname(new URL(import.meta.url).pathname), stdio: ['ignore', 'ignore', 'inherit'] });
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    assert.equal(code, 3);
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    assert.equal(lines.pop(), '');
+    const texts = lines.map((l) => (JSON.parse(l) as { type: string; text?: string })).filter((o) => o.type === 'log').map((o) => o.text);
+    assert.deepEqual(texts, Array.from({ length: 20000 }, (_, i) => `line ${i}`));
+  }));
+
   test('a reader slower than the traffic holds the relay back: nothing is lost, and the log says so', { timeout: 60_000 }, withDir(async (dir) => {
     const fifo = path.join(dir, 'log.fifo');
     const copy = path.join(dir, 'copy.jsonl');
