@@ -154,7 +154,7 @@ const ELLIPSIS = Buffer.from('…');
  * preview() of payload[start, end), written as bytes. The common cases (printable ASCII text, JSON
  * included, binary as hex) need no string, and the range no view of its own.
  */
-function writePreview(out: LineBytes, payload: Uint8Array, start: number, end: number, kind: FrameRecord['kind'], truncated: boolean, maxChars: number): void {
+function writePreview(out: LineBytes, payload: Uint8Array, start: number, end: number, kind: FrameRecord['kind'], truncated: boolean, maxChars: number, view: DataView | null): void {
   const length = end - start;
   if (length > 0) {
     const textual = kind === 'text' || kind === 'continuation' || kind === 'ping' || kind === 'pong';
@@ -162,7 +162,7 @@ function writePreview(out: LineBytes, payload: Uint8Array, start: number, end: n
     // text all through (looksLikeText), so only a payload short enough to check whole qualifies.
     if (textual && (kind === 'text' || length <= maxChars)) {
       const at = out.length;
-      const n = out.byte(QUOTE).quotedAscii(payload, start, end, maxChars);
+      const n = out.byte(QUOTE).quotedAscii(payload, start, end, maxChars, view);
       if (n >= 0) {
         out.byte(QUOTE);
         if (n < length || truncated) out.bytes(ELLIPSIS);
@@ -241,11 +241,15 @@ const DIRECTION = [false, true].map((color) => ({
   client: Buffer.from(paint({ color }, sideColor('client'), arrow('client'))),
   server: Buffer.from(paint({ color }, sideColor('server'), arrow('server'))),
 }));
-/** The kind column, padded to 12, and the flags column, as bytes (both from small fixed sets). */
-const KIND_COLUMN = Object.fromEntries(
-  (['continuation', 'text', 'binary', 'close', 'ping', 'pong'] as const).map((k) => [k, Buffer.from(k.padEnd(12))]),
-) as Record<Exclude<FrameRecord['kind'], 'reserved'>, Buffer>;
+/** The kind column padded to 12, a space and the flags column, as bytes: one piece for each of the 6 kinds × 16 flag sets. */
+const KINDS = ['continuation', 'text', 'binary', 'close', 'ping', 'pong'] as const;
+const KIND_FLAGS = Object.fromEntries(KINDS.map((k) => [k, FLAGS.map((f) => Buffer.from(`${k.padEnd(12)} ${f}`))])) as Record<
+  Exclude<FrameRecord['kind'], 'reserved'>,
+  Buffer[]
+>;
 const FLAG_BYTES = FLAGS.map((f) => Buffer.from(f));
+/** The last line's " #session direction " (the next line is most often of the same session and side). */
+const lastPrefix: { session: number; from: Side | ''; color: boolean; bytes: Uint8Array } = { session: -1, from: '', color: false, bytes: new Uint8Array(0) };
 const SCRATCH = new LineBytes(1024);
 
 /** A frame's line, e.g. `14:03:07.123 #1 C→S text         FIN ...       5 "hello"`. */
@@ -263,21 +267,29 @@ export type FrameLine = Pick<
 
 /**
  * formatFrameLine written straight into bytes (the printer's path: one per frame). The preview is
- * f.payload[start, end): the printer's thread passes the batch it reads and the entry's place in it.
+ * f.payload[start, end): the printer's thread passes the batch it reads, the entry's place in it
+ * and a DataView of the batch (text is then copied four bytes a read).
  */
-export function writeFrameLine(out: LineBytes, f: FrameLine, style: Style, previewChars = 80, start = 0, end = f.payload.length): void {
+export function writeFrameLine(out: LineBytes, f: FrameLine, style: Style, previewChars = 80, start = 0, end = f.payload.length, view: DataView | null = null): void {
   writeTime(out, style, f.time);
-  out.ascii(' #').int(f.session).byte(SP).bytes(DIRECTION[style.color ? 1 : 0]![f.from]).byte(SP);
-  const column = f.kind === 'reserved' ? null : KIND_COLUMN[f.kind];
-  if (column === null) out.asciiPadded(kindLabel(f), 12);
-  else out.bytes(column);
-  out.byte(SP).bytes(FLAG_BYTES[(f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0)]!).byte(SP).int(f.length, 7);
+  if (f.session !== lastPrefix.session || f.from !== lastPrefix.from || style.color !== lastPrefix.color) {
+    const at = out.length;
+    out.ascii(' #').int(f.session).byte(SP).bytes(DIRECTION[style.color ? 1 : 0]![f.from]).byte(SP);
+    lastPrefix.session = f.session;
+    lastPrefix.from = f.from;
+    lastPrefix.color = style.color;
+    lastPrefix.bytes = out.copyOut(at);
+  } else out.bytes(lastPrefix.bytes);
+  const flags = (f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0);
+  if (f.kind === 'reserved') out.asciiPadded(kindLabel(f), 12).byte(SP).bytes(FLAG_BYTES[flags]!);
+  else out.bytes(KIND_FLAGS[f.kind][flags]!);
+  out.byte(SP).int(f.length, 7);
   if (f.origin !== 'peer') out.byte(SP).text(paint(style, 'yellow', f.origin === 'injected' ? '[injected]' : '[modified]'));
   if (f.compressed) out.byte(SP).text(paint(style, 'dim', '[deflate]'));
   if (f.violations.length > 0) out.byte(SP).text(paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`));
   out.byte(SP);
   if (f.kind === 'close' && f.close !== null) out.text(describeClose(f.close.code, f.close.reason));
-  else writePreview(out, f.payload, start, end, f.kind, f.truncated, previewChars);
+  else writePreview(out, f.payload, start, end, f.kind, f.truncated, previewChars, view);
 }
 
 export function formatOpenLine(s: SessionInfo, style: Style): string {

@@ -121,7 +121,7 @@ class EntryFrame implements FrameLine {
  * payload[start, end); a line as its bytes. The frame object is one for the whole batch, filled
  * anew for each entry: valid during the call only.
  */
-export function readEntries(b: Buffer, length: number, onFrame: (f: FrameLine, start: number, end: number) => void, onLine: (bytes: Uint8Array) => void): void {
+export function readEntries(b: Buffer, length: number, onFrame: (f: FrameLine, start: number, end: number, view: DataView) => void, onLine: (bytes: Uint8Array) => void): void {
   const v = new DataView(b.buffer, b.byteOffset, b.length);
   const f = new EntryFrame(b);
   let at = 0;
@@ -149,7 +149,7 @@ export function readEntries(b: Buffer, length: number, onFrame: (f: FrameLine, s
     f.length = v.getFloat64(at + 16, true);
     const n = v.getUint16(at + 24, true);
     at += FRAME_FIXED;
-    onFrame(f, at, at + n);
+    onFrame(f, at, at + n, v);
     at += n;
   }
 }

@@ -36,13 +36,15 @@ function print(slot: number, length: number): void {
   readEntries(
     Buffer.from(shared, slot * slotBytes, length),
     length,
-    (f, start, end) => {
-      writeFrameLine(out, f, style, chars, start, end);
+    (f, start, end, view) => {
+      writeFrameLine(out, f, style, chars, start, end, view);
       out.newline();
     },
     (line) => out.bytes(line).newline(),
   );
-  writeAll(fd, out.take());
+  // Written at once: the buffer is filled again for the next batch, never handed over.
+  writeAll(fd, out.written());
+  out.truncate(0);
 }
 
 let done = 0;

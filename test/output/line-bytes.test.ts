@@ -72,6 +72,26 @@ describe('LineBytes', () => {
   });
 });
 
+test('quotedAscii reading words through a DataView writes what it writes byte by byte', () => {
+  // Bytes near every class boundary: controls, space, quote, backslash, tilde, DEL, high bytes.
+  const byte = fc.constantFrom(0x00, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x41, 0x5b, 0x5c, 0x5d, 0x7e, 0x7f, 0x80, 0xc3, 0xff);
+  fc.assert(
+    fc.property(fc.array(fc.oneof(byte, fc.integer({ min: 0x20, max: 0x7e })), { maxLength: 120 }), fc.nat({ max: 7 }), fc.integer({ min: 4, max: 200 }), (bytes, shift, max) => {
+      const b = Buffer.alloc(bytes.length + 8);
+      Buffer.from(bytes).copy(b, shift);
+      const view = new DataView(b.buffer, b.byteOffset, b.length);
+      const plain = new LineBytes(16);
+      const words = new LineBytes(16);
+      plain.ascii('>');
+      words.ascii('>');
+      const n = plain.quotedAscii(b, shift, shift + bytes.length, max);
+      assert.equal(words.quotedAscii(b, shift, shift + bytes.length, max, view), n);
+      assert.deepEqual(words.written(), plain.written());
+    }),
+    { numRuns: 2000 },
+  );
+});
+
 describe('frame lines as bytes', () => {
   const violation = { code: 'reserved-opcode' as const, closeCode: 1002 as const, fatal: false, rfc: 'RFC 6455 §5.2', message: 'x' };
   const record = fc.record({
