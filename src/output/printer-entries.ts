@@ -13,15 +13,18 @@ import type { FrameLine } from './format.js';
 /**
  * The hand-over of batches, in shared memory instead of a message per batch (posting one cost
  * the relay's thread tens of microseconds): the relay writes a batch's slot and length at
- * `posted` and bumps it, then wakes the thread; the thread prints the batches in order and bumps
- * `done`, so the relay knows which slots are free again by reading one number. STOP ends the loop.
+ * `posted` and bumps it, then wakes the thread if it sleeps; the thread prints the batches in
+ * order and bumps `done`, so the relay knows which slots are free again by reading one number.
+ * STOP ends the loop.
  */
 export const HandOver = {
   POSTED: 0,
   DONE: 1,
   STOP: 2,
+  /** 1 while the thread sleeps: only then is it woken (a wake costs the waker its core for a while). */
+  SLEEPING: 3,
   /** Then (slot, length) pairs, one per slot: at most that many batches are ever in flight. */
-  RING: 3,
+  RING: 4,
 } as const;
 
 const FRAME = 1;

@@ -82,7 +82,8 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
     inFlight.push(slot);
     posted++;
     Atomics.store(ring, HandOver.POSTED, posted);
-    Atomics.notify(ring, HandOver.POSTED);
+    // A thread at work finds the batch itself before it sleeps: no wake.
+    if (Atomics.load(ring, HandOver.SLEEPING) !== 0) Atomics.notify(ring, HandOver.POSTED);
     if (noted) dropped = 0;
     noted = false;
     slot = next;

@@ -53,7 +53,11 @@ for (;;) {
   const posted = Atomics.load(ring, HandOver.POSTED);
   if (done === posted) {
     if (Atomics.load(ring, HandOver.STOP) !== 0) break;
+    // Said before sleeping: a batch posted after this is followed by a wake; one posted before it
+    // makes the wait return at once (POSTED is no longer `posted`).
+    Atomics.store(ring, HandOver.SLEEPING, 1);
     Atomics.wait(ring, HandOver.POSTED, posted);
+    Atomics.store(ring, HandOver.SLEEPING, 0);
     continue;
   }
   const at = HandOver.RING + (done % slots) * 2;
