@@ -69,8 +69,8 @@ export class DirectionPipe {
   readonly #reader = new PayloadReader();
   /** Records of frames in the chunk being relayed, emitted once it has been written. */
   #held: Current[] = [];
-  /** The array #held had before its last release, emptied, for the next chunk (none made per read). */
-  #heldSpare: Current[] | null = null;
+  /** The first of them, kept apart: most reads carry one frame, and an array emptied per read is made again per read. */
+  #heldFirst: Current | null = null;
   /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
   #preview: number;
   /** The parser's callbacks and the hold queue's view of this pipe, in one object. */
@@ -477,7 +477,8 @@ export class DirectionPipe {
         cur.last = last;
         cur.endTime = time;
         cur.shownLength = length;
-        this.#held.push(cur);
+        if (this.#heldFirst === null) this.#heldFirst = cur;
+        else this.#held.push(cur);
       } else {
         // A frame with a violation is reported at once: with --strict the session fails the
         // connection, and stop() keeps the frame from being relayed.
@@ -553,13 +554,17 @@ export class DirectionPipe {
 
   /** Emits the records held for the chunk being relayed: whatever goes on the bus next comes after them. */
   #releaseHeld(): void {
-    if (this.#held.length === 0) return;
-    const held = this.#held;
-    this.#held = this.#heldSpare ?? [];
-    this.#heldSpare = null;
-    for (const c of held) this.#recordPeerFrame(c, c.shown, c.close, c.msg, c.last, c.endTime, c.shownLength);
-    held.length = 0;
-    this.#heldSpare = held;
+    const first = this.#heldFirst;
+    if (first === null) return;
+    this.#heldFirst = null;
+    // Taken before any record goes out: an observer's reaction may come back here.
+    let rest: Current[] | null = null;
+    if (this.#held.length > 0) {
+      rest = this.#held;
+      this.#held = [];
+    }
+    this.#recordPeerFrame(first, first.shown, first.close, first.msg, first.last, first.endTime, first.shownLength);
+    if (rest !== null) for (const c of rest) this.#recordPeerFrame(c, c.shown, c.close, c.msg, c.last, c.endTime, c.shownLength);
   }
 
   #log(text: string): void {

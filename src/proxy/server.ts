@@ -32,6 +32,9 @@ import { serveTls, type ClientTlsSetup, type NextLayer } from '../tls/tls-layer.
 import { requestedTarget } from './layers/target-head.js';
 import { SocketReader } from './layers/socket-reader.js';
 
+/** Nothing read yet: one empty buffer for every connection (it is replaced, never written). */
+const NO_BYTES = Buffer.alloc(0);
+
 export interface ProxyOptions {
   readonly listen: { readonly host: string; readonly port: number };
   /** null: forward-proxy mode (CONNECT and absolute-form requests; `forward` says how). */
@@ -137,7 +140,7 @@ export async function createProxy(options: ProxyOptions): Promise<RunningProxy> 
   const listener = await listenTcp(options.listen.host, options.listen.port, (socket) => {
     deps.track(socket);
     const ctx: ConnectionContext = { client: peerAddress(socket), mode: target === null ? 'forward' : 'reverse', upstream: target, tls: null };
-    const served = listenTls === undefined ? serve(socket, Buffer.alloc(0), ctx) : serveTls(new SocketReader(socket), ctx, deps, listenTls, tlsNames, serve);
+    const served = listenTls === undefined ? serve(socket, NO_BYTES, ctx) : serveTls(new SocketReader(socket), ctx, deps, listenTls, tlsNames, serve);
     served.catch((error: unknown) => {
       bus.emit('error', error instanceof Error ? error : new Error(String(error)), { session: null });
       socket.destroy();

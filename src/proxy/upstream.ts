@@ -10,6 +10,9 @@ import { parseHead, parseStatusLine, splitHead, type HttpHead } from '../protoco
 import type { DialResult } from './layers/context.js';
 import type { SocketReader } from './layers/socket-reader.js';
 
+/** Nothing read yet: one empty buffer for every connection (it is replaced, never written). */
+const NO_BYTES = Buffer.alloc(0);
+
 export interface Target {
   readonly host: string;
   readonly port: number;
@@ -72,7 +75,7 @@ export async function readResponseHead(reader: SocketReader, target: Target, tim
   };
   if (armAfter === undefined) arm();
   else void armAfter.then(arm);
-  let buffered: Buffer = Buffer.alloc(0);
+  let buffered: Buffer = NO_BYTES;
   try {
     for (;;) {
       const chunk = timedOut ? null : await reader.read();

@@ -12,6 +12,9 @@ import { answerAndClose } from './http-io.js';
 import { SocketReader } from './socket-reader.js';
 import { H2C_TEXT, h2cRefusal } from '../../forward/h2c.js';
 
+/** Nothing read yet: one empty buffer for every connection (it is replaced, never written). */
+const NO_BYTES = Buffer.alloc(0);
+
 /** A request line longer than this without a line end is not HTTP. */
 const MAX_REQUEST_LINE = 8 * 1024;
 const H2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
@@ -85,7 +88,7 @@ async function readRequestHead(reader: SocketReader, deps: LayerDeps, first: boo
     reader.interrupt();
   }, headTimeoutMs);
   timer.unref();
-  let buffered: Buffer = Buffer.alloc(0);
+  let buffered: Buffer = NO_BYTES;
   try {
     for (;;) {
       const chunk = await reader.read();
