@@ -135,9 +135,12 @@ export function headerTokens(head: HttpHead, name: string): string[] {
   return tokens;
 }
 
-/** RFC 6455 §4.2.1: a GET with Upgrade: websocket and Connection: Upgrade asks for a WebSocket. */
-export function isWebSocketUpgrade(head: HttpHead): boolean {
-  const line = parseRequestLine(head.startLine);
+/**
+ * RFC 6455 §4.2.1: a GET with Upgrade: websocket and Connection: Upgrade asks for a WebSocket.
+ * `requestLine`: the head's start line already parsed, when the caller has it.
+ */
+export function isWebSocketUpgrade(head: HttpHead, requestLine?: RequestLine | null): boolean {
+  const line = requestLine ?? parseRequestLine(head.startLine);
   return (
     line !== null &&
     line.method === 'GET' &&

@@ -70,7 +70,7 @@ export async function serveHttp(socket: Socket, first: Buffer, ctx: ConnectionCo
       return;
     }
     const { request } = read;
-    const layer = request.line.method === 'CONNECT' ? layers.connect : isWebSocketUpgrade(request.head) ? layers.upgrade : layers.plain;
+    const layer = request.line.method === 'CONNECT' ? layers.connect : isWebSocketUpgrade(request.head, request.line) ? layers.upgrade : layers.plain;
     if (layer === undefined) {
       reader.detach();
       answerAndClose(socket, 501, 'CONNECT is not supported in reverse-proxy mode');
@@ -106,7 +106,8 @@ async function readRequestHead(reader: SocketReader, deps: LayerDeps, first: boo
       if (skip > 0) buffered = buffered.subarray(skip);
       if (buffered.length === 0) continue;
       // RFC 9113 §3.4: an HTTP/2 connection preface, not an HTTP/1 request.
-      if (H2_PREFACE.startsWith(buffered.subarray(0, H2_PREFACE.length).toString('latin1'))) {
+      // (Its first byte first: no string is made for the bytes of every ordinary request.)
+      if (buffered[0] === 0x50 && H2_PREFACE.startsWith(buffered.subarray(0, H2_PREFACE.length).toString('latin1'))) {
         if (buffered.length >= H2_PREFACE.length) return { kind: 'h2c' };
         continue;
       }
