@@ -53,7 +53,7 @@ export function attachHeadless(bus: ProxyBus, out: Writable, options: HeadlessOp
   const encodeFrame = (out: LineBytes, f: FrameRecord): void => writeFrameLine(out, f, style, chars);
   const sink: LineSink = { frame: (f) => writer.writeWith(encodeFrame, f), line: (text) => writer.write(text) };
   // A preview line shows at most `chars` characters: at most 4 bytes each (format.ts preview()).
-  const unsubscribe = subscribe(bus, printerHandlers(sink, style, chars), { previewBytes: chars * 4 });
+  const unsubscribe = subscribe(bus, printerHandlers(sink, style, chars), { previewBytes: chars * 4, eventfulMessages: true });
   return {
     async close() {
       unsubscribe();

@@ -111,7 +111,7 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
     },
     line,
   };
-  const unsubscribe = subscribe(bus, printerHandlers(sink, style, chars), { previewBytes });
+  const unsubscribe = subscribe(bus, printerHandlers(sink, style, chars), { previewBytes, eventfulMessages: true });
   return {
     async close() {
       unsubscribe();

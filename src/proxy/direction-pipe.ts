@@ -28,9 +28,9 @@ import { account, inflatedViolations, takePreview } from './pipe-observe.js';
 import { ChunkOutput } from './chunk-output.js';
 import { PayloadReader } from './payload-read.js';
 import { closeOf, emitFrame } from './pipe-records.js';
-import { NO_VIOLATIONS, OPCODES, addViolation, controlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import { NO_PARTS, NO_VIOLATIONS, OPCODES, addViolation, controlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { writeOriginal, writeProxyFrame } from './pipe-writes.js';
-import { previewBytes } from './preview-demand.js';
+import { plainMessagesWanted, previewBytes } from './preview-demand.js';
 import type { Sequencer } from './sequencer.js';
 import { cutMessage } from './frame-layout.js';
 
@@ -73,6 +73,8 @@ export class DirectionPipe {
   #heldFirst: Current | null = null;
   /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
   #preview: number;
+  /** Whether an observer reads plain one-frame messages, as of this read (preview-demand.ts). */
+  #plain = true;
   /** The parser's callbacks and the hold queue's view of this pipe, in one object. */
   readonly #sink: FrameSink & QueuePort;
 
@@ -168,6 +170,7 @@ export class DirectionPipe {
     const whole = this.#parser.buffered === 0 && (this.#cur === null || this.#cur.queued === null) && this.#queue.length === 0;
     this.#compression?.inflater.turn();
     this.#preview = previewBytes(this.#host.bus, this.#host.limits.maxPreview);
+    this.#plain = plainMessagesWanted(this.#host.bus);
     this.#chunk = chunk;
     this.#time = this.#host.now();
     this.#out.begin(chunk);
@@ -369,7 +372,7 @@ export class DirectionPipe {
       fate: 'forwarded',
       frames: 0,
       length: 0,
-      preview: [],
+      preview: NO_PARTS,
       previewLen: 0,
     };
     if (message.compressed && this.#compression !== null) {
@@ -456,7 +459,7 @@ export class DirectionPipe {
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
         emit(() => {
           this.#emitFrame(cur, payload, p.length > payload.length, close, 'peer');
-          account(this.#host, this.from, this.#preview, msg!, payload, p.length, last, this.#host.now());
+          account(this.#host, this.from, this.#preview, msg!, payload, p.length, last, this.#host.now(), this.#plain);
         });
       });
     } else {
@@ -501,7 +504,7 @@ export class DirectionPipe {
    */
   #recordPeerFrame(cur: Current, preview: Uint8Array, close: FrameRecord['close'], msg: Message | null, last: boolean, time: number, length: number): void {
     this.#emitFrame(cur, preview, length > preview.length, close, 'peer');
-    if (msg !== null) account(this.#host, this.from, this.#preview, msg, preview, length, last, time);
+    if (msg !== null) account(this.#host, this.from, this.#preview, msg, preview, length, last, time, this.#plain);
   }
 
   // ---- writing ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * also the source of the JSONL schema (docs/log-format.md).
  */
 import type { EventEmitter } from 'eventemitter3';
-import { declarePreview, forgetPreviewDemand } from './preview-demand.js';
+import { declareEventfulMessages, declarePreview, forgetPreviewDemand } from './preview-demand.js';
 import type { FrameKind } from '../protocol/constants.js';
 import type { Violation } from '../protocol/violations.js';
 import type { HttpHead } from '../protocol/handshake.js';
@@ -250,13 +250,15 @@ export type ProxyHandlers = { readonly [K in keyof ProxyEvents]?: (...args: Prox
 /**
  * Subscribes a set of handlers at once; returns the function that removes them all.
  * `previewBytes`: the most payload bytes these handlers read of a frame or message (see
- * proxy/preview-demand.ts); without it they get all of --max-preview.
+ * proxy/preview-demand.ts); without it they get all of --max-preview. `eventfulMessages`: the
+ * `message` handler reads only messages decided on or reassembled (declareEventfulMessages).
  */
-export function subscribe(bus: ProxyBus, handlers: ProxyHandlers, options: { readonly previewBytes?: number } = {}): () => void {
+export function subscribe(bus: ProxyBus, handlers: ProxyHandlers, options: { readonly previewBytes?: number; readonly eventfulMessages?: boolean } = {}): () => void {
   // One loop over a mapped type: TypeScript cannot tie each key to its handler, hence the casts.
   const entries = Object.entries(handlers) as [keyof ProxyEvents, (...args: never[]) => void][];
   for (const [event, fn] of entries) {
     if (options.previewBytes !== undefined) declarePreview(fn, options.previewBytes);
+    if (options.eventfulMessages === true && event === 'message') declareEventfulMessages(fn);
     bus.on(event, fn as never);
   }
   forgetPreviewDemand(bus);

@@ -8,7 +8,7 @@ import { violation } from '../protocol/violations.js';
 import type { Side } from './events.js';
 import type { InflatedPart } from './inflater.js';
 import { concat, emitMessage, type RecordSink } from './pipe-records.js';
-import { addViolation, type Current, type Message } from './pipe-state.js';
+import { NO_PARTS, addViolation, type Current, type Message } from './pipe-state.js';
 
 /** A preview shorter than this is copied rather than kept as a view of what arrived. */
 const VIEW_FROM = 1024;
@@ -69,12 +69,19 @@ export function inflatedViolations(cur: Current, part: InflatedPart, msg: Messag
  * Message bookkeeping for observers (`preview`: payload bytes they read); at the last frame the
  * message record goes out, unless the message is held (it gets its record once decided).
  */
-export function account(sink: RecordSink, from: Side, preview: number, msg: Message, payload: Uint8Array, length: number, last: boolean, time: number): void {
+export function account(sink: RecordSink, from: Side, preview: number, msg: Message, payload: Uint8Array, length: number, last: boolean, time: number, plain: boolean): void {
   msg.length += length;
+  if (!plain && last && msg.frames === 1 && msg.held === null && msg.fate === 'forwarded') {
+    // A one-frame message passed on as it came, and no observer reads such messages (`plain`,
+    // preview-demand.ts): no record, only its numbers for the session's statistics.
+    sink.stats?.message({ time, from, length: msg.length, compressed: msg.compressed, fate: msg.fate });
+    return;
+  }
   const room = preview - msg.previewLen;
   if (room > 0 && payload.length > 0) {
     const part = payload.length > room ? payload.subarray(0, room) : payload;
-    msg.preview.push(part);
+    if (msg.preview === NO_PARTS) msg.preview = [part];
+    else msg.preview.push(part);
     msg.previewLen += part.length;
   }
   if (last && msg.held === null) {

@@ -11,7 +11,7 @@ import type { FrameOrigin, FrameRecord, MessageRecord, ProxyBus, Side } from './
 /** The session's numbers (export/stats.ts), kept as its records are made: no bus listener per frame. */
 export interface StatsSink {
   frame(f: FrameRecord): void;
-  message(m: MessageRecord): void;
+  message(m: Pick<MessageRecord, 'time' | 'from' | 'length' | 'compressed' | 'fate'>): void;
 }
 
 export interface RecordSink {

@@ -75,6 +75,9 @@ export interface Current {
   shownLength: number;
 }
 
+/** The preview parts of a message that has none yet: shared, replaced (never pushed to) on the first. */
+export const NO_PARTS: Uint8Array[] = [];
+
 /** The violations of a frame that has none: shared, never written to. */
 export const NO_VIOLATIONS: Violation[] = [];
 

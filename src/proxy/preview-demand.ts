@@ -8,16 +8,29 @@
 import type { ProxyBus } from './events.js';
 
 const declared = new WeakMap<object, number>();
+const eventfulOnly = new WeakSet<object>();
 
 /** `listener` reads at most `bytes` bytes of each frame and message payload. */
 export function declarePreview(listener: object, bytes: number): void {
   declared.set(listener, bytes);
 }
 
+/**
+ * `listener`, a `message` handler, reads only the messages that say more than their one frame:
+ * decided on, or reassembled from fragments (the headless printer). While every `message` handler
+ * is such, a one-frame message passed on as it came gets no record at all (its numbers still go to
+ * the session's statistics).
+ */
+export function declareEventfulMessages(listener: object): void {
+  eventfulOnly.add(listener);
+}
+
 interface Demand {
   frames: number;
   messages: number;
   bytes: number;
+  /** Some `message` handler reads every message. */
+  plain: boolean;
 }
 
 const demands = new WeakMap<ProxyBus, Demand>();
@@ -32,13 +45,23 @@ export function forgetPreviewDemand(bus: ProxyBus): void {
  * per socket read: recomputed only when the number of listeners changed.
  */
 export function previewBytes(bus: ProxyBus, max: number): number {
+  return Math.min(demand(bus).bytes, max);
+}
+
+/** Whether an observer of `bus` reads plain one-frame messages (see declareEventfulMessages). */
+export function plainMessagesWanted(bus: ProxyBus): boolean {
+  return demand(bus).plain;
+}
+
+function demand(bus: ProxyBus): Demand {
   const frames = bus.listenerCount('frame');
   const messages = bus.listenerCount('message');
   let d = demands.get(bus);
-  if (d !== undefined && d.frames === frames && d.messages === messages) return Math.min(d.bytes, max);
+  if (d !== undefined && d.frames === frames && d.messages === messages) return d;
   let bytes = 0;
   for (const fn of [...bus.listeners('frame'), ...bus.listeners('message')]) bytes = Math.max(bytes, declared.get(fn) ?? Infinity);
-  d = { frames, messages, bytes };
+  const plain = bus.listeners('message').some((fn) => !eventfulOnly.has(fn));
+  d = { frames, messages, bytes, plain };
   demands.set(bus, d);
-  return Math.min(bytes, max);
+  return d;
 }

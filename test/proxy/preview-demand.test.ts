@@ -96,3 +96,51 @@ test('the headless printer prints the same lines whether it is alone (short prev
   assert.match(alone, /"\{\\"a\\":\\"xxx/);
   assert.equal(alone, await lines(false));
 });
+
+test('a one-frame message nobody reads as a message gets no record, its numbers still counted; others still get theirs', () => {
+  const bus = new EventEmitter<ProxyEvents>();
+  const printed: MessageRecord[] = [];
+  // As the headless printer subscribes: only messages decided on or reassembled say anything to it.
+  subscribe(bus, { frame: () => undefined, message: (m) => printed.push(m) }, { previewBytes: 320, eventfulMessages: true });
+  const counted: { length: number; compressed: boolean }[] = [];
+  let id = 1;
+  const host: PipeHost = {
+    session: 1,
+    bus,
+    limits: { maxPreview: MAX_PREVIEW, maxMessage: 1 << 20 },
+    keys: () => KEY_B,
+    signal: new AbortController().signal,
+    records: new Sequencer(),
+    now: () => 0,
+    nextId: () => id++,
+    interceptors: () => [],
+    write: () => undefined,
+    violation: () => undefined,
+    closeFrame: () => undefined,
+    pressure: () => undefined,
+    chainError: (name, error) => {
+      throw new Error(`${name}: ${String(error)}`);
+    },
+    idle: () => undefined,
+    stats: { frame: () => undefined, message: (m) => counted.push({ length: m.length, compressed: m.compressed }) },
+  };
+  const p = new DirectionPipe('client', host, null);
+  p.push(buildFrame({ opcode: Opcode.Text, payload: Buffer.from('one frame'), maskKey: KEY_A }));
+  assert.equal(printed.length, 0, 'no record for the printer to skip');
+  assert.deepEqual(counted, [{ length: 9, compressed: false }], 'the statistics still count it');
+  // Reassembled from two fragments: the printer shows it, so it gets its record.
+  p.push(buildFrame({ opcode: Opcode.Text, fin: false, payload: Buffer.from('two '), maskKey: KEY_A }));
+  p.push(buildFrame({ opcode: Opcode.Continuation, payload: Buffer.from('frames'), maskKey: KEY_A }));
+  assert.equal(printed.length, 1);
+  assert.equal(Buffer.from(printed[0]!.payload).toString(), 'two frames');
+  assert.equal(printed[0]!.frames, 2);
+  assert.equal(counted.length, 2);
+  // Another observer that reads every message: one-frame messages get records again.
+  const all: MessageRecord[] = [];
+  bus.on('message', (m) => all.push(m));
+  p.push(buildFrame({ opcode: Opcode.Binary, payload: Buffer.from([1, 2, 3]), maskKey: KEY_A }));
+  assert.equal(all.length, 1);
+  assert.deepEqual([...all[0]!.payload], [1, 2, 3]);
+  assert.equal(printed.length, 2, 'the printer gets it too, and skips it itself');
+  assert.equal(counted.length, 3);
+});
