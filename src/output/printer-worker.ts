@@ -47,12 +47,28 @@ function print(slot: number, length: number): void {
   out.truncate(0);
 }
 
+/**
+ * While lines flow the thread looks for batches every NAP_MS on its own; only after IDLE_NAPS naps
+ * with nothing does it sleep until woken. A wake is a system call on the relay's thread for every
+ * batch, and it may put this thread on the relay's core (on a loaded machine the call returned
+ * 0.2 ms later on average); a timed nap wakes the thread where it last ran. The printing costs the
+ * same CPU either way.
+ */
+const NAP_MS = 2;
+const IDLE_NAPS = 25;
+
 let done = 0;
+let naps = 0;
 let failed = false;
 for (;;) {
   const posted = Atomics.load(ring, HandOver.POSTED);
   if (done === posted) {
     if (Atomics.load(ring, HandOver.STOP) !== 0) break;
+    if (naps < IDLE_NAPS) {
+      naps++;
+      Atomics.wait(ring, HandOver.POSTED, posted, NAP_MS);
+      continue;
+    }
     // Said before sleeping: a batch posted after this is followed by a wake; one posted before it
     // makes the wait return at once (POSTED is no longer `posted`).
     Atomics.store(ring, HandOver.SLEEPING, 1);
@@ -60,6 +76,7 @@ for (;;) {
     Atomics.store(ring, HandOver.SLEEPING, 0);
     continue;
   }
+  naps = 0;
   const at = HandOver.RING + (done % slots) * 2;
   // After a failed write nothing more is printed; the batches are still handed back.
   if (!failed) {

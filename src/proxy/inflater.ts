@@ -214,7 +214,7 @@ export class Inflater {
         // needs no pass of its own.
         const at = slab.take(k);
         const ascii = unmaskWords(this.#viewOf(out), 0, k, 0, 0, slab.view, at);
-        kept = slab.buffer.subarray(at, at + k);
+        kept = slab.piece(at, k);
         if (ascii && check?.pushAscii !== undefined && k === n) {
           check.pushAscii();
           check = null;

@@ -53,7 +53,7 @@ export class PayloadReader {
       // seen to be ASCII on the way.
       const at = slab.take(room);
       const ascii = unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, offset, slab.view, at);
-      const preview = slab.buffer.subarray(at, at + room);
+      const preview = slab.piece(at, room);
       cur.preview = preview;
       cur.previewLen = n;
       if (utf8 !== null) {

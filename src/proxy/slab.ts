@@ -9,20 +9,25 @@ const SIZE = 8 * 1024;
 export const SLAB_PIECE = 256;
 
 class Slab {
-  buffer: Buffer = Buffer.alloc(0);
   view: DataView = new DataView(new ArrayBuffer(0));
+  #memory = new ArrayBuffer(0);
   #at = SIZE;
 
-  /** Room for n bytes (at most SLAB_PIECE): where they start in `buffer`, which may be a new slab. */
+  /** Room for n bytes (at most SLAB_PIECE): where they start in `view`, which may be a new slab's. */
   take(n: number): number {
     if (this.#at + n > SIZE) {
-      this.buffer = Buffer.allocUnsafe(SIZE);
-      this.view = new DataView(this.buffer.buffer, this.buffer.byteOffset, SIZE);
+      this.#memory = new ArrayBuffer(SIZE);
+      this.view = new DataView(this.#memory);
       this.#at = 0;
     }
     const at = this.#at;
     this.#at += n;
     return at;
+  }
+
+  /** The piece view[at, at + n), as a Buffer (what every frame record's payload is). */
+  piece(at: number, n: number): Buffer {
+    return Buffer.from(this.#memory, at, n);
   }
 }
 
