@@ -13,7 +13,7 @@ import { parseClosePayload } from '../protocol/close-codes.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
 import { keyBytes, rewriteMaskKey, type WireHeader } from '../protocol/frame-header.js';
 import { FrameParser, type FrameSink, type MessageContext } from '../protocol/frame-parser.js';
-import { masked, xorRange } from '../protocol/mask.js';
+import { masked } from '../protocol/mask.js';
 import { Utf8Validator } from '../protocol/utf8-validator.js';
 import { violation, type Violation } from '../protocol/violations.js';
 import type { OutMessage } from '../intercept/verdict.js';
@@ -389,11 +389,7 @@ export class DirectionPipe {
     if (cur.queued !== null) return this.#payloadQueued(cur, msg, inflater, chunk, start, end, offset);
     // Written through as it lies: read for the observers, then re-keyed in place.
     if (inflater === null) this.#reader.through(cur, msg?.utf8 ?? null, chunk, start, end, offset);
-    else {
-      this.#reader.inflate(inflater, cur, chunk, start, end, offset);
-      // (data ^ old) ^ new = wire ^ (old ^ new): one pass, in place (a socket's chunk is ours alone).
-      if (cur.header.masked) xorRange(chunk, start, end, cur.rekey, offset);
-    }
+    else this.#reader.inflate(inflater, cur, chunk, start, end, offset);
     this.#out.pass(start, end);
   }
 

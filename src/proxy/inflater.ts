@@ -143,7 +143,7 @@ export class Inflater {
     if (spare !== null) {
       this.#spare = null;
       spare.message = this.#message;
-      spare.chunks.length = 0;
+      if (spare.chunks.length !== 0) spare.chunks = [];
       spare.produced = 0;
       spare.tail = false;
       return (this.#frame = spare);

@@ -34,8 +34,12 @@ export class PayloadReader {
    */
   through(cur: Current, utf8: Utf8Validator | null, chunk: Uint8Array, start: number, end: number, offset: number): void {
     this.#read(cur, utf8, chunk, start, end, offset);
-    const h = cur.header;
-    if (!h.masked) return;
+    this.#rekey(cur, chunk, start, end, offset);
+  }
+
+  /** A masked frame's bytes chunk[start, end) re-keyed in place (§5.3: a fresh key for every frame). */
+  #rekey(cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
+    if (!cur.header.masked) return;
     // (data ^ old) ^ new = wire ^ (old ^ new): one pass, in place (a socket's chunk is ours alone).
     if (end - start >= NATIVE_FROM) xorRange(chunk, start, end, cur.rekey, offset);
     else {
@@ -84,10 +88,16 @@ export class PayloadReader {
   }
 
   /**
-   * Compressed payload chunk[start, end) to zlib, unmasked. A message's last frame that is here
-   * whole goes with the tail (RFC 7692 §7.2.2) in one call: the usual case of a small message.
+   * Compressed payload chunk[start, end) to zlib, unmasked; then, like `through`, re-keyed. A
+   * message's last frame that is here whole goes with the tail (RFC 7692 §7.2.2) in one zlib call:
+   * the usual case of a small message.
    */
   inflate(inflater: Inflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
+    this.#inflate(inflater, cur, chunk, start, end, offset);
+    this.#rekey(cur, chunk, start, end, offset);
+  }
+
+  #inflate(inflater: Inflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
     const h = cur.header;
     const n = end - start;
     const scratch = this.#buffer();
