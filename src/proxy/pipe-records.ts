@@ -4,7 +4,7 @@
  */
 import { parseClosePayload, type ClosePayload } from '../protocol/close-codes.js';
 import { frameKind } from '../protocol/constants.js';
-import { WireHeader, type FrameHeader } from '../protocol/frame-header.js';
+import { WireHeader, keyWord, type FrameHeader } from '../protocol/frame-header.js';
 import type { Violation } from '../protocol/violations.js';
 import type { FrameOrigin, FrameRecord, MessageRecord, ProxyBus, Side } from './events.js';
 
@@ -77,6 +77,11 @@ class PeerFrameRecord implements FrameRecord {
     return this.#wire.maskKey;
   }
 
+  /** The mask key as a word (first byte most significant), without making its bytes. */
+  get maskWord(): number {
+    return this.#wire.key;
+  }
+
   get header(): Uint8Array {
     return this.#wire.raw;
   }
@@ -85,6 +90,15 @@ class PeerFrameRecord implements FrameRecord {
   toJSON(): FrameRecord {
     return plainFrame(this);
   }
+}
+
+/**
+ * A masked frame's key as a word (as keyWord reads its bytes), null when it has no 4-byte key; for
+ * a peer frame's record without making the bytes.
+ */
+export function maskWordOf(f: FrameRecord): number | null {
+  if (f instanceof PeerFrameRecord) return f.masked ? f.maskWord : null;
+  return f.maskKey?.length === 4 ? keyWord(f.maskKey) : null;
 }
 
 /** A frame record as a plain object with its own copy of every field. */

@@ -11,8 +11,9 @@
  * payload cap), as is a small frame once a message record or a fault names it.
  */
 import { frameKind } from '../protocol/constants.js';
-import { encodeHeader, headerLength, keyBytes, keyWord } from '../protocol/frame-header.js';
+import { encodeHeader, headerLength, keyBytes } from '../protocol/frame-header.js';
 import type { FrameRecord, FrameOrigin, MessageRecord } from '../proxy/events.js';
+import { maskWordOf } from '../proxy/pipe-records.js';
 import { TRIMMED_PAYLOAD } from './row-payloads.js';
 
 /** Largest payload kept in a slab: the size old large payloads are trimmed to, so none of these is ever trimmed. */
@@ -115,9 +116,9 @@ export class FrameTable {
     if (!small(r)) return false;
     // Rows are numbered from 1: while seq is below the size, growing keeps every slot in place.
     while (seq > this.#mask && this.#mask + 1 < this.#maxSlots) this.#grow();
-    // A masked peer frame's key bytes are made here (the one array per frame the TUI asks for).
-    const key = r.maskKey;
-    if (r.masked ? key === null || key.length !== 4 : key !== null) return false;
+    // The key as a word: a peer frame's record gives it without making its bytes.
+    const key = maskWordOf(r);
+    if (r.masked ? key === null : r.maskKey !== null) return false;
     const p = r.payload;
     const n = Math.min(p.length, cap);
     if (this.#used + n > this.#slab.length) {
@@ -129,7 +130,7 @@ export class FrameTable {
     if (n > 0) slab.set(n === p.length ? p : p.subarray(0, n), at);
     this.#used += n;
     const i = seq & this.#mask;
-    this.#keys[i] = key === null ? 0 : keyWord(key);
+    this.#keys[i] = key ?? 0;
     this.#seqs[i] = seq;
     this.#ids[i] = r.id;
     this.#sessions[i] = r.session;

@@ -389,8 +389,12 @@ export class TuiStore {
           if (row !== undefined) row.message = record;
         }
       }
-      if (n === pending.length) pending.length = 0;
-      else pending.splice(0, n);
+      // (A one-frame message, the usual case, pops its frame: setting an array's length is a
+      // runtime call.)
+      if (n === pending.length) {
+        if (n === 1) pending.pop();
+        else pending.length = 0;
+      } else pending.splice(0, n);
     }
     if (shown) this.#push({ type: 'message', seq: ++this.#seq, record: record! });
     else this.version++;
