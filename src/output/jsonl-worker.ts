@@ -4,8 +4,6 @@
  * builders of jsonl.ts give) and writes them. It waits on the shared counters, not on messages:
  * the relay's thread may itself be waiting for a slot, and then could not post one.
  */
-import { readlinkSync } from 'node:fs';
-import os from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { JsonlBatch } from './jsonl-bytes.js';
 import { freshSlab, readEntries, slab, type EntryReader } from './jsonl-entries.js';
@@ -15,22 +13,6 @@ import { writeAll } from './write-all.js';
 /** Lines are written once this many bytes are encoded, or when no batch is waiting. */
 const WRITE_BYTES = 1024 * 1024;
 const SLEEP_MS = 20;
-const NICER = 10;
-
-/**
- * The log's thread runs below the relay's priority (nice 10 more; on Linux a thread has a nice
- * value of its own): on busy cores the scheduler then does not give it the relay's core whenever
- * it wakes, and the log's batches (--log-buffer) absorb the difference; past them the relay
- * waits, and the log's thread has the core. Elsewhere, or when not allowed, it keeps the default.
- */
-function lowerPriority(): void {
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, Math.min(19, os.getPriority(tid) + NICER));
-  } catch {
-    // Not Linux (no /proc/thread-self), or not permitted.
-  }
-}
 
 const { fd, shared, control, slots, slotBytes } = workerData as JsonlThreadData;
 const ctl = new Int32Array(control);
@@ -104,7 +86,6 @@ function run(): void {
   }
 }
 
-lowerPriority();
 try {
   run();
 } catch (error) {
