@@ -24,13 +24,13 @@ import { HoldQueue, type QueuePort } from './hold-queue.js';
 import type { Inflater, InflatedPart } from './inflater.js';
 import type { PipeHost } from './pipe-host.js';
 import { nextKeyWord } from './mask-keys.js';
-import { account, inflatedViolations, takePreview } from './pipe-observe.js';
+import { inflatedViolations, takePreview } from './pipe-observe.js';
 import { ChunkOutput } from './chunk-output.js';
 import { PayloadReader } from './payload-read.js';
-import { closeOf, emitFrame } from './pipe-records.js';
-import { NO_PARTS, NO_VIOLATIONS, OPCODES, addViolation, controlKind, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import { closeOf } from './pipe-records.js';
+import { PeerRecords } from './peer-records.js';
+import { NO_PARTS, NO_VIOLATIONS, OPCODES, addViolation, controlKind, newCurrent, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { writeOriginal, writeProxyFrame } from './pipe-writes.js';
-import { plainMessagesWanted, previewBytes } from './preview-demand.js';
 import type { Sequencer } from './sequencer.js';
 import { cutMessage } from './frame-layout.js';
 
@@ -67,14 +67,8 @@ export class DirectionPipe {
   /** What goes out for the chunk being parsed: runs of it written in place, and segments between. */
   readonly #out = new ChunkOutput();
   readonly #reader = new PayloadReader();
-  /** Records of frames in the chunk being relayed, emitted once it has been written. */
-  #held: Current[] = [];
-  /** The first of them, kept apart: most reads carry one frame, and an array emptied per read is made again per read. */
-  #heldFirst: Current | null = null;
-  /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
-  #preview: number;
-  /** Whether an observer reads plain one-frame messages, as of this read (preview-demand.ts). */
-  #plain = true;
+  /** The peer's frame and message records, held until the chunk they came in has been written. */
+  readonly #peer: PeerRecords;
   /** The parser's callbacks and the hold queue's view of this pipe, in one object. */
   readonly #sink: FrameSink & QueuePort;
 
@@ -82,7 +76,7 @@ export class DirectionPipe {
     this.from = from;
     this.#host = host;
     this.#records = host.records;
-    this.#preview = host.limits.maxPreview;
+    this.#peer = new PeerRecords(host, from);
     this.#parser = new FrameParser({ from, rsv1Allowed: deflate !== null });
     this.#compression = deflate === null ? null : new DirectionCompression(from, deflate);
     this.#sink = new DirectionPipe.#Port(this, from, host, this.#compression);
@@ -120,7 +114,7 @@ export class DirectionPipe {
       this.#p.#onFrameEnd();
     }
     violation(v: Violation): void {
-      if (!this.#p.#stopped) this.#p.#report(v, null);
+      if (!this.#p.#stopped) this.#p.#peer.report(v, null);
     }
 
     // QueuePort
@@ -140,10 +134,10 @@ export class DirectionPipe {
       this.#p.#writeMessages(messages, origin, false, compressed);
     }
     log(text: string): void {
-      this.#p.#log(text);
+      this.#p.#peer.log(text);
     }
     releaseHeld(): void {
-      this.#p.#releaseHeld();
+      this.#p.#peer.release();
     }
     flush(): void {
       this.#p.#flush();
@@ -169,8 +163,7 @@ export class DirectionPipe {
     // written through, with nothing waiting ahead of it.
     const whole = this.#parser.buffered === 0 && (this.#cur === null || this.#cur.queued === null) && this.#queue.length === 0;
     this.#compression?.inflater.turn();
-    this.#preview = previewBytes(this.#host.bus, this.#host.limits.maxPreview);
-    this.#plain = plainMessagesWanted(this.#host.bus);
+    this.#peer.read();
     this.#chunk = chunk;
     this.#time = this.#host.now();
     this.#out.begin(chunk);
@@ -183,7 +176,7 @@ export class DirectionPipe {
       // The session failed the connection while this chunk was parsed; nothing after that goes out.
       this.#endChunk();
       this.#out.clear();
-      this.#releaseHeld();
+      this.#peer.release();
       return;
     }
     const end = chunk.length - this.#parser.buffered;
@@ -195,7 +188,7 @@ export class DirectionPipe {
     } else this.#flush();
     this.#endChunk();
     // Only now do this chunk's frames get their records: the peer's bytes waited for no observer.
-    this.#releaseHeld();
+    this.#peer.release();
     if (this.#pumpWanted) {
       this.#pumpWanted = false;
       void this.#hold.pump();
@@ -216,7 +209,7 @@ export class DirectionPipe {
 
   /** The peer closed its side. */
   end(): void {
-    for (const event of this.#parser.finish()) if (event.type === 'violation') this.#report(event.violation, null);
+    for (const event of this.#parser.finish()) if (event.type === 'violation') this.#peer.report(event.violation, null);
     this.#abandonOpen();
     this.#flush();
     void this.#hold.pump();
@@ -231,7 +224,7 @@ export class DirectionPipe {
     this.#cur = null;
     if (this.#pendingInjects.length > 0) {
       // They were waiting for a message that will never end; data cannot be sent inside it (§5.4).
-      this.#log(`${this.#pendingInjects.length} injected message(s) not sent: the peer's stream ended inside a message`);
+      this.#peer.log(`${this.#pendingInjects.length} injected message(s) not sent: the peer's stream ended inside a message`);
       this.#pendingInjects = [];
     }
     if (this.#msg?.held != null) this.#msg.held.complete = true;
@@ -298,25 +291,9 @@ export class DirectionPipe {
       else if (!decide && tail?.type === 'message' && !tail.complete) tail.frames.push(queued);
       else this.#queue.push({ type: 'frame', frame: queued, decide });
     }
-    const cur: Current = {
-      id,
-      time: this.#time,
-      header,
-      message,
-      violations: violations ?? NO_VIOLATIONS,
-      preview: null,
-      // A close body is decoded from the preview, so control frames keep all of a legal payload.
-      previewCap: Math.min(header.payloadLength, control ? Math.max(this.#preview, MAX_CONTROL_PAYLOAD) : this.#preview),
-      previewLen: 0,
-      queued,
-      rekey: 0,
-      shown: EMPTY,
-      close: null,
-      msg: null,
-      last: false,
-      endTime: 0,
-      shownLength: 0,
-    };
+    // A close body is decoded from the preview, so control frames keep all of a legal payload.
+    const previewCap = Math.min(header.payloadLength, control ? Math.max(this.#peer.preview, MAX_CONTROL_PAYLOAD) : this.#peer.preview);
+    const cur = newCurrent(id, this.#time, header, message, violations ?? NO_VIOLATIONS, previewCap, queued);
     this.#cur = cur;
     this.#out.frameEnd();
     if (queued !== null) {
@@ -376,7 +353,7 @@ export class DirectionPipe {
       previewLen: 0,
     };
     if (message.compressed && this.#compression !== null) {
-      const cap = held !== null ? limits.maxMessage + 1 : this.#preview;
+      const cap = held !== null ? limits.maxMessage + 1 : this.#peer.preview;
       this.#compression.inflater.begin(cap, utf8);
     }
   }
@@ -445,24 +422,21 @@ export class DirectionPipe {
     if (part instanceof Promise) {
       // The inflation of a large message goes on over later turns: this record and every later
       // one of the session wait for it, in order.
-      this.#releaseHeld();
+      this.#peer.release();
       const emit = this.#records.reserve();
       (this.#inflating ??= new Set()).add(part);
       void part.then((p) => {
         this.#inflating?.delete(part);
         inflatedViolations(cur, p, msg!, last);
-        const limit = this.#preview;
+        const limit = this.#peer.preview;
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
-        emit(() => {
-          this.#emitFrame(cur, payload, p.length > payload.length, close, 'peer');
-          account(this.#host, this.from, this.#preview, msg!, payload, p.length, last, this.#host.now(), this.#plain);
-        });
+        emit(() => this.#peer.record(cur, payload, close, msg, last, this.#host.now(), p.length));
       });
     } else {
       if (part !== null) {
         // Inflated on this turn: the record goes out with the chunk, like any other frame's.
         inflatedViolations(cur, part, msg!, last);
-        const limit = this.#preview;
+        const limit = this.#peer.preview;
         preview = part.data.length > limit ? part.data.subarray(0, limit) : part.data;
         length = part.length;
       } else if (msg !== null && last && msg.utf8 !== null && !msg.utf8.end()) addViolation(cur, violation('invalid-utf8'));
@@ -470,20 +444,13 @@ export class DirectionPipe {
       const time = this.#time;
       if (this.#parsing && cur.violations.length === 0 && this.#records.idle) {
         // Held until the chunk has been written (see push).
-        cur.shown = preview;
-        cur.close = close;
-        cur.msg = msg;
-        cur.last = last;
-        cur.endTime = time;
-        cur.shownLength = length;
-        if (this.#heldFirst === null) this.#heldFirst = cur;
-        else this.#held.push(cur);
+        this.#peer.hold(cur, preview, close, msg, last, time, length);
       } else {
         // A frame with a violation is reported at once: with --strict the session fails the
         // connection, and stop() keeps the frame from being relayed.
-        this.#releaseHeld();
-        if (this.#records.idle) this.#recordPeerFrame(cur, preview, close, msg, last, time, length);
-        else this.#records.now(() => this.#recordPeerFrame(cur, preview, close, msg, last, time, length));
+        this.#peer.release();
+        if (this.#records.idle) this.#peer.record(cur, preview, close, msg, last, time, length);
+        else this.#records.now(() => this.#peer.record(cur, preview, close, msg, last, time, length));
       }
     }
     if (cur.queued !== null) {
@@ -492,15 +459,6 @@ export class DirectionPipe {
       this.#kick();
     } else if (this.#queue.length > 0) this.#kick();
     this.#out.frameEnd();
-  }
-
-  /**
-   * `time`: when the frame's last bytes arrived (its message ends then, if it is the last frame);
-   * `length`: the payload's length as observers count it (inflated, for a compressed frame).
-   */
-  #recordPeerFrame(cur: Current, preview: Uint8Array, close: FrameRecord['close'], msg: Message | null, last: boolean, time: number, length: number): void {
-    this.#emitFrame(cur, preview, length > preview.length, close, 'peer');
-    if (msg !== null) account(this.#host, this.from, this.#preview, msg, preview, length, last, time, this.#plain);
   }
 
   // ---- writing ---------------------------------------------------------------------------
@@ -527,7 +485,7 @@ export class DirectionPipe {
     this.#out.cut();
     const record = writeProxyFrame(this.#out.segments, this.#host, this.from, m, plain, fin, rsv1, opcode, body, origin, first);
     if (record === null) return;
-    this.#releaseHeld();
+    this.#peer.release();
     if (now) record();
     else this.#records.now(record);
   }
@@ -535,39 +493,5 @@ export class DirectionPipe {
   #flush(): void {
     const out = this.#out.take();
     if (out !== null) this.#host.write(out);
-  }
-
-  // ---- the ordered queue -----------------------------------------------------------------
-
-  // ---- records ---------------------------------------------------------------------------
-
-  #emitFrame(cur: Current, payload: Uint8Array, truncated: boolean, close: FrameRecord['close'], origin: FrameOrigin, compressed = cur.message?.compressed ?? false): void {
-    emitFrame(this.#host, this.from, cur, payload, truncated, close, origin, compressed);
-    for (const v of cur.violations) this.#report(v, cur.id);
-  }
-
-  #report(v: Violation, frame: number | null): void {
-    this.#releaseHeld();
-    this.#host.violation(v, frame);
-  }
-
-  /** Emits the records held for the chunk being relayed: whatever goes on the bus next comes after them. */
-  #releaseHeld(): void {
-    const first = this.#heldFirst;
-    if (first === null) return;
-    this.#heldFirst = null;
-    // Taken before any record goes out: an observer's reaction may come back here.
-    let rest: Current[] | null = null;
-    if (this.#held.length > 0) {
-      rest = this.#held;
-      this.#held = [];
-    }
-    this.#recordPeerFrame(first, first.shown, first.close, first.msg, first.last, first.endTime, first.shownLength);
-    if (rest !== null) for (const c of rest) this.#recordPeerFrame(c, c.shown, c.close, c.msg, c.last, c.endTime, c.shownLength);
-  }
-
-  #log(text: string): void {
-    this.#releaseHeld();
-    this.#host.bus.emit('log', { session: this.#host.session, time: this.#host.now(), source: 'proxy', level: 'info', text });
   }
 }

@@ -75,6 +75,30 @@ export interface Current {
   shownLength: number;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/** The observation state of a frame whose header was just decoded. */
+export function newCurrent(id: number, time: number, header: WireHeader, message: MessageContext | null, violations: Violation[], previewCap: number, queued: QueuedFrame | null): Current {
+  return {
+    id,
+    time,
+    header,
+    message,
+    violations,
+    preview: null,
+    previewCap,
+    previewLen: 0,
+    queued,
+    rekey: 0,
+    shown: NO_BYTES,
+    close: null,
+    msg: null,
+    last: false,
+    endTime: 0,
+    shownLength: 0,
+  };
+}
+
 /** The preview parts of a message that has none yet: shared, replaced (never pushed to) on the first. */
 export const NO_PARTS: Uint8Array[] = [];
 
