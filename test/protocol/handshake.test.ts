@@ -3,6 +3,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import {
   MAX_HEAD_BYTES,
   computeAccept,
@@ -307,6 +308,54 @@ describe('rewriteHead', () => {
     // No edit: the head itself.
     const h = head(ORIGINAL);
     assert.equal(editHead(h, []), h);
+  });
+
+  test('on random heads and edits, editHead is the line-by-line edit, with the parsed view of its bytes', () => {
+    /** The rule as documented, line by line: the first line named keeps its place and spelling, later ones go, absent ones are added. */
+    const reference = (text: string, edits: readonly { name: string; value: string | null }[], startLine?: string): string => {
+      const lines = text.slice(0, -4).split('\r\n');
+      const out = [startLine ?? lines[0]!];
+      const lower = edits.map((e) => e.name.toLowerCase());
+      const done = new Set<string>();
+      for (const line of lines.slice(1)) {
+        const name = line.slice(0, line.indexOf(':'));
+        const at = lower.indexOf(name.toLowerCase());
+        if (at === -1) out.push(line);
+        else if (edits[at]!.value !== null && !done.has(lower[at]!)) {
+          done.add(lower[at]!);
+          out.push(`${name}: ${edits[at]!.value}`);
+        }
+      }
+      edits.forEach((e, i) => {
+        if (e.value !== null && !done.has(lower[i]!)) out.push(`${e.name}: ${e.value}`);
+      });
+      return `${out.join('\r\n')}\r\n\r\n`;
+    };
+    const names = ['Host', 'host', 'HOST', 'Upgrade', 'Sec-WebSocket-Extensions', 'X-A', 'x-a', 'Origin'];
+    const value = fc.stringMatching(/^[ \t]?[\x21-\x7e\xa0-\xff ]{0,12}[ \t]?$/);
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom(...names), value, fc.constantFrom(':', ': ', ':  ', ':\t')), { maxLength: 8 }),
+        fc.array(fc.tuple(fc.constantFrom(...names), fc.option(fc.stringMatching(/^[\x21-\x7e ]{0,10}$/))), { maxLength: 3 }),
+        fc.option(fc.constant('GET /other HTTP/1.1'), { nil: undefined }),
+        (lines, edits, startLine) => {
+          const text = `GET /a?b HTTP/1.1\r\n${lines.map(([n, v, sep]) => `${n}${sep}${v}\r\n`).join('')}\r\n`;
+          const parsed = parseHead(Buffer.from(text, 'latin1'));
+          if (!parsed.ok) return;
+          const e = edits.map(([name, v]) => ({ name, value: v }));
+          const expected = reference(text, e, startLine);
+          const edited = editHead(parsed.head, e, startLine);
+          assert.equal(Buffer.from(edited.raw).toString('latin1'), expected);
+          const reparsed = head(expected);
+          assert.equal(edited.startLine, reparsed.startLine);
+          assert.deepEqual(edited.headers, reparsed.headers);
+          // A head whose parsed pairs do not line up with its lines takes the general path, to the same bytes.
+          const unaligned: HttpHead = { ...parsed.head, headers: [...parsed.head.headers, ['X-Extra', '']] };
+          assert.equal(Buffer.from(editHead(unaligned, e, startLine).raw).toString('latin1'), expected);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });
 
