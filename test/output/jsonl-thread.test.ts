@@ -163,6 +163,26 @@ describe('the JSONL log on its own thread', () => {
     }
   }));
 
+  test('a disk that fails (ENOSPC, /dev/full) ends the log with a message; the relay goes on', { skip: !fs.existsSync('/dev/full') }, async () => {
+    const said: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => (said.push(String(chunk)), true)) as typeof process.stderr.write;
+    try {
+      const bus = new EventEmitter<ProxyEvents>();
+      const log = await attachJsonl(bus, '/dev/full', { slots: 2, slotBytes: 4096 });
+      const frames = fc.sample(frameRecord, 200);
+      // Far more than the two batches: the relay must not wait for a writer that has stopped.
+      for (let round = 0; round < 20; round++) {
+        for (const f of frames) bus.emit('frame', f);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await log.close();
+      assert.ok(said.some((l) => /^wsproxy: --log-file: writing failed: ENOSPC; the log ends here\n$/.test(l)), JSON.stringify(said));
+    } finally {
+      process.stderr.write = write;
+    }
+  });
+
   test('a process that exits without close() still leaves every record in the file', { timeout: 60_000 }, withDir(async (dir) => {
     const file = path.join(dir, 'exit.jsonl');
     const jsonl = new URL('../../src/output/jsonl.ts', import.meta.url).href;
