@@ -6,7 +6,7 @@
 import type { Socket } from 'node:net';
 import { encodeClosePayload } from '../protocol/close-codes.js';
 import type { Violation } from '../protocol/violations.js';
-import type { MessageInterceptor, OutMessage } from '../intercept/verdict.js';
+import type { MessageInterceptor } from '../intercept/verdict.js';
 import type { InjectRequest, SessionControl, SessionState } from './control.js';
 import { DirectionPipe, type PipeHost, type RelayLimits } from './direction-pipe.js';
 import type { StatsSink } from './pipe-records.js';
@@ -14,7 +14,11 @@ import { otherSide, type CloseRecord, type ProxyBus, type SessionInfo, type Side
 import type { SessionStats } from '../export/stats.js';
 import type { MaskKeySource } from './mask-keys.js';
 import { Sequencer } from './sequencer.js';
+import { toOutMessage, truncateUtf8 } from './out-message.js';
 import type { GateFactory, WriteGate } from './write-gate.js';
+
+/** (Its home is out-message.ts; kept importable from here.) */
+export { truncateUtf8 } from './out-message.js';
 
 export interface SessionDeps {
   readonly bus: ProxyBus;
@@ -497,32 +501,4 @@ export class Session implements SessionControl {
     for (const h of Object.values(this.#hosts)) h.socket.end();
     this.#linger();
   }
-}
-
-function toOutMessage(request: InjectRequest): OutMessage {
-  const data = request.data === undefined ? Buffer.alloc(0) : typeof request.data === 'string' ? Buffer.from(request.data, 'utf8') : request.data;
-  switch (request.kind) {
-    case 'close':
-      return { kind: 'close', data: encodeClosePayload(request.code, request.reason ?? '') };
-    case 'ping':
-    case 'pong':
-      // §5.5: control payloads are at most 125 bytes.
-      if (data.length > 125) throw new RangeError(`${request.kind} payload over 125 bytes`);
-      return { kind: request.kind, data };
-    case 'text':
-    case 'binary':
-      return { kind: request.kind, data };
-    default:
-      throw new TypeError(`unknown frame kind ${String((request as { kind: unknown }).kind)}`);
-  }
-}
-
-/** Cuts a string to at most `max` UTF-8 bytes without splitting a character. */
-export function truncateUtf8(text: string, max: number): string {
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= max) return text;
-  let end = max;
-  // Back off over continuation bytes (10xxxxxx) to the start of the character that was cut.
-  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
-  return bytes.subarray(0, end).toString('utf8');
 }
