@@ -7,7 +7,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,8 +168,10 @@ describe('--log-file from its own thread', { timeout: 180_000 }, () => {
     const fifo = path.join(dir, 'log.fifo');
     const copy = path.join(dir, 'slow.jsonl');
     execFileSync('mkfifo', [fifo]);
-    // The reader opens the pipe at once and reads nothing for two seconds.
-    const reader = spawn('sh', ['-c', 'exec 3<"$1"; sleep 2; exec cat <&3 >"$2"', 'sh', fifo, copy], { stdio: 'ignore' });
+    // The reader opens the pipe at once and reads nothing until two seconds after the messages
+    // are sent (`go`: the proxy's start may itself take a second or more on a loaded machine).
+    const go = path.join(dir, 'go');
+    const reader = spawn('sh', ['-c', 'exec 3<"$1"; while [ ! -e "$3" ]; do sleep 0.02; done; sleep 2; exec cat <&3 >"$2"', 'sh', fifo, copy, go], { stdio: 'ignore' });
     t.after(() => reader.kill('SIGKILL'));
     const readerDone = new Promise((resolve) => reader.once('exit', resolve));
     // The smallest buffer the flag allows: 1 MiB of records waiting for the log.
@@ -181,6 +183,7 @@ describe('--log-file from its own thread', { timeout: 180_000 }, () => {
     const payload = (i: number): string => `${i}:`.padEnd(64 * 1024, String.fromCharCode(97 + (i % 26)));
     let echoed = 0;
     ws.on('message', () => echoed++);
+    writeFileSync(go, '');
     for (let i = 0; i < n; i++) ws.send(payload(i));
     await new Promise((resolve) => setTimeout(resolve, 1500));
     assert.ok(echoed < n, `the relay waited for the log (${echoed} of ${n} echoed while it was not read)`);

@@ -208,12 +208,15 @@ describe('the JSONL log on its own thread', () => {
     const fifo = path.join(dir, 'log.fifo');
     const copy = path.join(dir, 'copy.jsonl');
     execFileSync('mkfifo', [fifo]);
-    // The reader opens at once and starts reading after a second and a half.
-    const reader = spawn('sh', ['-c', `exec 3<"${fifo}"; sleep 1.5; cat <&3 >"${copy}"`], { stdio: 'ignore' });
+    // The reader opens at once, and starts reading a second and a half after the records begin
+    // (`go`: starting the log's thread may itself take a second on a loaded machine).
+    const go = path.join(dir, 'go');
+    const reader = spawn('sh', ['-c', 'exec 3<"$1"; while [ ! -e "$3" ]; do sleep 0.02; done; sleep 1.5; exec cat <&3 >"$2"', 'sh', fifo, copy, go], { stdio: 'ignore' });
     const done = new Promise((r) => reader.once('exit', r));
     const bus = new EventEmitter<ProxyEvents>();
     const log = await attachJsonl(bus, fifo, { slots: 4, slotBytes: 16 * 1024 });
     const start = Date.now();
+    fs.writeFileSync(go, '');
     const n = 2000;
     for (let i = 0; i < n; i++) {
       const f = fc.sample(frameRecord, { seed: i, numRuns: 1 })[0]!;
