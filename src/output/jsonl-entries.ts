@@ -20,6 +20,7 @@
  */
 import { frameKind } from '../protocol/constants.js';
 import type { FrameOrigin, FrameRecord, MessageFate, MessageRecord } from '../proxy/events.js';
+import { maskWordOf } from '../proxy/pipe-records.js';
 
 export const FRAME = 1;
 export const MESSAGE = 2;
@@ -76,20 +77,29 @@ function u32(b: Buffer, at: number, n: number): void {
 
 const readU32 = (b: Buffer, at: number): number => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 
-/** Bytes the frame's entry takes, or -1 when it must go as its line. `key`: f.maskKey, read once. */
-export function frameEntrySize(f: FrameRecord, key: Uint8Array | null): number {
+/**
+ * The key an entry carries: f's mask key as a word (maskWordOf: a peer frame's without making its
+ * bytes), null for none, undefined for a key an entry cannot carry (not 4 bytes: never from the relay).
+ */
+export function entryKey(f: FrameRecord): number | null | undefined {
+  const key = maskWordOf(f);
+  return key === null && f.maskKey !== null ? undefined : key;
+}
+
+/** Bytes the frame's entry takes, or -1 when it must go as its line. `key`: entryKey(f), read once. */
+export function frameEntrySize(f: FrameRecord, key: number | null | undefined): number {
   if (f.close !== null || f.violations.length > 0) return -1;
   const op = f.opcode;
   if (!(op >= 0 && op <= 15 && (op | 0) === op) || f.kind !== frameKind(op)) return -1;
   const h = f.headerLength;
   if (!(h >= 0 && h <= 255 && (h | 0) === h)) return -1;
   if (f.origin !== 'peer' && f.origin !== 'modified' && f.origin !== 'injected') return -1;
-  if (key !== null && key.length !== 4) return -1;
+  if (key === undefined) return -1;
   return aligned(FIXED + f.payload.length);
 }
 
 /** Writes the frame's entry at `at` (a multiple of 8, room for frameEntrySize); returns where the next one goes. */
-export function packFrame(s: Slab, at: number, f: FrameRecord, key: Uint8Array | null): number {
+export function packFrame(s: Slab, at: number, f: FrameRecord, key: number | null): number {
   const b = s.bytes;
   const f64 = s.f64;
   b[at] = FRAME;
@@ -105,10 +115,10 @@ export function packFrame(s: Slab, at: number, f: FrameRecord, key: Uint8Array |
   const p = f.payload;
   u32(b, at + 40, p.length);
   if (key !== null) {
-    b[at + 44] = key[0]!;
-    b[at + 45] = key[1]!;
-    b[at + 46] = key[2]!;
-    b[at + 47] = key[3]!;
+    b[at + 44] = key >>> 24;
+    b[at + 45] = (key >>> 16) & 0xff;
+    b[at + 46] = (key >>> 8) & 0xff;
+    b[at + 47] = key & 0xff;
   }
   copy(b, at + FIXED, p);
   return aligned(at + FIXED + p.length);

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { threadEntry } from '../thread-entry.js';
 import type { FrameRecord, MessageRecord } from '../proxy/events.js';
-import { byBytes, frameEntrySize, freshSlab, lineEntryRoom, messageEntrySize, packFrame, packLine, packMessage, packPart, PART_ROOM, slab, type Slab } from './jsonl-entries.js';
+import { byBytes, entryKey, frameEntrySize, freshSlab, lineEntryRoom, messageEntrySize, packFrame, packLine, packMessage, packPart, PART_ROOM, slab, type Slab } from './jsonl-entries.js';
 
 /** Indexes into the shared counters. */
 export const PRODUCED = 0;
@@ -131,9 +131,9 @@ export class JsonlThread {
 
   /** False when the frame must go as its line (jsonl-entries.ts says which). */
   frame(f: FrameRecord): boolean {
-    const key = f.maskKey;
+    const key = entryKey(f);
     const n = frameEntrySize(f, key);
-    if (n < 0) return false;
+    if (n < 0 || key === undefined) return false;
     if (!this.#open()) return true;
     if (n > this.#slotBytes) {
       const entry = freshSlab(n);

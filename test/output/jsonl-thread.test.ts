@@ -14,10 +14,13 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { EventEmitter } from 'eventemitter3';
 import { JsonlBatch } from '../../src/output/jsonl-bytes.js';
-import { byBytes, frameEntrySize, freshSlab, messageEntrySize, packFrame, packLine, packMessage, readEntries } from '../../src/output/jsonl-entries.js';
+import { byBytes, entryKey, frameEntrySize, freshSlab, messageEntrySize, packFrame, packLine, packMessage, readEntries } from '../../src/output/jsonl-entries.js';
 import { attachJsonl, frameJson, jsonLine, logJson, messageJson } from '../../src/output/jsonl.js';
 import type { FrameRecord, MessageRecord, ProxyEvents } from '../../src/proxy/events.js';
-import { frameKind } from '../../src/protocol/constants.js';
+import { Opcode, frameKind } from '../../src/protocol/constants.js';
+import { DirectionPipe, type PipeHost } from '../../src/proxy/direction-pipe.js';
+import { Sequencer } from '../../src/proxy/sequencer.js';
+import { KEY_A, KEY_B, buildFrame } from '../helpers/frames.js';
 
 const payload = fc.oneof(
   fc.uint8Array({ maxLength: 60 }),
@@ -115,10 +118,11 @@ describe('the JSONL log on its own thread', () => {
         // Anywhere in the slab, at a multiple of 8.
         let at = skip * 8;
         const start = at;
-        const frameSize = frameEntrySize(f, f.maskKey);
+        const key = entryKey(f);
+        const frameSize = frameEntrySize(f, key);
         if (frameSize < 0) at = packLine(s, at, jsonLine(frameJson(f)));
         else {
-          at = packFrame(s, at, f, f.maskKey);
+          at = packFrame(s, at, f, key!);
           assert.equal(at - start, frameSize);
         }
         const by = m.by === null ? null : byBytes(m.by);
@@ -132,6 +136,42 @@ describe('the JSONL log on its own thread', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  test("a peer frame's mask key, taken as a word, reads back as the bytes the peer sent", () => {
+    const bus = new EventEmitter<ProxyEvents>();
+    const frames: FrameRecord[] = [];
+    bus.on('frame', (f) => frames.push(f));
+    let id = 1;
+    const host: PipeHost = {
+      session: 1,
+      bus,
+      limits: { maxPreview: 1024, maxMessage: 1 << 20 },
+      keys: () => KEY_B,
+      signal: new AbortController().signal,
+      records: new Sequencer(),
+      now: () => 0,
+      nextId: () => id++,
+      interceptors: () => [],
+      write: () => undefined,
+      violation: () => undefined,
+      closeFrame: () => undefined,
+      pressure: () => undefined,
+      chainError: (name, error) => {
+        throw new Error(`${name}: ${String(error)}`);
+      },
+      idle: () => undefined,
+    };
+    const pipe = new DirectionPipe('client', host, null);
+    pipe.push(buildFrame({ opcode: Opcode.Text, payload: Buffer.from('keyed'), maskKey: KEY_A }));
+    const s = freshSlab(4096);
+    const key = entryKey(frames[0]!);
+    const end = packFrame(s, 0, frames[0]!, key!);
+    const back: FrameRecord[] = [];
+    readEntries(s, 0, end, { frame: (f) => back.push(f), message: () => assert.fail('no message'), line: () => assert.fail('no line'), part: () => assert.fail('no pieces') });
+    assert.deepEqual([...back[0]!.maskKey!], [...KEY_A]);
+    assert.equal(Buffer.from(back[0]!.payload).toString(), 'keyed');
+    assert.equal(jsonLine(frameJson(back[0]!)), jsonLine(frameJson(frames[0]!)));
   });
 
   test('through a ring of small batches the file gets every line, in bus order, large entries in pieces', withDir(async (dir) => {
