@@ -13,7 +13,7 @@ import { isUtf8 } from 'node:buffer';
 import { frameKind } from '../protocol/constants.js';
 import type { FrameRecord, MessageRecord } from '../proxy/events.js';
 import { escapeJsonText } from './terminal-text.js';
-import { grown, takeBatch } from './line-bytes.js';
+import { digitCount, digitsBefore, grown, takeBatch } from './line-bytes.js';
 
 const HEX = Buffer.from('0123456789abcdef');
 
@@ -299,18 +299,10 @@ export class JsonlBatch {
   /** A number as JSON.stringify writes it (non-negative integers digit by digit). */
   #number(n: number): this {
     if (!Number.isSafeInteger(n) || n < 0) return this.#text(JSON.stringify(n));
-    let digits = 1;
-    for (let p = 10; p <= n; p *= 10) digits++;
+    const digits = digitCount(n);
     this.#room(digits);
-    const buf = this.#buf;
-    let at = this.#pos + digits;
-    this.#pos = at;
-    let v = n;
-    do {
-      const q = v < 0x8000_0000 ? (v / 10) | 0 : Math.floor(v / 10);
-      buf[--at] = 0x30 + (v - q * 10);
-      v = q;
-    } while (v > 0);
+    this.#pos += digits;
+    digitsBefore(this.#buf, this.#pos, n);
     return this;
   }
 

@@ -29,6 +29,25 @@ export function grown(buf: Buffer, pos: number, n: number): Buffer {
   return out;
 }
 
+/** How many decimal digits a non-negative safe integer has. */
+export function digitCount(n: number): number {
+  let digits = 1;
+  for (let p = 10; p <= n; p *= 10) digits++;
+  return digits;
+}
+
+/** Writes the decimal digits of a non-negative safe integer to end just before `end`; returns where they begin. */
+export function digitsBefore(buf: Uint8Array, end: number, n: number): number {
+  let at = end;
+  let v = n;
+  do {
+    const q = v < 0x8000_0000 ? (v / 10) | 0 : Math.floor(v / 10);
+    buf[--at] = 0x30 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  return at;
+}
+
 /**
  * A batch's first `n` bytes to hand over, and the buffer to go on with. A short batch is copied and
  * the buffer kept; a full one is handed over whole. A consumer that holds many batches (a slow
@@ -180,19 +199,11 @@ export class LineBytes {
   /** A non-negative integer, right-aligned in `width` with `pad` (a space, or '0' as 0x30). */
   int(n: number, width = 0, pad = SPACE): this {
     if (!Number.isSafeInteger(n) || n < 0) return this.asciiPadStart(String(n), width);
-    let digits = 1;
-    for (let p = 10; p <= n; p *= 10) digits++;
-    const total = Math.max(digits, width);
+    const total = Math.max(digitCount(n), width);
     this.#room(total);
     const buf = this.#buf;
     const start = this.#pos;
-    let at = start + total;
-    let v = n;
-    do {
-      const q = v < 0x8000_0000 ? (v / 10) | 0 : Math.floor(v / 10);
-      buf[--at] = 0x30 + (v - q * 10);
-      v = q;
-    } while (v > 0);
+    let at = digitsBefore(buf, start + total, n);
     while (at > start) buf[--at] = pad;
     this.#pos = start + total;
     return this;

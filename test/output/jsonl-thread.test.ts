@@ -18,9 +18,9 @@ import { byBytes, entryKey, frameEntrySize, freshSlab, messageEntrySize, packFra
 import { attachJsonl, frameJson, jsonLine, logJson, messageJson } from '../../src/output/jsonl.js';
 import type { FrameRecord, MessageRecord, ProxyEvents } from '../../src/proxy/events.js';
 import { Opcode, frameKind } from '../../src/protocol/constants.js';
-import { DirectionPipe, type PipeHost } from '../../src/proxy/direction-pipe.js';
-import { Sequencer } from '../../src/proxy/sequencer.js';
-import { KEY_A, KEY_B, buildFrame } from '../helpers/frames.js';
+import { DirectionPipe } from '../../src/proxy/direction-pipe.js';
+import { KEY_A, buildFrame } from '../helpers/frames.js';
+import { testPipeHost } from '../helpers/pipe-host.js';
 
 const payload = fc.oneof(
   fc.uint8Array({ maxLength: 60 }),
@@ -142,26 +142,7 @@ describe('the JSONL log on its own thread', () => {
     const bus = new EventEmitter<ProxyEvents>();
     const frames: FrameRecord[] = [];
     bus.on('frame', (f) => frames.push(f));
-    let id = 1;
-    const host: PipeHost = {
-      session: 1,
-      bus,
-      limits: { maxPreview: 1024, maxMessage: 1 << 20 },
-      keys: () => KEY_B,
-      signal: new AbortController().signal,
-      records: new Sequencer(),
-      now: () => 0,
-      nextId: () => id++,
-      interceptors: () => [],
-      write: () => undefined,
-      violation: () => undefined,
-      closeFrame: () => undefined,
-      pressure: () => undefined,
-      chainError: (name, error) => {
-        throw new Error(`${name}: ${String(error)}`);
-      },
-      idle: () => undefined,
-    };
+    const host = testPipeHost(bus, { limits: { maxPreview: 1024, maxMessage: 1 << 20 } });
     const pipe = new DirectionPipe('client', host, null);
     pipe.push(buildFrame({ opcode: Opcode.Text, payload: Buffer.from('keyed'), maskKey: KEY_A }));
     const s = freshSlab(4096);

@@ -8,37 +8,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { EventEmitter } from 'eventemitter3';
-import { DirectionPipe, type PipeHost } from '../../src/proxy/direction-pipe.js';
+import { DirectionPipe } from '../../src/proxy/direction-pipe.js';
 import { subscribe, type FrameRecord, type MessageRecord, type ProxyEvents, type Side } from '../../src/proxy/events.js';
-import { Sequencer } from '../../src/proxy/sequencer.js';
 import { attachHeadless } from '../../src/output/headless.js';
 import { Opcode } from '../../src/protocol/constants.js';
-import { KEY_A, KEY_B, buildFrame, patternBytes } from '../helpers/frames.js';
+import { KEY_A, buildFrame, patternBytes } from '../helpers/frames.js';
+import { testPipeHost } from '../helpers/pipe-host.js';
 
 const MAX_PREVIEW = 64 * 1024;
 
 function pipe(from: Side, bus: EventEmitter<ProxyEvents>): DirectionPipe {
-  let id = 1;
-  const host: PipeHost = {
-    session: 1,
-    bus,
-    limits: { maxPreview: MAX_PREVIEW, maxMessage: 1 << 20 },
-    keys: () => KEY_B,
-    signal: new AbortController().signal,
-    records: new Sequencer(),
-    now: () => 0,
-    nextId: () => id++,
-    interceptors: () => [],
-    write: () => undefined,
-    violation: () => undefined,
-    closeFrame: () => undefined,
-    pressure: () => undefined,
-    chainError: (name, error) => {
-      throw new Error(`${name}: ${String(error)}`);
-    },
-    idle: () => undefined,
-  };
-  return new DirectionPipe(from, host, null);
+  return new DirectionPipe(from, testPipeHost(bus, { limits: { maxPreview: MAX_PREVIEW, maxMessage: 1 << 20 } }), null);
 }
 
 const big = patternBytes(MAX_PREVIEW, 7);
@@ -103,27 +83,10 @@ test('a one-frame message nobody reads as a message gets no record, its numbers 
   // As the headless printer subscribes: only messages decided on or reassembled say anything to it.
   subscribe(bus, { frame: () => undefined, message: (m) => printed.push(m) }, { previewBytes: 320, eventfulMessages: true });
   const counted: { length: number; compressed: boolean }[] = [];
-  let id = 1;
-  const host: PipeHost = {
-    session: 1,
-    bus,
+  const host = testPipeHost(bus, {
     limits: { maxPreview: MAX_PREVIEW, maxMessage: 1 << 20 },
-    keys: () => KEY_B,
-    signal: new AbortController().signal,
-    records: new Sequencer(),
-    now: () => 0,
-    nextId: () => id++,
-    interceptors: () => [],
-    write: () => undefined,
-    violation: () => undefined,
-    closeFrame: () => undefined,
-    pressure: () => undefined,
-    chainError: (name, error) => {
-      throw new Error(`${name}: ${String(error)}`);
-    },
-    idle: () => undefined,
     stats: { frame: () => undefined, message: (m) => counted.push({ length: m.length, compressed: m.compressed }) },
-  };
+  });
   const p = new DirectionPipe('client', host, null);
   p.push(buildFrame({ opcode: Opcode.Text, payload: Buffer.from('one frame'), maskKey: KEY_A }));
   assert.equal(printed.length, 0, 'no record for the printer to skip');
