@@ -16,7 +16,10 @@ import { DROPPED_NOTE, printerHandlers, type HeadlessOptions, type LineSink, typ
 import { EntryBatch, HandOver } from './printer-entries.js';
 import type { PrinterError, PrinterThreadData } from './printer-worker.js';
 
-/** Batches live in shared memory (a slot each): handing one over is a small message, not a copy or a transfer. */
+/**
+ * Batches live in shared memory (a slot each); handing one over is two numbers written into the
+ * hand-over ring (printer-entries.ts HandOver), not a message, a copy or a transfer.
+ */
 const SLOT_BYTES = 128 * 1024;
 const SLOTS = 16;
 const FLUSH_MS = 10;
