@@ -231,10 +231,15 @@ export class SessionStatsBuilder {
   }
 
   message(m: MessageFacts): void {
-    const d = this.#dirs[m.from];
+    this.countMessage(m.from, m.time, m.length, m.compressed);
+  }
+
+  /** A message's numbers, without a record of it (the relay skips records nobody reads). */
+  countMessage(from: Side, time: number, length: number, compressed: boolean): void {
+    const d = this.#dirs[from];
     d.messages++;
-    if (m.compressed) d.inflatedBytes += m.length;
-    d.firstMessage ??= m.time;
+    if (compressed) d.inflatedBytes += length;
+    d.firstMessage ??= time;
   }
 
   close(c: CloseFacts): void {

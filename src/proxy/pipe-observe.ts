@@ -74,7 +74,7 @@ export function account(sink: RecordSink, from: Side, preview: number, msg: Mess
   if (!plain && last && msg.frames === 1 && msg.held === null && msg.fate === 'forwarded') {
     // A one-frame message passed on as it came, and no observer reads such messages (`plain`,
     // preview-demand.ts): no record, only its numbers for the session's statistics.
-    sink.stats?.message({ time, from, length: msg.length, compressed: msg.compressed, fate: msg.fate });
+    sink.stats?.countMessage(from, time, msg.length, msg.compressed);
     return;
   }
   const room = preview - msg.previewLen;

@@ -11,7 +11,8 @@ import type { FrameOrigin, FrameRecord, MessageRecord, ProxyBus, Side } from './
 /** The session's numbers (export/stats.ts), kept as its records are made: no bus listener per frame. */
 export interface StatsSink {
   frame(f: FrameRecord): void;
-  message(m: Pick<MessageRecord, 'time' | 'from' | 'length' | 'compressed' | 'fate'>): void;
+  /** A message's numbers (`length` inflated), whether or not it gets a record. */
+  countMessage(from: Side, time: number, length: number, compressed: boolean): void;
 }
 
 export interface RecordSink {
@@ -187,7 +188,7 @@ export function emitMessage(sink: RecordSink, from: Side, f: MessageFacts): void
     fate: f.fate,
     by: f.by,
   };
-  sink.stats?.message(record);
+  sink.stats?.countMessage(from, f.time, f.length, f.compressed);
   sink.bus.emit('message', record);
 }
 

@@ -85,7 +85,7 @@ test('a one-frame message nobody reads as a message gets no record, its numbers 
   const counted: { length: number; compressed: boolean }[] = [];
   const host = testPipeHost(bus, {
     limits: { maxPreview: MAX_PREVIEW, maxMessage: 1 << 20 },
-    stats: { frame: () => undefined, message: (m) => counted.push({ length: m.length, compressed: m.compressed }) },
+    stats: { frame: () => undefined, countMessage: (_from, _time, length, compressed) => counted.push({ length, compressed }) },
   });
   const p = new DirectionPipe('client', host, null);
   p.push(buildFrame({ opcode: Opcode.Text, payload: Buffer.from('one frame'), maskKey: KEY_A }));
