@@ -9,6 +9,7 @@
 import { frameKind, type FrameKind } from '../protocol/constants.js';
 import type { FrameOrigin, FrameRecord, Side } from '../proxy/events.js';
 import type { FrameLine } from './format.js';
+import { copyPayload, payloadLengthOf } from '../proxy/pipe-records.js';
 
 /**
  * The hand-over of batches, in shared memory instead of a message per batch (posting one cost
@@ -59,8 +60,9 @@ export class EntryBatch {
 
   /** Adds a frame with at most `previewBytes` of its preview; false when there is no room. */
   frame(f: FrameRecord, previewBytes: number): boolean {
-    const p = f.payload;
-    const n = Math.min(p.length, previewBytes);
+    // (A peer frame's preview may still lie in the relay's slab: copied from there, no Buffer made.)
+    const length = payloadLengthOf(f);
+    const n = Math.min(length, previewBytes);
     const b = this.buffer;
     const v = this.#view;
     const at = this.length;
@@ -68,15 +70,13 @@ export class EntryBatch {
     b[at] = FRAME;
     v.setFloat64(at + 1, f.time, true);
     v.setUint32(at + 9, f.session >>> 0, true);
-    b[at + 13] = (f.from === 'server' ? SERVER : 0) | (f.fin ? FIN : 0) | (f.rsv1 ? RSV1 : 0) | (f.rsv2 ? RSV2 : 0) | (f.rsv3 ? RSV3 : 0) | (f.truncated || n < p.length ? TRUNCATED : 0) | (f.compressed ? COMPRESSED : 0);
+    b[at + 13] = (f.from === 'server' ? SERVER : 0) | (f.fin ? FIN : 0) | (f.rsv1 ? RSV1 : 0) | (f.rsv2 ? RSV2 : 0) | (f.rsv3 ? RSV3 : 0) | (f.truncated || n < length ? TRUNCATED : 0) | (f.compressed ? COMPRESSED : 0);
     b[at + 14] = f.opcode;
     b[at + 15] = f.origin === 'peer' ? 0 : f.origin === 'modified' ? 1 : 2;
     v.setFloat64(at + 16, f.length, true);
     v.setUint16(at + 24, n, true);
     const to = at + FRAME_FIXED;
-    // A short copy costs less as a loop than as a call into the runtime.
-    if (n < 32) for (let i = 0; i < n; i++) b[to + i] = p[i]!;
-    else b.set(n === p.length ? p : p.subarray(0, n), to);
+    copyPayload(f, b, v, to, n);
     this.length = to + n;
     this.count++;
     return true;

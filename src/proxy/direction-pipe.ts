@@ -29,6 +29,7 @@ import { ChunkOutput } from './chunk-output.js';
 import { PayloadReader } from './payload-read.js';
 import { closeOf } from './pipe-records.js';
 import { PeerRecords } from './peer-records.js';
+import { IN_SLAB } from './slab.js';
 import { NO_PARTS, NO_VIOLATIONS, OPCODES, addViolation, controlKind, newCurrent, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { writeOriginal, writeProxyFrame } from './pipe-writes.js';
 import type { Sequencer } from './sequencer.js';
@@ -393,7 +394,7 @@ export class DirectionPipe {
     const cur = this.#cur!;
     this.#cur = null;
     const header = cur.header;
-    const framePreview = cur.preview === null ? EMPTY : cur.previewLen === cur.preview.length ? cur.preview : cur.preview.subarray(0, cur.previewLen);
+    const framePreview = cur.preview === null ? (cur.slabMemory !== null ? IN_SLAB : EMPTY) : cur.previewLen === cur.preview.length ? cur.preview : cur.preview.subarray(0, cur.previewLen);
     let close: FrameRecord['close'] = null;
     if (header.opcode === Opcode.Close) {
       const parsed = parseClosePayload(framePreview);

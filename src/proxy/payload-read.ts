@@ -4,6 +4,7 @@
  * Nothing is copied that nobody keeps: masked bytes beyond the preview are unmasked into one
  * reused scratch buffer, piece by piece.
  */
+import { Opcode } from '../protocol/constants.js';
 import { unmaskRange, unmaskWords, xorRange } from '../protocol/mask.js';
 import type { Utf8Validator } from '../protocol/utf8-validator.js';
 import type { Inflater } from './inflater.js';
@@ -57,12 +58,15 @@ export class PayloadReader {
       // seen to be ASCII on the way.
       const at = slab.take(room);
       const ascii = unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, offset, slab.view, at);
-      const preview = slab.piece(at, room);
-      cur.preview = preview;
       cur.previewLen = n;
+      // Whole here, and not a close (its body is read as it ends): left in the slab (IN_SLAB).
+      if (n === room && h.opcode !== Opcode.Close) {
+        cur.slabMemory = slab.memory;
+        cur.slabAt = at;
+      } else cur.preview = slab.piece(at, room);
       if (utf8 !== null) {
         if (ascii) utf8.pushAscii();
-        else utf8.pushRange(preview, 0, n);
+        else utf8.pushRange(cur.preview ?? slab.piece(at, n), 0, n);
       }
       return;
     }

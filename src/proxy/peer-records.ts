@@ -6,11 +6,12 @@
  */
 import type { Violation } from '../protocol/violations.js';
 import type { FrameRecord, Side } from './events.js';
-import { account } from './pipe-observe.js';
+import { account, messageRecorded } from './pipe-observe.js';
 import type { PipeHost } from './pipe-host.js';
 import { emitFrame } from './pipe-records.js';
 import type { Current, Message } from './pipe-state.js';
 import { plainMessagesWanted, previewBytes } from './preview-demand.js';
+import { IN_SLAB } from './slab.js';
 
 export class PeerRecords {
   readonly #host: PipeHost;
@@ -57,9 +58,18 @@ export class PeerRecords {
    * observers count it (inflated, for a compressed frame).
    */
   record(cur: Current, preview: Uint8Array, close: FrameRecord['close'], msg: Message | null, last: boolean, time: number, length: number): void {
-    emitFrame(this.#host, this.#from, cur, preview, length > preview.length, close, 'peer', cur.message?.compressed ?? false);
+    let shown = preview;
+    let lazy: ArrayBuffer | null = null;
+    if (preview === IN_SLAB) {
+      // Still in the slab: a Buffer is made now only for a message record that keeps it;
+      // otherwise the frame's record makes one if an observer asks (pipe-records.ts).
+      if (msg !== null && messageRecorded(msg, last, this.#plain)) shown = Buffer.from(cur.slabMemory!, cur.slabAt, cur.previewLen);
+      else lazy = cur.slabMemory;
+    }
+    const truncated = length > (lazy === null ? shown.length : cur.previewLen);
+    emitFrame(this.#host, this.#from, cur, shown, truncated, close, 'peer', cur.message?.compressed ?? false, lazy, cur.slabAt, cur.previewLen);
     for (const v of cur.violations) this.report(v, cur.id);
-    if (msg !== null) account(this.#host, this.#from, this.preview, msg, preview, length, last, time, this.#plain);
+    if (msg !== null) account(this.#host, this.#from, this.preview, msg, shown, length, last, time, this.#plain);
   }
 
   /** Emits the records held for the chunk being relayed: whatever goes on the bus next comes after them. */

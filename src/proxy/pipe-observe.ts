@@ -69,11 +69,18 @@ export function inflatedViolations(cur: Current, part: InflatedPart, msg: Messag
  * Message bookkeeping for observers (`preview`: payload bytes they read); at the last frame the
  * message record goes out, unless the message is held (it gets its record once decided).
  */
+/**
+ * Whether the message gets a record at this frame (`last`) or later: not a one-frame message passed
+ * on as it came while no observer reads such messages (`plain`, preview-demand.ts).
+ */
+export function messageRecorded(msg: Message, last: boolean, plain: boolean): boolean {
+  return plain || !last || msg.frames !== 1 || msg.held !== null || msg.fate !== 'forwarded';
+}
+
 export function account(sink: RecordSink, from: Side, preview: number, msg: Message, payload: Uint8Array, length: number, last: boolean, time: number, plain: boolean): void {
   msg.length += length;
-  if (!plain && last && msg.frames === 1 && msg.held === null && msg.fate === 'forwarded') {
-    // A one-frame message passed on as it came, and no observer reads such messages (`plain`,
-    // preview-demand.ts): no record, only its numbers for the session's statistics.
+  if (!messageRecorded(msg, last, plain)) {
+    // No record, only its numbers for the session's statistics.
     sink.stats?.countMessage(from, time, msg.length, msg.compressed);
     return;
   }

@@ -5,6 +5,8 @@
 import { parseClosePayload, type ClosePayload } from '../protocol/close-codes.js';
 import { frameKind } from '../protocol/constants.js';
 import { WireHeader, keyWord, type FrameHeader } from '../protocol/frame-header.js';
+import { unmaskWords } from '../protocol/mask.js';
+import { slab } from './slab.js';
 import type { Violation } from '../protocol/violations.js';
 import type { FrameOrigin, FrameRecord, MessageRecord, ProxyBus, Side } from './events.js';
 
@@ -48,6 +50,11 @@ class PeerFrameRecord implements FrameRecord {
   readonly length: number;
   readonly headerLength: number;
   readonly #wire: WireHeader;
+  /** The payload, or, while it still lies in a slab (slab.ts IN_SLAB), null and where it lies. */
+  #payload: Uint8Array | null;
+  readonly #memory: ArrayBuffer | null;
+  readonly #at: number;
+  readonly #length: number;
 
   constructor(
     readonly id: number,
@@ -55,7 +62,10 @@ class PeerFrameRecord implements FrameRecord {
     readonly time: number,
     readonly from: Side,
     h: WireHeader,
-    readonly payload: Uint8Array,
+    payload: Uint8Array | null,
+    memory: ArrayBuffer | null,
+    at: number,
+    length: number,
     readonly truncated: boolean,
     readonly compressed: boolean,
     readonly close: FrameRecord['close'],
@@ -63,6 +73,10 @@ class PeerFrameRecord implements FrameRecord {
     readonly origin: FrameOrigin,
   ) {
     this.#wire = h;
+    this.#payload = payload;
+    this.#memory = memory;
+    this.#at = at;
+    this.#length = length;
     this.fin = h.fin;
     this.rsv1 = h.rsv1;
     this.rsv2 = h.rsv2;
@@ -76,6 +90,21 @@ class PeerFrameRecord implements FrameRecord {
 
   get maskKey(): Uint8Array | null {
     return this.#wire.maskKey;
+  }
+
+  get payload(): Uint8Array {
+    return (this.#payload ??= Buffer.from(this.#memory!, this.#at, this.#length));
+  }
+
+  /** The payload's length, without making the payload. */
+  get payloadLength(): number {
+    return this.#payload === null ? this.#length : this.#payload.length;
+  }
+
+  /** Copies the first n payload bytes to dst at `to` (dstView: a DataView of dst), from the slab when the payload is still there. */
+  copyPayload(dst: Uint8Array, dstView: DataView, to: number, n: number): void {
+    if (this.#payload === null) unmaskWords(slab.viewOf(this.#memory!), this.#at, this.#at + n, 0, 0, dstView, to);
+    else copyBytes(this.#payload, dst, to, n);
   }
 
   /** The mask key as a word (first byte most significant), without making its bytes. */
@@ -100,6 +129,26 @@ class PeerFrameRecord implements FrameRecord {
 export function maskWordOf(f: FrameRecord): number | null {
   if (f instanceof PeerFrameRecord) return f.masked ? f.maskWord : null;
   return f.maskKey?.length === 4 ? keyWord(f.maskKey) : null;
+}
+
+/** f.payload's length; a peer frame's record tells it without making its payload. */
+export function payloadLengthOf(f: FrameRecord): number {
+  return f instanceof PeerFrameRecord ? f.payloadLength : f.payload.length;
+}
+
+/**
+ * Copies f.payload's first n bytes to dst at `to` (dstView: a DataView of dst); a peer frame's
+ * record from the slab, four bytes a read, when its payload is still there.
+ */
+export function copyPayload(f: FrameRecord, dst: Uint8Array, dstView: DataView, to: number, n: number): void {
+  if (f instanceof PeerFrameRecord) f.copyPayload(dst, dstView, to, n);
+  else copyBytes(f.payload, dst, to, n);
+}
+
+function copyBytes(p: Uint8Array, dst: Uint8Array, to: number, n: number): void {
+  // A short copy costs less as a loop than as a call into the runtime.
+  if (n < 32) for (let i = 0; i < n; i++) dst[to + i] = p[i]!;
+  else dst.set(n === p.length ? p : p.subarray(0, n), to);
 }
 
 /** A frame record as a plain object with its own copy of every field. */
@@ -138,11 +187,15 @@ export function emitFrame(
   close: FrameRecord['close'],
   origin: FrameOrigin,
   compressed: boolean,
+  /** A peer frame's preview still in a slab (slab.ts IN_SLAB): its memory, offset and length; `payload` is then ignored. */
+  lazy: ArrayBuffer | null = null,
+  lazyAt = 0,
+  lazyLength = 0,
 ): void {
   const h = f.header;
   const record: FrameRecord =
     h instanceof WireHeader && f.raw === undefined
-      ? new PeerFrameRecord(f.id, sink.session, f.time, from, h, payload, truncated, compressed, close, f.violations, origin)
+      ? new PeerFrameRecord(f.id, sink.session, f.time, from, h, lazy === null ? payload : null, lazy, lazyAt, lazyLength, truncated, compressed, close, f.violations, origin)
       : {
           id: f.id,
           session: sink.session,

@@ -55,6 +55,9 @@ export interface Current {
   violations: Violation[];
   /** Allocated on first payload, or a view of the wire bytes when that costs no extra memory. */
   preview: Uint8Array | null;
+  /** A preview that lies in a slab (slab.ts IN_SLAB): its memory and offset; null otherwise. */
+  slabMemory: ArrayBuffer | null;
+  slabAt: number;
   /** How many payload bytes observers get: min(payload length, maxPreview). */
   readonly previewCap: number;
   previewLen: number;
@@ -86,6 +89,8 @@ export function newCurrent(id: number, time: number, header: WireHeader, message
     message,
     violations,
     preview: null,
+    slabMemory: null,
+    slabAt: 0,
     previewCap,
     previewLen: 0,
     queued,

@@ -25,6 +25,16 @@ class Slab {
     return at;
   }
 
+  /** The slab pieces are being cut from now. */
+  get memory(): ArrayBuffer {
+    return this.#memory;
+  }
+
+  /** A DataView of `memory`, a slab's: the current one's own, else made (a slab used up since). */
+  viewOf(memory: ArrayBuffer): DataView {
+    return memory === this.#memory ? this.view : new DataView(memory);
+  }
+
   /** The piece view[at, at + n), as a Buffer (what every frame record's payload is). */
   piece(at: number, n: number): Buffer {
     return Buffer.from(this.#memory, at, n);
@@ -32,3 +42,10 @@ class Slab {
 }
 
 export const slab = new Slab();
+
+/**
+ * A frame's preview that still lies in a slab (Current.slabMemory, slabAt, previewLen say where):
+ * its Buffer is made only if an observer asks for the record's payload. The headless printer does
+ * not: it copies the bytes from the slab (pipe-records.ts copyPayload).
+ */
+export const IN_SLAB: Uint8Array = new Uint8Array(0);

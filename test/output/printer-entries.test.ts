@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { frameKind } from '../../src/protocol/constants.js';
-import type { FrameRecord } from '../../src/proxy/events.js';
+import { Opcode, frameKind } from '../../src/protocol/constants.js';
+import { EventEmitter } from 'eventemitter3';
+import { subscribe, type FrameRecord, type ProxyEvents } from '../../src/proxy/events.js';
+import { DirectionPipe } from '../../src/proxy/direction-pipe.js';
+import { KEY_A, buildFrame } from '../helpers/frames.js';
+import { testPipeHost } from '../helpers/pipe-host.js';
 import { formatFrameLine, writeFrameLine } from '../../src/output/format.js';
 import { LineBytes } from '../../src/output/line-bytes.js';
 import { EntryBatch, readEntries } from '../../src/output/printer-entries.js';
@@ -51,4 +55,33 @@ test('a full batch refuses an entry instead of overrunning', () => {
   assert.equal(batch.frame(record({ opcode: 1, payload: Buffer.from('x'.repeat(60)) }), 320), false);
   assert.equal(batch.line('y'.repeat(40)), false);
   assert.equal(batch.count, 1);
+});
+
+// A peer frame's preview may still lie in the relay's slab when its record is made: the printer
+// copies it from there. 200 previews of 64 bytes in one chunk outgrow one 8 KiB slab, so the
+// first frames' bytes are in a slab already used up when their records go out.
+test('previews copied from the slab print what the frames carried, across a slab that filled up', () => {
+  const bus = new EventEmitter<ProxyEvents>();
+  const records: FrameRecord[] = [];
+  subscribe(bus, { frame: (f) => records.push(f), message: () => undefined }, { previewBytes: 320, eventfulMessages: true });
+  const pipe = new DirectionPipe('client', testPipeHost(bus), null);
+  const texts = Array.from({ length: 200 }, (_, i) => `#${i} ${'the quick "brown" fox \\ jumps '.repeat(3)}`.slice(0, 64));
+  pipe.push(Buffer.concat([...texts.map((t) => buildFrame({ opcode: Opcode.Text, payload: Buffer.from(t), maskKey: KEY_A })), buildFrame({ opcode: Opcode.Ping, payload: Buffer.from('ping!'), maskKey: KEY_A })]));
+  assert.equal(records.length, 201);
+  const batch = new EntryBatch(Buffer.alloc(64 * 1024));
+  for (const r of records) assert.equal(batch.frame(r, 320), true);
+  const back: string[] = [];
+  readEntries(
+    batch.buffer,
+    batch.length,
+    (f, start, end, view) => {
+      const out = new LineBytes(256);
+      writeFrameLine(out, f, { color: false }, 80, start, end, view);
+      back.push(out.toString());
+    },
+    () => assert.fail('no lines'),
+  );
+  // Each record's own payload (made when asked for) holds the frame's bytes, and the lines agree.
+  records.forEach((r, i) => assert.equal(Buffer.from(r.payload).toString(), i < 200 ? texts[i] : 'ping!'));
+  assert.deepEqual(back, records.map((r) => formatFrameLine(r, { color: false }, 80)));
 });
