@@ -14,8 +14,9 @@ import fc from 'fast-check';
 import { EventEmitter } from 'eventemitter3';
 import { JsonlBatch } from '../../src/output/jsonl-bytes.js';
 import { attachJsonl, frameJson, jsonLine, messageJson } from '../../src/output/jsonl.js';
-import type { FrameRecord, MessageRecord, ProxyEvents } from '../../src/proxy/events.js';
+import type { FrameRecord, ProxyEvents } from '../../src/proxy/events.js';
 import { frameKind } from '../../src/protocol/constants.js';
+import { messageRecordOf } from '../helpers/record-arbitraries.js';
 
 /** Bytes that exercise every escape: ASCII, quotes, backslashes, C0, DEL, C1, bidi, BOM, emoji, invalid UTF-8. */
 const piece = fc.oneof(
@@ -77,21 +78,7 @@ const frameRecord: fc.Arbitrary<FrameRecord> = fc
     origin: r.origin,
   }));
 
-const messageRecord: fc.Arbitrary<MessageRecord> = fc.record({
-  id: fc.nat(),
-  session: fc.nat(100000),
-  time,
-  from: fc.constantFrom('client' as const, 'server' as const),
-  kind: fc.constantFrom('text' as const, 'binary' as const),
-  length: fc.nat(),
-  // A Uint8Array that is not a Buffer takes the other path of the encoder.
-  payload: fc.oneof(payload, payload.map((b) => new Uint8Array(b))),
-  truncated: fc.boolean(),
-  frames: fc.integer({ min: 1, max: 10000 }),
-  compressed: fc.boolean(),
-  fate: fc.constantFrom('forwarded' as const, 'modified' as const, 'dropped' as const, 'injected' as const, 'streamed' as const),
-  by: fc.option(fc.constantFrom('script', 'replace', 'intercept', 'x"\u202e')),
-});
+const messageRecord = messageRecordOf(payload);
 
 describe('JSONL lines as bytes', () => {
   test('a frame line is exactly jsonLine(frameJson(f))', () => {

@@ -21,6 +21,7 @@ import { Opcode, frameKind } from '../../src/protocol/constants.js';
 import { DirectionPipe } from '../../src/proxy/direction-pipe.js';
 import { KEY_A, buildFrame } from '../helpers/frames.js';
 import { testPipeHost } from '../helpers/pipe-host.js';
+import { messageRecordOf } from '../helpers/record-arbitraries.js';
 
 const payload = fc.oneof(
   fc.uint8Array({ maxLength: 60 }),
@@ -74,20 +75,7 @@ const frameRecord: fc.Arbitrary<FrameRecord> = fc
     origin: r.origin,
   }));
 
-const messageRecord: fc.Arbitrary<MessageRecord> = fc.record({
-  id: fc.nat(),
-  session: fc.nat(100000),
-  time: fc.integer({ min: 0, max: Date.UTC(2200, 0, 1) }),
-  from: fc.constantFrom('client' as const, 'server' as const),
-  kind: fc.constantFrom('text' as const, 'binary' as const),
-  length: fc.nat(),
-  payload: fc.oneof(payload, payload.map((b) => new Uint8Array(b))),
-  truncated: fc.boolean(),
-  frames: fc.integer({ min: 1, max: 10000 }),
-  compressed: fc.boolean(),
-  fate: fc.constantFrom('forwarded' as const, 'modified' as const, 'dropped' as const, 'injected' as const, 'streamed' as const),
-  by: fc.option(fc.constantFrom('script', 'replace', 'intercept', 'x"\u202e', 'é'.repeat(100))),
-});
+const messageRecord = messageRecordOf(payload);
 
 /** A frame, then sometimes its one-frame message (the same payload object), as the relay emits them. */
 const pair = fc.tuple(frameRecord, messageRecord, fc.nat(2)).map(([f, m, one]) =>
