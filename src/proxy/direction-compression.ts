@@ -5,10 +5,14 @@
 import type { DeflateParams } from '../protocol/deflate-params.js';
 import type { OutMessage } from '../intercept/verdict.js';
 import type { Side } from './events.js';
-import { Deflater, Inflater, type InflaterOptions } from './inflater.js';
+import { Deflater, Inflater, type InflaterOptions, type PayloadInflater } from './inflater.js';
+import { InflateThread } from './inflate-thread.js';
+import { LaterInflater } from './later-inflater.js';
+
+let thread: InflateThread | null = null;
 
 export class DirectionCompression {
-  readonly inflater: Inflater;
+  readonly inflater: PayloadInflater;
   /** The sender's compression context is shared across messages (no *_no_context_takeover). */
   readonly contextTakeover: boolean;
   /** After a compressed message was changed, later ones must be re-compressed by the proxy. */
@@ -16,13 +20,16 @@ export class DirectionCompression {
   readonly #options: InflaterOptions;
   #deflater: Deflater | null = null;
 
-  /** `from`: the peer whose frames this direction carries; its own parameters apply. */
-  constructor(from: Side, params: DeflateParams) {
+  /**
+   * `from`: the peer whose frames this direction carries; its own parameters apply. `later`:
+   * inflate after each write (later-inflater.ts) rather than as the frames are read.
+   */
+  constructor(from: Side, params: DeflateParams, later = false) {
     this.#options =
       from === 'client'
         ? { windowBits: params.clientMaxWindowBits, noContextTakeover: params.clientNoContextTakeover }
         : { windowBits: params.serverMaxWindowBits, noContextTakeover: params.serverNoContextTakeover };
-    this.inflater = new Inflater(this.#options);
+    this.inflater = !later ? new Inflater(this.#options) : process.env.WSPROXY_INFLATE_THREAD === '1' ? new LaterInflater(this.#options, (thread ??= new InflateThread())) : new LaterInflater(this.#options);
     this.contextTakeover = !this.#options.noContextTakeover;
   }
 

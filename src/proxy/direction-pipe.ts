@@ -21,7 +21,7 @@ import type { FrameOrigin, FrameRecord, Side } from './events.js';
 import { DirectionCompression } from './direction-compression.js';
 import { wants } from './held-decisions.js';
 import { HoldQueue, type QueuePort } from './hold-queue.js';
-import type { Inflater, InflatedPart } from './inflater.js';
+import type { InflatedPart, PayloadInflater } from './inflater.js';
 import type { PipeHost } from './pipe-host.js';
 import { nextKeyWord } from './mask-keys.js';
 import { inflatedViolations, takePreview } from './pipe-observe.js';
@@ -29,6 +29,8 @@ import { ChunkOutput } from './chunk-output.js';
 import { PayloadReader } from './payload-read.js';
 import { closeOf } from './pipe-records.js';
 import { PeerRecords } from './peer-records.js';
+import { LaterRecords } from './later-records.js';
+import { LaterInflater } from './later-inflater.js';
 import { IN_SLAB } from './slab.js';
 import { NO_PARTS, NO_VIOLATIONS, OPCODES, addViolation, controlKind, newCurrent, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { writeOriginal, writeProxyFrame } from './pipe-writes.js';
@@ -70,6 +72,8 @@ export class DirectionPipe {
   readonly #reader = new PayloadReader();
   /** The peer's frame and message records, held until the chunk they came in has been written. */
   readonly #peer: PeerRecords;
+  /** Records of compressed frames inflated on the shared thread (null when inflating here). */
+  readonly #later: LaterRecords | null;
   /** The parser's callbacks and the hold queue's view of this pipe, in one object. */
   readonly #sink: FrameSink & QueuePort;
 
@@ -79,12 +83,13 @@ export class DirectionPipe {
     this.#records = host.records;
     this.#peer = new PeerRecords(host, from);
     this.#parser = new FrameParser({ from, rsv1Allowed: deflate !== null });
-    this.#compression = deflate === null ? null : new DirectionCompression(from, deflate);
+    this.#compression = deflate === null ? null : new DirectionCompression(from, deflate, host.inflateLater === true);
     this.#sink = new DirectionPipe.#Port(this, from, host, this.#compression);
     // Compressed input waiting for later turns counts as held: over its bound the peer is paused.
     this.#hold = new HoldQueue(this.#sink);
     this.#queue = this.#hold.items;
     if (this.#compression !== null) this.#compression.inflater.hooks = { backlog: () => this.#hold.checkPressure() };
+    this.#later = this.#compression?.inflater.threaded === true ? new LaterRecords(this.#peer, this.#records) : null;
   }
 
   /**
@@ -190,6 +195,7 @@ export class DirectionPipe {
     this.#endChunk();
     // Only now do this chunk's frames get their records: the peer's bytes waited for no observer.
     this.#peer.release();
+    this.#compression?.inflater.written();
     if (this.#pumpWanted) {
       this.#pumpWanted = false;
       void this.#hold.pump();
@@ -247,8 +253,11 @@ export class DirectionPipe {
    */
   settled(): Promise<void> {
     // Each part's own .then (the record) was attached first, so it runs before this resolves.
-    if (this.#inflating === null || this.#inflating.size === 0) return SETTLED;
-    return Promise.all(this.#inflating).then(() => undefined);
+    const later = this.#later === null || this.#later.idle ? null : this.#later.settled();
+    if (this.#inflating === null || this.#inflating.size === 0) return later ?? SETTLED;
+    const all: Promise<unknown>[] = [...this.#inflating];
+    if (later !== null) all.push(later);
+    return Promise.all(all).then(() => undefined);
   }
 
   /** Stops relaying: nothing more is written (the session is closing the connection). */
@@ -339,7 +348,7 @@ export class DirectionPipe {
     // a compressed message is validated when zlib gets to it, possibly after the next one began:
     // it shares one only while zlib keeps up (nothing of an earlier message is still to come).
     const inflater = message.compressed ? (this.#compression?.inflater ?? null) : null;
-    const utf8 = kind !== 'text' ? null : inflater === null ? this.#utf8.reset() : inflater.idle ? (this.#zUtf8 ??= new Utf8Validator()).reset() : new Utf8Validator();
+    const utf8 = kind !== 'text' || inflater?.threaded === true ? null : inflater === null ? this.#utf8.reset() : inflater.idle ? (this.#zUtf8 ??= new Utf8Validator()).reset() : new Utf8Validator();
     this.#msg = {
       id: held?.id ?? this.#host.nextId(),
       time: this.#time,
@@ -355,7 +364,7 @@ export class DirectionPipe {
     };
     if (message.compressed && this.#compression !== null) {
       const cap = held !== null ? limits.maxMessage + 1 : this.#peer.preview;
-      this.#compression.inflater.begin(cap, utf8);
+      this.#compression.inflater.begin(cap, utf8, kind === 'text');
     }
   }
 
@@ -372,7 +381,7 @@ export class DirectionPipe {
   }
 
   /** A queued frame's payload: kept unmasked, in its queue item. */
-  #payloadQueued(cur: Current, msg: Message | null, inflater: Inflater | null, chunk: Uint8Array, start: number, end: number, offset: number): void {
+  #payloadQueued(cur: Current, msg: Message | null, inflater: PayloadInflater | null, chunk: Uint8Array, start: number, end: number, offset: number): void {
     const queued = cur.queued!;
     const data = chunk.subarray(start, end);
     const key = cur.header.maskKey;
@@ -418,7 +427,22 @@ export class DirectionPipe {
     }
     let preview = framePreview;
     let length = header.payloadLength;
-    const part = msg?.compressed && this.#compression !== null ? this.#compression.inflater.endFrame(last) : null;
+    const inflater = msg?.compressed === true ? (this.#compression?.inflater ?? null) : null;
+    if (inflater instanceof LaterInflater && msg!.held === null) {
+      // Inflated on the shared thread: written through now, recorded when its output is back.
+      this.#peer.release();
+      cur.close = close;
+      cur.msg = msg;
+      cur.last = last;
+      cur.endTime = this.#time;
+      this.#later!.add(cur);
+      inflater.endFrameTo(last, this.#later!);
+      if (cur.queued !== null) cur.queued.complete = true;
+      if (cur.queued !== null || this.#queue.length > 0) this.#kick();
+      this.#out.frameEnd();
+      return;
+    }
+    const part = inflater !== null ? inflater.endFrame(last) : null;
     if (part !== null) msg!.held?.parts.push(part);
     if (part instanceof Promise) {
       // The inflation of a large message goes on over later turns: this record and every later

@@ -22,6 +22,8 @@ export interface InflatedPart {
   /** Total output bytes for this frame, kept or not. */
   readonly length: number;
   readonly error: Error | null;
+  /** The message's last frame, text, and its inflated bytes are not valid UTF-8 (checked off the relay's thread). */
+  readonly badUtf8?: boolean;
 }
 
 /** A part now, or later when the work was sliced over several turns. */
@@ -77,7 +79,23 @@ export interface InflaterHooks {
   backlog?(over: boolean): void;
 }
 
-export class Inflater {
+/** What a pipe inflates a direction with: here on the relay's turn, or on a thread (inflate-thread.ts). */
+export interface PayloadInflater {
+  /** Parts come from another thread (always later); UTF-8 is checked there (begin's `text`). */
+  readonly threaded: boolean;
+  readonly idle: boolean;
+  readonly backlogged: boolean;
+  hooks: InflaterHooks;
+  turn(): void;
+  /** The chunk read since turn() has been written. */
+  written(): void;
+  begin(cap: number, check: PieceCheck | null, text?: boolean): void;
+  write(data: Uint8Array, start?: number, end?: number, tail?: boolean): void;
+  endFrame(last: boolean): Inflated;
+  close(): void;
+}
+
+export class Inflater implements PayloadInflater {
   readonly #options: InflaterOptions;
   readonly #fallback: boolean;
   #engine: RawInflate;
@@ -105,10 +123,16 @@ export class Inflater {
     this.#engine = openRawInflate(options.windowBits, fallback);
   }
 
+  get threaded(): false {
+    return false;
+  }
+
   /** Compressed bytes waiting for later turns are over their bound. */
   get backlogged(): boolean {
     return this.#over;
   }
+
+  written(): void {}
 
   /** A new read has begun: the turn's budget is available again. */
   turn(): void {

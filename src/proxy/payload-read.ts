@@ -7,7 +7,8 @@
 import { Opcode } from '../protocol/constants.js';
 import { unmaskRange, unmaskWords, xorRange } from '../protocol/mask.js';
 import type { Utf8Validator } from '../protocol/utf8-validator.js';
-import type { Inflater } from './inflater.js';
+import type { PayloadInflater } from './inflater.js';
+import { LaterInflater } from './later-inflater.js';
 import { takePreviewRange } from './pipe-observe.js';
 import { SLAB_PIECE, slab } from './slab.js';
 import type { Current } from './pipe-state.js';
@@ -96,14 +97,24 @@ export class PayloadReader {
    * message's last frame that is here whole goes with the tail (RFC 7692 §7.2.2) in one zlib call:
    * the usual case of a small message.
    */
-  inflate(inflater: Inflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
+  inflate(inflater: PayloadInflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
     this.#inflate(inflater, cur, chunk, start, end, offset);
     this.#rekey(cur, chunk, start, end, offset);
   }
 
-  #inflate(inflater: Inflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
+  #inflate(inflater: PayloadInflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
     const h = cur.header;
     const n = end - start;
+    if (inflater instanceof LaterInflater && h.fin && offset === 0 && n === h.payloadLength && n + 4 <= SCRATCH) {
+      // Unmasked straight into the request, with the tail: no copy between.
+      const at = inflater.reserveInput(n + 4, true);
+      const t = inflater.input;
+      if (n >= NATIVE_FROM) unmaskRange(chunk, start, end, h.masked ? h.key : 0, 0, t.bytes, at);
+      else unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, 0, t.view, at);
+      t.view.setUint32(at + n, 0x0000ffff);
+      inflater.commitInput();
+      return;
+    }
     const scratch = this.#buffer();
     if (h.fin && offset === 0 && n === h.payloadLength && n + 4 <= SCRATCH) {
       if (n >= NATIVE_FROM) unmaskRange(chunk, start, end, h.masked ? h.key : 0, 0, scratch, 0);

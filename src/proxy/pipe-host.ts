@@ -29,6 +29,11 @@ export interface PipeHost {
    * every later record of the session, whichever way it went, so the bus shows arrival order.
    */
   readonly records: Sequencer;
+  /**
+   * Compressed frames are inflated for the records after their chunk is written (later-inflater.ts),
+   * not as they are read; not with --strict, where a violation in inflated text stops its frame.
+   */
+  readonly inflateLater?: boolean;
   now(): number;
   nextId(): number;
   interceptors(): readonly MessageInterceptor[];

@@ -62,7 +62,7 @@ export function takePreviewRange(cur: Current, chunk: Uint8Array, start: number,
 /** Violations found by inflating a frame. */
 export function inflatedViolations(cur: Current, part: InflatedPart, msg: Message, last: boolean): void {
   if (part.error !== null) addViolation(cur, violation('invalid-deflate', part.error.message));
-  if (last && msg.utf8 !== null && !msg.utf8.end()) addViolation(cur, violation('invalid-utf8'));
+  if (last && (part.badUtf8 === true || (msg.utf8 !== null && !msg.utf8.end()))) addViolation(cur, violation('invalid-utf8'));
 }
 
 /**

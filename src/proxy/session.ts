@@ -248,6 +248,7 @@ export class Session implements SessionControl {
     readonly limits: RelayLimits;
     readonly keys: MaskKeySource;
     readonly records: Sequencer;
+    readonly inflateLater: boolean;
     readonly from: Side;
     readonly to: Side;
     readonly socket: Socket;
@@ -274,6 +275,7 @@ export class Session implements SessionControl {
       this.limits = deps.limits;
       this.keys = deps.keys;
       this.records = s.#records;
+      this.inflateLater = !deps.strict;
       // Last: the pipe reads the fields above.
       this.pipe = new DirectionPipe(from, this, s.info.deflate);
     }
