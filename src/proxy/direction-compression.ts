@@ -6,10 +6,7 @@ import type { DeflateParams } from '../protocol/deflate-params.js';
 import type { OutMessage } from '../intercept/verdict.js';
 import type { Side } from './events.js';
 import { Deflater, Inflater, type InflaterOptions, type PayloadInflater } from './inflater.js';
-import { InflateThread } from './inflate-thread.js';
 import { LaterInflater } from './later-inflater.js';
-
-let thread: InflateThread | null = null;
 
 export class DirectionCompression {
   readonly inflater: PayloadInflater;
@@ -29,7 +26,7 @@ export class DirectionCompression {
       from === 'client'
         ? { windowBits: params.clientMaxWindowBits, noContextTakeover: params.clientNoContextTakeover }
         : { windowBits: params.serverMaxWindowBits, noContextTakeover: params.serverNoContextTakeover };
-    this.inflater = !later ? new Inflater(this.#options) : process.env.WSPROXY_INFLATE_THREAD === '1' ? new LaterInflater(this.#options, (thread ??= new InflateThread())) : new LaterInflater(this.#options);
+    this.inflater = later ? new LaterInflater(this.#options) : new Inflater(this.#options);
     this.contextTakeover = !this.#options.noContextTakeover;
   }
 

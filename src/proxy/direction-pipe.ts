@@ -32,10 +32,9 @@ import { PeerRecords } from './peer-records.js';
 import { LaterRecords } from './later-records.js';
 import { LaterInflater } from './later-inflater.js';
 import { IN_SLAB } from './slab.js';
-import { NO_PARTS, NO_VIOLATIONS, OPCODES, addViolation, controlKind, newCurrent, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
-import { writeOriginal, writeProxyFrame } from './pipe-writes.js';
+import { NO_PARTS, NO_VIOLATIONS, addViolation, controlKind, newCurrent, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import { writeOriginal, writeProxyMessages } from './pipe-writes.js';
 import type { Sequencer } from './sequencer.js';
-import { cutMessage } from './frame-layout.js';
 
 export type { PipeHost, RelayLimits } from './pipe-host.js';
 
@@ -253,11 +252,9 @@ export class DirectionPipe {
    */
   settled(): Promise<void> {
     // Each part's own .then (the record) was attached first, so it runs before this resolves.
-    const later = this.#later === null || this.#later.idle ? null : this.#later.settled();
-    if (this.#inflating === null || this.#inflating.size === 0) return later ?? SETTLED;
-    const all: Promise<unknown>[] = [...this.#inflating];
-    if (later !== null) all.push(later);
-    return Promise.all(all).then(() => undefined);
+    const waits: Promise<unknown>[] = this.#inflating === null ? [] : [...this.#inflating];
+    if (this.#later !== null && !this.#later.idle) waits.push(this.#later.settled());
+    return waits.length === 0 ? SETTLED : Promise.all(waits).then(() => undefined);
   }
 
   /** Stops relaying: nothing more is written (the session is closing the connection). */
@@ -428,30 +425,25 @@ export class DirectionPipe {
     let preview = framePreview;
     let length = header.payloadLength;
     const inflater = msg?.compressed === true ? (this.#compression?.inflater ?? null) : null;
-    if (inflater instanceof LaterInflater && msg!.held === null) {
-      // Inflated on the shared thread: written through now, recorded when its output is back.
-      this.#peer.release();
-      cur.close = close;
-      cur.msg = msg;
-      cur.last = last;
-      cur.endTime = this.#time;
-      this.#later!.add(cur);
-      inflater.endFrameTo(last, this.#later!);
-      if (cur.queued !== null) cur.queued.complete = true;
-      if (cur.queued !== null || this.#queue.length > 0) this.#kick();
-      this.#out.frameEnd();
-      return;
-    }
-    const part = inflater !== null ? inflater.endFrame(last) : null;
-    if (part !== null) msg!.held?.parts.push(part);
-    if (part instanceof Promise) {
-      // The inflation of a large message goes on over later turns: this record and every later
+    // Written through and not held: inflated once the chunk is written, and recorded then.
+    const later = inflater instanceof LaterInflater && msg!.held === null;
+    const part = inflater === null || later ? null : inflater.endFrame(last);
+    const held = msg?.held ?? null;
+    if (part !== null) held?.parts.push(part);
+    if (later) this.#later!.add(cur, close, msg, last, this.#time, inflater);
+    else if (part instanceof Promise) {
+      // Inflated later (on later turns, or after the chunk's write): this record and every later
       // one of the session wait for it, in order.
       this.#peer.release();
       const emit = this.#records.reserve();
       (this.#inflating ??= new Set()).add(part);
       void part.then((p) => {
         this.#inflating?.delete(part);
+        if (held !== null) {
+          // Now it can be listed while it waits behind another (waiting.ts).
+          held.parts[held.parts.indexOf(part)] = p;
+          if (held.complete) this.#kick();
+        }
         inflatedViolations(cur, p, msg!, last);
         const limit = this.#peer.preview;
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
@@ -494,25 +486,13 @@ export class DirectionPipe {
     return writeOriginal(this.#out.segments, this.#host, frame);
   }
 
-  /** Frames the proxy writes itself: one frame per message (unless its layout says otherwise), masked toward the server. */
-  /** `origin` null: write without a frame record. */
+  /** Frames the proxy writes itself, each record in the session's order (now: ahead of it); `origin` null: no record. */
   #writeMessages(messages: readonly OutMessage[], origin: FrameOrigin | null, now = false, compressed: readonly Buffer[] | null = null): void {
-    messages.forEach((m, i) => {
-      const body = compressed?.[i] ?? m.data;
-      const pieces = m.layout === undefined ? null : cutMessage(m, body, compressed?.[i] !== undefined);
-      if (pieces === null) this.#writeFrame(m, m.data, true, compressed?.[i] !== undefined, OPCODES[m.kind], body, origin, now, true);
-      else pieces.forEach((p, n) => this.#writeFrame(m, p.plain, p.fin, p.rsv1, p.opcode, p.payload, origin, now, n === 0));
+    writeProxyMessages(this.#out, this.#host, this.from, messages, origin, compressed, (record) => {
+      this.#peer.release();
+      if (now) record();
+      else this.#records.now(record);
     });
-  }
-
-  /** One frame the proxy writes, and its record in the session's order (now: ahead of it). */
-  #writeFrame(m: OutMessage, plain: Uint8Array, fin: boolean, rsv1: boolean, opcode: number, body: Uint8Array, origin: FrameOrigin | null, now: boolean, first: boolean): void {
-    this.#out.cut();
-    const record = writeProxyFrame(this.#out.segments, this.#host, this.from, m, plain, fin, rsv1, opcode, body, origin, first);
-    if (record === null) return;
-    this.#peer.release();
-    if (now) record();
-    else this.#records.now(record);
   }
 
   #flush(): void {

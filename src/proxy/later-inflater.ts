@@ -1,220 +1,130 @@
 /**
- * permessage-deflate inflated after the relay has written, for the records only (RFC 7692): a
+ * permessage-deflate for one direction (RFC 7692 §7.2), inflated after the relay has written: a
  * compressed frame goes through at once, and its record follows once its output is known, in the
- * session's order (later-records.ts). Each direction is a LaterInflater, which writes its frames
- * as requests (inflate-wire.ts) for an InflateEngine (inflate-engine.ts) run by a transport: this
- * thread right after each chunk's write (InflateAfterWrite, the default), or a thread of its own
- * (inflate-thread.ts). A small frame costs one request written and one answer read, and no object.
+ * session's order (later-records.ts). While a chunk is read each frame's compressed bytes are only
+ * queued, unmasked, in one request buffer (no object per frame); once the chunk has been written,
+ * zlib runs through the queue in one batch. The peer's bytes leave before zlib sees them, and zlib
+ * runs on a batch instead of between the parser's frames.
+ *
+ * Output past a message's cap is counted and dropped as it streams, so a zlib bomb costs time, not
+ * memory; the context still sees every byte, so later messages inflate correctly (§7.2.3). A run
+ * inflates at most TURN_BUDGET bytes: the rest continues on later turns, so other sessions are not
+ * kept waiting; over BACKLOG_LIMIT compressed bytes queued, the sender is paused.
  *
  * With --strict the relay inflates as it reads (inflater.ts): a violation found in the inflated
- * text must stop the frame before it is relayed.
+ * text must stop its frame before it is relayed.
  */
-import { InflateEngine } from './inflate-engine.js';
-import { DONE_BAD_UTF8, F_BEGIN, F_END, F_LAST, F_TAIL, F_TEXT, REQ_HEAD, Req } from './inflate-wire.js';
-import type { InflatedPart, InflaterHooks, InflaterOptions, PayloadInflater, PieceCheck } from './inflater.js';
+import { DEFLATE_TAIL } from '../protocol/constants.js';
+import { Utf8Validator, asciiWords } from '../protocol/utf8-validator.js';
+import { TURN_BUDGET, type InflatedPart, type InflaterHooks, type InflaterOptions, type PayloadInflater, type PieceCheck } from './inflater.js';
+import { openRawInflate, type RawInflate } from './raw-inflate.js';
 
-/** Compressed bytes in flight per direction before its sender is paused (as inflater.ts). */
+/** Compressed bytes queued before the sender is paused (as inflater.ts). */
 const BACKLOG_LIMIT = 1024 * 1024;
-/** FRAME records are cut to this size. */
-const DATA_PIECE = 64 * 1024;
+/** From this size the UTF-8 check's native call costs less than reading words here. */
+const ASCII_WORDS_BELOW = 1024;
+/** Buffers up to this size are kept for the next frames; larger ones go once used. */
+const KEEP = 64 * 1024;
 
-/** Who hears a frame's answer: its kept output piece by piece, then how it ended. */
+/** Request flags (the byte after a request's length). A message begins here: its cap (f64) follows. */
+const F_BEGIN = 1;
+/** … and it is text: its UTF-8 is checked (RFC 6455 §8.1). */
+const F_TEXT = 2;
+/** The frame ends with this request: answer it. */
+const F_END = 4;
+/** It is its message's last frame. */
+const F_LAST = 8;
+/** Its bytes end with the §7.2.2 tail already. */
+const F_TAIL = 16;
+/** A request's length (u32) and flags (u8). */
+const HEAD = 5;
+
+/** Who hears a frame's answer: its kept output, then how it ended. */
 export interface InflateAnswer {
-  /** Output bytes[from, to) (`view` is a DataView of `bytes`), valid during the call only. */
-  piece(bytes: Uint8Array, view: DataView, from: number, to: number): void;
-  /** `length`: its inflated length, kept or not. */
+  /**
+   * Output bytes[0, n) (`view`: a DataView of `bytes`), valid during the call only: the frame's
+   * kept output, in one piece or (over zlib's 16 KiB a call) several. Returns true when it saw
+   * that all n bytes are ASCII (then they need no UTF-8 check of their own).
+   */
+  piece(bytes: Uint8Array, view: DataView, n: number): boolean;
+  /** `length`: the frame's inflated length, kept or not; `badUtf8`: its message ends here, not UTF-8. */
   done(length: number, error: Error | null, badUtf8: boolean): void;
-}
-
-/** Where a request is being written. */
-export interface Target {
-  bytes: Uint8Array;
-  view: DataView;
-}
-
-/** Runs the requests of every LaterInflater, in the order they were written. */
-export interface Transport {
-  readonly target: Target;
-  open(options: InflaterOptions): number;
-  /** Begins a request of n bytes in `target` (type and context written); returns where it starts. */
-  begin(n: number, type: number, id: number): number;
-  commit(): void;
-  /** A frame ended: `answer` hears of it once everything written before has been run. */
-  awaits(answer: InflateAnswer, owner: LaterInflater, bytes: number): void;
-  /** A socket read begins. */
-  turn(): void;
-  /** A chunk's output has been written. */
-  written(): void;
-}
-
-/** The frames awaiting their answers, oldest first: who hears it, whose it is, its compressed bytes. */
-export class AnswerQueue {
-  #answers: InflateAnswer[] = [];
-  #owners: LaterInflater[] = [];
-  #bytes: number[] = [];
-  #head = 0;
-
-  get empty(): boolean {
-    return this.#head === this.#answers.length;
-  }
-
-  push(answer: InflateAnswer, owner: LaterInflater, bytes: number): void {
-    this.#answers.push(answer);
-    this.#owners.push(owner);
-    this.#bytes.push(bytes);
-  }
-
-  piece(bytes: Uint8Array, view: DataView, from: number, to: number): void {
-    this.#answers[this.#head]!.piece(bytes, view, from, to);
-  }
-
-  done(length: number, error: Error | null, flags: number): void {
-    const h = this.#head;
-    const answer = this.#answers[h]!;
-    const owner = this.#owners[h]!;
-    const bytes = this.#bytes[h]!;
-    this.#head = h + 1;
-    if (this.#head === this.#answers.length) {
-      this.#answers.length = 0;
-      this.#owners.length = 0;
-      this.#bytes.length = 0;
-      this.#head = 0;
-    } else if (this.#head >= 4096 && this.#head * 2 >= this.#answers.length) {
-      this.#answers = this.#answers.slice(this.#head);
-      this.#owners = this.#owners.slice(this.#head);
-      this.#bytes = this.#bytes.slice(this.#head);
-      this.#head = 0;
-    }
-    owner.answered(bytes);
-    answer.done(length, error, (flags & DONE_BAD_UTF8) !== 0);
-  }
-}
-
-/**
- * Requests gathered while a chunk is read, run once its output has been written: the peer's bytes
- * leave before zlib sees them, and zlib then runs on a batch, not between frames. A compressed
- * message larger than a socket's read is inflated a read's worth at a time, as it arrives.
- */
-export class InflateAfterWrite implements Transport {
-  readonly target: Target = { bytes: new Uint8Array(64 * 1024), view: new DataView(new ArrayBuffer(0)) };
-  #length = 0;
-  #open = 0;
-  #nextId = 1;
-  #running = false;
-  readonly #queue = new AnswerQueue();
-  readonly #engine = new InflateEngine({
-    piece: (out, view, n) => this.#queue.piece(out, view, 0, n),
-    done: (flags, length, error) => this.#queue.done(length, error, flags),
-  });
-
-  constructor() {
-    this.target.view = new DataView(this.target.bytes.buffer);
-  }
-
-  open(options: InflaterOptions): number {
-    const id = this.#nextId++;
-    const at = this.begin(REQ_HEAD + 2, Req.OPEN, id);
-    this.target.bytes[at + REQ_HEAD] = options.windowBits;
-    this.target.bytes[at + REQ_HEAD + 1] = options.noContextTakeover ? 1 : 0;
-    this.commit();
-    return id;
-  }
-
-  begin(n: number, type: number, id: number): number {
-    const t = this.target;
-    if (this.#length + 4 + n > t.bytes.length) {
-      const bigger = new Uint8Array(Math.max(t.bytes.length * 2, this.#length + 4 + n));
-      bigger.set(t.bytes.subarray(0, this.#length));
-      t.bytes = bigger;
-      t.view = new DataView(bigger.buffer);
-    }
-    const at = this.#length + 4;
-    t.view.setUint32(this.#length, n, true);
-    t.bytes[at] = type;
-    t.view.setUint32(at + 1, id, true);
-    this.#open = n;
-    return at;
-  }
-
-  commit(): void {
-    this.#length += 4 + this.#open;
-  }
-
-  awaits(answer: InflateAnswer, owner: LaterInflater, bytes: number): void {
-    this.#queue.push(answer, owner, bytes);
-  }
-
-  turn(): void {}
-
-  /** Runs what was asked (an answer may lead to more requests: they run in the same pass). */
-  written(): void {
-    if (this.#running || this.#length === 0) return;
-    this.#running = true;
-    try {
-      const t = this.target;
-      for (let at = 0; at < this.#length; ) {
-        const n = t.view.getUint32(at, true);
-        this.#engine.handle(t.bytes, t.view, at + 4, n);
-        at += 4 + n;
-      }
-      this.#length = 0;
-      if (t.bytes.length > 1024 * 1024) {
-        // Back to its usual size after a large message.
-        t.bytes = new Uint8Array(64 * 1024);
-        t.view = new DataView(t.bytes.buffer);
-      }
-    } finally {
-      this.#running = false;
-    }
-  }
 }
 
 /** A promised part: what the pipe's held messages (deciders, re-compression) wait for. */
 class PartAnswer implements InflateAnswer {
-  #chunks: Buffer[] = [];
+  #pieces: Buffer[] = [];
   readonly #resolve: (part: InflatedPart) => void;
 
   constructor(resolve: (part: InflatedPart) => void) {
     this.#resolve = resolve;
   }
 
-  piece(bytes: Uint8Array, _view: DataView, from: number, to: number): void {
-    this.#chunks.push(Buffer.from(bytes.subarray(from, to)));
+  piece(bytes: Uint8Array, _view: DataView, n: number): boolean {
+    this.#pieces.push(Buffer.from(bytes.subarray(0, n)));
+    return false;
   }
 
   done(length: number, error: Error | null, badUtf8: boolean): void {
-    const c = this.#chunks;
-    this.#resolve({ data: c.length === 1 ? c[0]! : Buffer.concat(c), length, error, badUtf8 });
+    const p = this.#pieces;
+    this.#resolve({ data: p.length === 1 ? p[0]! : Buffer.concat(p), length, error, badUtf8 });
   }
 }
 
-let afterWrite: InflateAfterWrite | null = null;
-
-/**
- * One direction's inflater whose parts come later, always: as a promise (endFrame, inflater.ts's
- * interface), or to an InflateAnswer (endFrameTo: no object per frame).
- */
 export class LaterInflater implements PayloadInflater {
-  readonly #transport: Transport;
-  readonly #id: number;
-  /** The message begun and not yet told to the engine (it goes with its first FRAME). */
-  #begin = false;
-  #cap = 0;
-  #text = false;
-  /** The frame being read was ended with its bytes (a whole last frame with its tail). */
-  #ended = false;
-  /** Compressed bytes of the frame being read, and of all frames awaiting their answer. */
-  #frameBytes = 0;
-  #backlog = 0;
-  #over = false;
-  #awaited = 0;
-  #closed = false;
+  readonly #options: InflaterOptions;
+  #engine: RawInflate;
   hooks: InflaterHooks = {};
 
-  /** `transport`: the shared thread's (inflate-thread.ts); by default this thread's, after each write. */
-  constructor(options: InflaterOptions, transport: Transport = (afterWrite ??= new InflateAfterWrite())) {
-    this.#transport = transport;
-    this.#id = transport.open(options);
+  // The message being inflated.
+  #cap = 0;
+  #kept = 0;
+  #text = false;
+  readonly #utf8 = new Utf8Validator();
+  #error: Error | null = null;
+  /** Output of the frame being inflated, kept or not. */
+  #produced = 0;
+  /** Kept output of a frame inflated over several requests, held until it ends: `#held` bytes. */
+  #hold: Buffer | null = null;
+  #held = 0;
+  /** The frame ends in the request being run and nothing is held: output goes straight to its answer. */
+  #direct = false;
+  #outView: DataView = new DataView(new ArrayBuffer(0));
+  #out: Uint8Array | null = null;
+
+  // Requests: [u32 length][u8 flags][f64 cap, with F_BEGIN][compressed bytes], from #readAt on.
+  #buf = new Uint8Array(0);
+  #view = new DataView(this.#buf.buffer);
+  #length = 0;
+  #readAt = 0;
+  /** Where the request at #readAt stopped for want of budget (-1: not begun). */
+  #resume = -1;
+  /** The request being written (see reserveInput). */
+  #open = 0;
+  /** A message begun and not yet in a request: it goes with the next. */
+  #begin = false;
+  #nextCap = 0;
+  #nextText = false;
+  /** The frame being read ended with its bytes (a whole last frame with its tail). */
+  #ended = false;
+  #frameBytes = 0;
+
+  // Frames awaiting their answer, oldest at #head, and the compressed bytes each brought.
+  #answers: InflateAnswer[] = [];
+  #answerBytes: number[] = [];
+  #head = 0;
+  #backlog = 0;
+  #over = false;
+  #budget = TURN_BUDGET;
+  #running = false;
+  #scheduled = false;
+  #closed = false;
+  #engineClosed = false;
+  readonly #sink = (out: Buffer, n: number): void => this.#take(out, n);
+
+  constructor(options: InflaterOptions) {
+    this.#options = options;
+    this.#engine = openRawInflate(options.windowBits);
   }
 
   get threaded(): true {
@@ -227,38 +137,22 @@ export class LaterInflater implements PayloadInflater {
 
   /** No frame awaits its answer. */
   get idle(): boolean {
-    return this.#awaited === 0;
+    return this.#head === this.#answers.length;
   }
 
-  turn(): void {
-    this.#transport.turn();
-  }
+  turn(): void {}
 
-  written(): void {
-    this.#transport.written();
-  }
-
-  /** `check` is not used: the engine checks UTF-8 itself when `text`. */
+  /** `check` is not used: the text's UTF-8 is checked here when `text`. */
   begin(cap: number, _check: PieceCheck | null, text = false): void {
     this.#begin = true;
-    this.#cap = cap;
-    this.#text = text;
-  }
-
-  #request(n: number, flags: number): number {
-    const t = this.#transport;
-    const head = REQ_HEAD + 1 + (this.#begin ? 8 : 0);
-    const at = t.begin(head + n, Req.FRAME, this.#id);
-    t.target.bytes[at + REQ_HEAD] = flags | (this.#begin ? F_BEGIN | (this.#text ? F_TEXT : 0) : 0);
-    if (this.#begin) t.target.view.setFloat64(at + REQ_HEAD + 1, this.#cap, true);
-    this.#begin = false;
-    return at + head;
+    this.#nextCap = cap;
+    this.#nextText = text;
   }
 
   /**
    * Room for n compressed bytes of the frame being read, written by the caller into
-   * `input.bytes`/`input.view` from the offset returned; then commitInput(). `tail`: they are
-   * the message's whole last frame with the RFC 7692 tail, so the frame ends with them.
+   * `input`/`inputView` from the offset returned; then commitInput(). `tail`: they are the
+   * message's whole last frame with the RFC 7692 tail, so the frame ends with them.
    */
   reserveInput(n: number, tail: boolean): number {
     this.#ended = tail;
@@ -266,50 +160,233 @@ export class LaterInflater implements PayloadInflater {
     return this.#request(n, tail ? F_END | F_LAST | F_TAIL : 0);
   }
 
-  /** Where reserveInput's room is (valid until commitInput). */
-  get input(): Target {
-    return this.#transport.target;
+  get input(): Uint8Array {
+    return this.#buf;
+  }
+
+  get inputView(): DataView {
+    return this.#view;
   }
 
   commitInput(): void {
-    this.#transport.commit();
+    this.#length += this.#open;
+  }
+
+  #request(n: number, flags: number): number {
+    const begin = this.#begin;
+    const head = HEAD + (begin ? 8 : 0);
+    const size = head + n;
+    if (this.#length + size > this.#buf.length) this.#grow(size);
+    const at = this.#length;
+    this.#view.setUint32(at, size, true);
+    this.#buf[at + 4] = flags | (begin ? F_BEGIN | (this.#nextText ? F_TEXT : 0) : 0);
+    if (begin) this.#view.setFloat64(at + HEAD, this.#nextCap, true);
+    this.#begin = false;
+    this.#open = size;
+    return at + head;
+  }
+
+  #grow(size: number): void {
+    // What was run already goes; what is left moves to the front.
+    const left = this.#length - this.#readAt;
+    const need = left + size;
+    let buf = this.#buf;
+    if (need <= buf.length) buf.copyWithin(0, this.#readAt, this.#length);
+    else {
+      buf = new Uint8Array(Math.max(need, 2 * buf.length, 1024));
+      buf.set(this.#buf.subarray(this.#readAt, this.#length));
+    }
+    if (this.#resume >= 0) this.#resume -= this.#readAt;
+    this.#buf = buf;
+    this.#view = new DataView(buf.buffer);
+    this.#length = left;
+    this.#readAt = 0;
   }
 
   write(data: Uint8Array, start = 0, end = data.length, tail = false): void {
     if (this.#closed) return;
-    for (let from = start; ; from += DATA_PIECE) {
-      const to = Math.min(end, from + DATA_PIECE);
-      const at = this.reserveInput(to - from, tail && to === end);
-      this.input.bytes.set(data.subarray(from, to), at);
-      this.commitInput();
-      if (to >= end) break;
-    }
+    const at = this.reserveInput(end - start, tail);
+    this.#buf.set(data.subarray(start, end), at);
+    this.commitInput();
   }
 
-  /** Ends the frame; its part comes to `answer`. */
+  /** Ends the frame; its part comes to `answer`, after the chunk has been written (written()). */
   endFrameTo(last: boolean, answer: InflateAnswer): void {
     if (!this.#ended) {
       this.#request(0, F_END | (last ? F_LAST : 0));
-      this.#transport.commit();
+      this.commitInput();
     }
     this.#ended = false;
     const bytes = this.#frameBytes;
     this.#frameBytes = 0;
-    this.#awaited++;
+    this.#answers.push(answer);
+    this.#answerBytes.push(bytes);
     this.#backlog += bytes;
     if (bytes > 0) this.#check();
-    this.#transport.awaits(answer, this, bytes);
   }
 
   endFrame(last: boolean): Promise<InflatedPart> {
     return new Promise((resolve) => this.endFrameTo(last, new PartAnswer(resolve)));
   }
 
-  /** A frame's answer came (before its InflateAnswer hears it). */
-  answered(bytes: number): void {
-    this.#awaited--;
+  /** The chunk has been written: zlib runs through what was queued (unless a slice of it waits for its turn). */
+  written(): void {
+    if (this.#scheduled || this.#running) return;
+    this.#budget = TURN_BUDGET;
+    this.#run();
+  }
+
+  #run(): void {
+    this.#running = true;
+    try {
+      while (this.#readAt < this.#length) {
+        const at = this.#readAt;
+        const size = this.#view.getUint32(at, true);
+        const stop = this.#handle(at, size);
+        if (stop >= 0) {
+          this.#resume = stop;
+          this.#scheduled = true;
+          setImmediate(() => {
+            this.#scheduled = false;
+            this.#budget = TURN_BUDGET;
+            this.#run();
+          });
+          return;
+        }
+        this.#resume = -1;
+        this.#readAt = at + size;
+      }
+      this.#length = 0;
+      this.#readAt = 0;
+      if (this.#buf.length > KEEP) {
+        this.#buf = new Uint8Array(1024);
+        this.#view = new DataView(this.#buf.buffer);
+      }
+      if (this.#closed) this.#closeEngine();
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** Runs the request at `at` (from #resume when it stopped before); returns -1 when done, else where to go on. */
+  #handle(at: number, size: number): number {
+    const flags = this.#buf[at + 4]!;
+    let from = this.#resume;
+    if (from < 0) {
+      from = at + HEAD;
+      if ((flags & F_BEGIN) !== 0) {
+        this.#startMessage(this.#view.getFloat64(from, true), (flags & F_TEXT) !== 0);
+        from += 8;
+      }
+    }
+    const end = at + size;
+    this.#direct = (flags & F_END) !== 0 && this.#held === 0;
+    if (from < end || this.#engine.pending) {
+      const next = this.#inflate(this.#buf, from, end);
+      if (next >= 0) return next;
+    }
+    if ((flags & F_END) !== 0) this.#end(flags);
+    return -1;
+  }
+
+  #startMessage(cap: number, text: boolean): void {
+    this.#cap = cap;
+    this.#text = text;
+    this.#kept = 0;
+    this.#error = null;
+    this.#utf8.reset();
+  }
+
+  /** Inflates input[from, end); returns -1 when done, else where to go on (the budget ran out). */
+  #inflate(input: Uint8Array, from: number, end: number): number {
+    if (this.#error !== null || this.#engineClosed) return -1;
+    if (this.#budget <= 0) return from;
+    const next = this.#engine.inflate(input, from, this.#budget, this.#sink, end);
+    const error = this.#engine.error;
+    if (error !== null) {
+      this.#error = error;
+      // The context is lost after an error; start over so later messages without back-references decode.
+      this.#engine.close();
+      this.#engine = openRawInflate(this.#options.windowBits);
+      return -1;
+    }
+    return next < end || this.#engine.pending ? next : -1;
+  }
+
+  #end(flags: number): void {
+    const last = (flags & F_LAST) !== 0;
+    // §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload of the message".
+    if (last && (flags & F_TAIL) === 0) {
+      // The tail yields only what is left of the flush before it: nothing to slice.
+      const budget = this.#budget;
+      this.#budget = Infinity;
+      this.#direct = this.#held === 0;
+      this.#inflate(DEFLATE_TAIL, 0, DEFLATE_TAIL.length);
+      this.#budget = budget;
+    }
+    const h = this.#head;
+    const answer = this.#answers[h]!;
+    const bytes = this.#answerBytes[h]!;
+    if (this.#held > 0) {
+      const hold = this.#hold!;
+      answer.piece(hold, new DataView(hold.buffer, hold.byteOffset, this.#held), this.#held);
+      this.#held = 0;
+      if (hold.length > KEEP) this.#hold = null;
+    }
+    const length = this.#produced;
+    this.#produced = 0;
+    const badUtf8 = last && this.#text && !this.#utf8.end();
+    // §7.1.1: with no_context_takeover the sender starts each message afresh; so does its reader.
+    if (last && this.#options.noContextTakeover && this.#error === null && !this.#engineClosed) this.#engine.reset();
+    this.#head = h + 1;
+    if (this.#head === this.#answers.length) {
+      this.#answers.length = 0;
+      this.#answerBytes.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#answers.length) {
+      this.#answers = this.#answers.slice(this.#head);
+      this.#answerBytes = this.#answerBytes.slice(this.#head);
+      this.#head = 0;
+    }
     this.#backlog -= bytes;
     if (bytes > 0) this.#check();
+    answer.done(length, this.#error, badUtf8);
+  }
+
+  /** zlib's output piece out[0, n): the part within the cap is kept; a text message's is checked whole. */
+  #take(out: Buffer, n: number): void {
+    this.#budget -= n;
+    this.#produced += n;
+    if (this.#out !== out) {
+      this.#out = out;
+      this.#outView = new DataView(out.buffer, out.byteOffset, out.length);
+    }
+    const k = Math.min(this.#cap - this.#kept, n);
+    let ascii = false;
+    if (k > 0) {
+      this.#kept += k;
+      if (this.#direct) {
+        this.#direct = false;
+        ascii = this.#answers[this.#head]!.piece(out, this.#outView, k) && k === n;
+      } else this.#keep(out, k);
+    }
+    if (!this.#text) return;
+    if (ascii) return void this.#utf8.pushAscii();
+    // Short ASCII (the usual JSON message) is seen a word at a time.
+    if (n < ASCII_WORDS_BELOW && asciiWords(this.#outView, 0, n)) this.#utf8.pushAscii();
+    else this.#utf8.pushRange(out, 0, n);
+  }
+
+  /** Holds out[0, k) until the frame ends. */
+  #keep(out: Uint8Array, k: number): void {
+    const need = this.#held + k;
+    if (this.#hold === null || this.#hold.length < need) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, 2 * (this.#hold?.length ?? 0), 1024));
+      if (this.#held > 0) this.#hold!.copy(bigger, 0, 0, this.#held);
+      this.#hold = bigger;
+    }
+    this.#hold.set(k === out.length ? out : out.subarray(0, k), this.#held);
+    this.#held = need;
   }
 
   #check(): void {
@@ -320,11 +397,23 @@ export class LaterInflater implements PayloadInflater {
     }
   }
 
-  /** The context is freed once the frames already ended are answered (requests run in order). */
+  /**
+   * Frees the zlib memory once the frames already ended have their answers: a large message just
+   * before the session's close is still recorded whole. A frame not ended is abandoned.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#transport.begin(REQ_HEAD, Req.CLOSE, this.#id);
-    this.#transport.commit();
+    if (!this.#scheduled && !this.#running) {
+      // What was queued and ended still runs (its records are awaited); then the engine goes.
+      this.#budget = TURN_BUDGET;
+      this.#run();
+    }
+  }
+
+  #closeEngine(): void {
+    if (this.#engineClosed) return;
+    this.#engineClosed = true;
+    this.#engine.close();
   }
 }

@@ -7,9 +7,9 @@
  */
 import { unmaskWords } from '../protocol/mask.js';
 import { violation } from '../protocol/violations.js';
-import type { InflateAnswer } from './later-inflater.js';
+import type { InflateAnswer, LaterInflater } from './later-inflater.js';
 import type { PeerRecords } from './peer-records.js';
-import { addViolation, type Current } from './pipe-state.js';
+import { addViolation, type Current, type Message } from './pipe-state.js';
 import type { Sequencer } from './sequencer.js';
 import { IN_SLAB, SLAB_PIECE, slab } from './slab.js';
 
@@ -43,8 +43,16 @@ export class LaterRecords implements InflateAnswer {
     return this.#flushed === this.#base + this.#items.length;
   }
 
-  /** A frame that ended (its record fields set on it, as PeerRecords.hold does) waits for its answer. */
-  add(cur: Current): void {
+  /**
+   * A frame that ended waits for its output (its record's fields kept on it, as PeerRecords.hold
+   * does): everything recorded before it goes out first.
+   */
+  add(cur: Current, close: Current['close'], msg: Message | null, last: boolean, time: number, inflater: LaterInflater): void {
+    this.#peer.release();
+    cur.close = close;
+    cur.msg = msg;
+    cur.last = last;
+    cur.endTime = time;
     const end = this.#base + this.#items.length + 1;
     this.#items.push(cur);
     const n = this.#ends.length;
@@ -55,27 +63,29 @@ export class LaterRecords implements InflateAnswer {
       this.#ends.push(end);
       this.#stamp = this.#records.stamp;
     }
+    inflater.endFrameTo(last, this);
   }
 
-  piece(bytes: Uint8Array, view: DataView, from: number, to: number): void {
+  piece(bytes: Uint8Array, view: DataView, n: number): boolean {
     const cur = this.#items[this.#answered - this.#base]!;
-    const n = to - from;
     if (cur.previewLen === 0 && n <= SLAB_PIECE) {
+      // Copied a word at a time, seen to be ASCII on the way.
       const at = slab.take(n);
-      unmaskWords(view, from, to, 0, 0, slab.view, at);
+      const ascii = unmaskWords(view, 0, n, 0, 0, slab.view, at);
       cur.slabMemory = slab.memory;
       cur.slabAt = at;
       cur.previewLen = n;
-      return;
+      return ascii;
     }
     // Large, or in pieces (over zlib's 16 KiB a call): one buffer of them all.
     const before = cur.slabMemory !== null ? new Uint8Array(cur.slabMemory, cur.slabAt, cur.previewLen) : (cur.preview ?? EMPTY);
     const all = Buffer.allocUnsafe(cur.previewLen + n);
     all.set(before.subarray(0, cur.previewLen));
-    all.set(bytes.subarray(from, to), cur.previewLen);
+    all.set(bytes.subarray(0, n), cur.previewLen);
     cur.slabMemory = null;
     cur.preview = all;
     cur.previewLen += n;
+    return false;
   }
 
   done(length: number, error: Error | null, badUtf8: boolean): void {

@@ -108,10 +108,9 @@ export class PayloadReader {
     if (inflater instanceof LaterInflater && h.fin && offset === 0 && n === h.payloadLength && n + 4 <= SCRATCH) {
       // Unmasked straight into the request, with the tail: no copy between.
       const at = inflater.reserveInput(n + 4, true);
-      const t = inflater.input;
-      if (n >= NATIVE_FROM) unmaskRange(chunk, start, end, h.masked ? h.key : 0, 0, t.bytes, at);
-      else unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, 0, t.view, at);
-      t.view.setUint32(at + n, 0x0000ffff);
+      if (n >= NATIVE_FROM) unmaskRange(chunk, start, end, h.masked ? h.key : 0, 0, inflater.input, at);
+      else unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, 0, inflater.inputView, at);
+      inflater.inputView.setUint32(at + n, 0x0000ffff);
       inflater.commitInput();
       return;
     }

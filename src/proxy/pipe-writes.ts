@@ -11,6 +11,8 @@ import type { OutMessage } from '../intercept/verdict.js';
 import type { FrameOrigin, Side } from './events.js';
 import type { PipeHost } from './pipe-host.js';
 import { closeOf, emitFrame, emitMessage } from './pipe-records.js';
+import type { ChunkOutput } from './chunk-output.js';
+import { cutMessage } from './frame-layout.js';
 import type { QueuedFrame } from './pipe-state.js';
 
 /**
@@ -30,6 +32,22 @@ export function writeOriginal(out: Uint8Array[], host: PipeHost, frame: QueuedFr
     offset += chunk.length;
   }
   return (keyWord(frame.header.maskKey) ^ keyWord(key)) >>> 0;
+}
+
+/**
+ * Messages the proxy writes itself: one frame each unless its layout says otherwise (`compressed`:
+ * their deflated payloads, RFC 7692). Each frame's record goes to `record`, unless `origin` is null.
+ */
+export function writeProxyMessages(out: ChunkOutput, host: PipeHost, from: Side, messages: readonly OutMessage[], origin: FrameOrigin | null, compressed: readonly Buffer[] | null, record: (emit: () => void) => void): void {
+  messages.forEach((m, i) => {
+    const body = compressed?.[i] ?? m.data;
+    const rsv1 = compressed?.[i] !== undefined;
+    cutMessage(m, body, rsv1).forEach((p, n) => {
+      out.cut();
+      const emit = writeProxyFrame(out.segments, host, from, m, p.plain, p.fin, p.rsv1, p.opcode, p.payload, origin, n === 0);
+      if (emit !== null) record(emit);
+    });
+  });
 }
 
 /**

@@ -30,9 +30,18 @@ class Slab {
     return this.#memory;
   }
 
+  /** The last slab used up whose view was asked for (records read after a batch, later-records.ts). */
+  #older: ArrayBuffer | null = null;
+  #olderView: DataView = this.view;
+
   /** A DataView of `memory`, a slab's: the current one's own, else made (a slab used up since). */
   viewOf(memory: ArrayBuffer): DataView {
-    return memory === this.#memory ? this.view : new DataView(memory);
+    if (memory === this.#memory) return this.view;
+    if (memory !== this.#older) {
+      this.#older = memory;
+      this.#olderView = new DataView(memory);
+    }
+    return this.#olderView;
   }
 
   /** The piece view[at, at + n), as a Buffer (what every frame record's payload is). */

@@ -5,32 +5,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import zlib from 'node:zlib';
-import { DeflateRaw } from 'minizlib';
 import { Inflater, TURN_BUDGET, type Inflated, type InflatedPart } from '../../src/proxy/inflater.js';
 import { Utf8Validator } from '../../src/protocol/utf8-validator.js';
-
-/** Compresses messages as one sender would (context takeover unless `reset`), tails removed (§7.2.1). */
-function compressAll(messages: readonly Buffer[], reset = false, windowBits = 15): Buffer[] {
-  const open = (): DeflateRaw => new DeflateRaw({ windowBits, flush: zlib.constants.Z_SYNC_FLUSH } as ConstructorParameters<typeof DeflateRaw>[0]);
-  let deflater = open();
-  const chunks: Buffer[] = [];
-  deflater.on('data', (c: Buffer) => chunks.push(c));
-  const out: Buffer[] = [];
-  for (const m of messages) {
-    chunks.length = 0;
-    deflater.write(m); // synchronous: the data events have run when it returns
-    const all = Buffer.concat(chunks);
-    out.push(all.subarray(0, all.length - 4));
-    if (reset) {
-      deflater.close();
-      deflater = open();
-      deflater.on('data', (c: Buffer) => chunks.push(c));
-    }
-  }
-  deflater.close();
-  return out;
-}
+import { compressAll } from '../helpers/deflate.js';
 
 const now = (part: Inflated): InflatedPart => {
   assert.ok(!(part instanceof Promise), 'inflated on this turn');
