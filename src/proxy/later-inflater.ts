@@ -107,13 +107,11 @@ export class LaterInflater implements PayloadInflater {
   #nextText = false;
   /** The frame being read ended with its bytes (a whole last frame with its tail). */
   #ended = false;
-  #frameBytes = 0;
 
-  // Frames awaiting their answer, oldest at #head, and the compressed bytes each brought.
+  // Frames awaiting their answer, oldest at #head.
   #answers: InflateAnswer[] = [];
-  #answerBytes: number[] = [];
   #head = 0;
-  #backlog = 0;
+  /** Queued requests past BACKLOG_LIMIT bytes: the sender is paused. */
   #over = false;
   #budget = TURN_BUDGET;
   #running = false;
@@ -156,7 +154,6 @@ export class LaterInflater implements PayloadInflater {
    */
   reserveInput(n: number, tail: boolean): number {
     this.#ended = tail;
-    this.#frameBytes += n;
     return this.#request(n, tail ? F_END | F_LAST | F_TAIL : 0);
   }
 
@@ -170,6 +167,8 @@ export class LaterInflater implements PayloadInflater {
 
   commitInput(): void {
     this.#length += this.#open;
+    // Counted as queued, whether its frame has ended or not (a frame may be any size).
+    if (this.#length - this.#readAt > BACKLOG_LIMIT) this.#check();
   }
 
   #request(n: number, flags: number): number {
@@ -217,12 +216,7 @@ export class LaterInflater implements PayloadInflater {
       this.commitInput();
     }
     this.#ended = false;
-    const bytes = this.#frameBytes;
-    this.#frameBytes = 0;
     this.#answers.push(answer);
-    this.#answerBytes.push(bytes);
-    this.#backlog += bytes;
-    if (bytes > 0) this.#check();
   }
 
   endFrame(last: boolean): Promise<InflatedPart> {
@@ -245,6 +239,7 @@ export class LaterInflater implements PayloadInflater {
         const stop = this.#handle(at, size);
         if (stop >= 0) {
           this.#resume = stop;
+          this.#check();
           this.#scheduled = true;
           setImmediate(() => {
             this.#scheduled = false;
@@ -258,6 +253,7 @@ export class LaterInflater implements PayloadInflater {
       }
       this.#length = 0;
       this.#readAt = 0;
+      if (this.#over) this.#check();
       if (this.#buf.length > KEEP) {
         this.#buf = new Uint8Array(1024);
         this.#view = new DataView(this.#buf.buffer);
@@ -295,6 +291,9 @@ export class LaterInflater implements PayloadInflater {
     this.#kept = 0;
     this.#error = null;
     this.#utf8.reset();
+    // (What a frame cut off before its end left behind is not this message's.)
+    this.#held = 0;
+    this.#produced = 0;
   }
 
   /** Inflates input[from, end); returns -1 when done, else where to go on (the budget ran out). */
@@ -326,7 +325,6 @@ export class LaterInflater implements PayloadInflater {
     }
     const h = this.#head;
     const answer = this.#answers[h]!;
-    const bytes = this.#answerBytes[h]!;
     if (this.#held > 0) {
       const hold = this.#hold!;
       answer.piece(hold, new DataView(hold.buffer, hold.byteOffset, this.#held), this.#held);
@@ -341,15 +339,11 @@ export class LaterInflater implements PayloadInflater {
     this.#head = h + 1;
     if (this.#head === this.#answers.length) {
       this.#answers.length = 0;
-      this.#answerBytes.length = 0;
       this.#head = 0;
     } else if (this.#head >= 1024 && this.#head * 2 >= this.#answers.length) {
       this.#answers = this.#answers.slice(this.#head);
-      this.#answerBytes = this.#answerBytes.slice(this.#head);
       this.#head = 0;
     }
-    this.#backlog -= bytes;
-    if (bytes > 0) this.#check();
     answer.done(length, this.#error, badUtf8);
   }
 
@@ -390,7 +384,7 @@ export class LaterInflater implements PayloadInflater {
   }
 
   #check(): void {
-    const over = this.#backlog > BACKLOG_LIMIT;
+    const over = this.#length - this.#readAt > BACKLOG_LIMIT;
     if (over !== this.#over) {
       this.#over = over;
       this.hooks.backlog?.(over);
