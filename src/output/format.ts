@@ -252,6 +252,15 @@ const FLAG_BYTES = FLAGS.map((f) => Buffer.from(f));
 const lastPrefix: { session: number; from: Side | ''; color: boolean; bytes: Uint8Array } = { session: -1, from: '', color: false, bytes: new Uint8Array(0) };
 const SCRATCH = new LineBytes(1024);
 
+/**
+ * The head of the last frame line (time, session and direction, kind and flags, length): the
+ * frames of one read share all of it but the length, often that too, so it is written as one
+ * piece, four bytes a read, while they do. Kept in a buffer of its own, reused: a head that
+ * changes every line costs a short copy.
+ */
+const HEAD_BYTES = Buffer.alloc(128);
+const lastHead = { time: Number.NaN, session: -1, from: '' as Side | '', color: false, opcode: -1, flags: -1, length: -1, view: new DataView(HEAD_BYTES.buffer, HEAD_BYTES.byteOffset, HEAD_BYTES.length), size: 0 };
+
 /** A frame's line, e.g. `14:03:07.123 #1 C→S text         FIN ...       5 "hello"`. */
 export function formatFrameLine(f: FrameRecord, style: Style, previewChars = 80): string {
   SCRATCH.truncate(0);
@@ -271,6 +280,33 @@ export type FrameLine = Pick<
  * and a DataView of the batch (text is then copied four bytes a read).
  */
 export function writeFrameLine(out: LineBytes, f: FrameLine, style: Style, previewChars = 80, start = 0, end = f.payload.length, view: DataView | null = null): void {
+  const flags = (f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0);
+  const h = lastHead;
+  if (f.time === h.time && f.length === h.length && f.session === h.session && f.from === h.from && f.opcode === h.opcode && flags === h.flags && style.color === h.color) {
+    out.words(h.view, h.size);
+  } else {
+    const at = out.length;
+    writeHead(out, f, style, flags);
+    h.size = out.copyTo(at, HEAD_BYTES);
+    // (A head longer than the buffer, never in practice, is not kept.)
+    h.time = h.size < 0 ? Number.NaN : f.time;
+    h.length = f.length;
+    h.session = f.session;
+    h.from = f.from;
+    h.opcode = f.opcode;
+    h.flags = flags;
+    h.color = style.color;
+  }
+  if (f.origin !== 'peer') out.byte(SP).text(paint(style, 'yellow', f.origin === 'injected' ? '[injected]' : '[modified]'));
+  if (f.compressed) out.byte(SP).text(paint(style, 'dim', '[deflate]'));
+  if (f.violations.length > 0) out.byte(SP).text(paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`));
+  out.byte(SP);
+  if (f.kind === 'close' && f.close !== null) out.text(describeClose(f.close.code, f.close.reason));
+  else writePreview(out, f.payload, start, end, f.kind, f.truncated, previewChars, view);
+}
+
+/** Time, session and direction, kind and flags, length: `14:03:07.123 #1 C→S text         FIN ...       5`. */
+function writeHead(out: LineBytes, f: FrameLine, style: Style, flags: number): void {
   writeTime(out, style, f.time);
   if (f.session !== lastPrefix.session || f.from !== lastPrefix.from || style.color !== lastPrefix.color) {
     const at = out.length;
@@ -280,16 +316,9 @@ export function writeFrameLine(out: LineBytes, f: FrameLine, style: Style, previ
     lastPrefix.color = style.color;
     lastPrefix.bytes = out.copyOut(at);
   } else out.bytes(lastPrefix.bytes);
-  const flags = (f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0);
   if (f.kind === 'reserved') out.asciiPadded(kindLabel(f), 12).byte(SP).bytes(FLAG_BYTES[flags]!);
   else out.bytes(KIND_FLAGS[f.kind][flags]!);
   out.byte(SP).int(f.length, 7);
-  if (f.origin !== 'peer') out.byte(SP).text(paint(style, 'yellow', f.origin === 'injected' ? '[injected]' : '[modified]'));
-  if (f.compressed) out.byte(SP).text(paint(style, 'dim', '[deflate]'));
-  if (f.violations.length > 0) out.byte(SP).text(paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`));
-  out.byte(SP);
-  if (f.kind === 'close' && f.close !== null) out.text(describeClose(f.close.code, f.close.reason));
-  else writePreview(out, f.payload, start, end, f.kind, f.truncated, previewChars, view);
 }
 
 export function formatOpenLine(s: SessionInfo, style: Style): string {

@@ -192,6 +192,26 @@ export class LineBytes {
     return Buffer.from(this.#buf.subarray(from, this.#pos));
   }
 
+  /** view[0, n): a piece kept in a buffer of its own (a DataView of it), copied four bytes a read. */
+  words(view: DataView, n: number): this {
+    this.#room(n + 3);
+    const out = this.#dataView();
+    let o = this.#pos;
+    // Whole words, the last one past n as well (the room allows it; what is past n is overwritten next).
+    for (let i = 0; i < n; i += 4, o += 4) out.setUint32(o, view.getUint32(i));
+    this.#pos += n;
+    return this;
+  }
+
+  /** Copies the bytes written since `from` to dst[0...]; returns how many, or -1 when dst is too short (nothing copied). */
+  copyTo(from: number, dst: Uint8Array): number {
+    const n = this.#pos - from;
+    if (n > dst.length) return -1;
+    const buf = this.#buf;
+    for (let i = 0; i < n; i++) dst[i] = buf[from + i]!;
+    return n;
+  }
+
   newline(): this {
     return this.byte(NEWLINE);
   }

@@ -136,3 +136,35 @@ describe('frame lines as bytes', () => {
     );
   });
 });
+
+test('lines written one after another, their heads often the same as the line before, each match the reference', () => {
+  // Few values per field, so that a line's head (time, session, direction, kind, flags, length)
+  // is often its predecessor's and sometimes differs in one field only.
+  const line = fc.record({
+    time: fc.constantFrom(1_000, 1_001),
+    session: fc.constantFrom(1, 2),
+    from: fc.constantFrom('client' as const, 'server' as const),
+    opcode: fc.constantFrom(1, 2, 3, 4, 9, 11),
+    fin: fc.boolean(),
+    rsv1: fc.boolean(),
+    length: fc.constantFrom(5, 6, 1_234_567),
+    color: fc.boolean(),
+  });
+  const kindOf = (op: number): FrameKind => (op === 1 ? 'text' : op === 2 ? 'binary' : op === 9 ? 'ping' : op === 11 ? 'reserved' : 'reserved');
+  fc.assert(
+    fc.property(fc.array(line, { minLength: 2, maxLength: 40 }), (lines) => {
+      const out = new LineBytes(16);
+      for (const l of lines) {
+        const f: FrameRecord = {
+          id: 1, session: l.session, time: l.time, from: l.from, fin: l.fin, rsv1: l.rsv1, rsv2: false, rsv3: false, opcode: l.opcode, kind: kindOf(l.opcode),
+          masked: false, maskKey: null, length: l.length, header: new Uint8Array(2), headerLength: 2, payload: Buffer.from('hi'), truncated: false, compressed: false,
+          close: null, violations: [], origin: 'peer',
+        };
+        out.truncate(0);
+        writeFrameLine(out, f, { color: l.color }, 80);
+        assert.equal(out.toString(), referenceLine(f, l.color, 80));
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});
