@@ -88,7 +88,7 @@ export class DirectionPipe {
     this.#hold = new HoldQueue(this.#sink);
     this.#queue = this.#hold.items;
     if (this.#compression !== null) this.#compression.inflater.hooks = { backlog: () => this.#hold.checkPressure() };
-    this.#later = this.#compression?.inflater.threaded === true ? new LaterRecords(this.#peer, this.#records) : null;
+    this.#later = this.#compression?.inflater.deferred === true ? new LaterRecords(this.#peer, this.#records) : null;
   }
 
   /**
@@ -345,7 +345,7 @@ export class DirectionPipe {
     // a compressed message is validated when zlib gets to it, possibly after the next one began:
     // it shares one only while zlib keeps up (nothing of an earlier message is still to come).
     const inflater = message.compressed ? (this.#compression?.inflater ?? null) : null;
-    const utf8 = kind !== 'text' || inflater?.threaded === true ? null : inflater === null ? this.#utf8.reset() : inflater.idle ? (this.#zUtf8 ??= new Utf8Validator()).reset() : new Utf8Validator();
+    const utf8 = kind !== 'text' || inflater?.deferred === true ? null : inflater === null ? this.#utf8.reset() : inflater.idle ? (this.#zUtf8 ??= new Utf8Validator()).reset() : new Utf8Validator();
     this.#msg = {
       id: held?.id ?? this.#host.nextId(),
       time: this.#time,

@@ -22,7 +22,7 @@ export interface InflatedPart {
   /** Total output bytes for this frame, kept or not. */
   readonly length: number;
   readonly error: Error | null;
-  /** The message's last frame, text, and its inflated bytes are not valid UTF-8 (checked off the relay's thread). */
+  /** The message's last frame, text, and its inflated bytes are not valid UTF-8 (found by an inflater that checks it itself). */
   readonly badUtf8?: boolean;
 }
 
@@ -38,7 +38,7 @@ export interface InflaterOptions {
 /** Inflated bytes per direction per turn of the event loop (about a millisecond of work). */
 export const TURN_BUDGET = 1024 * 1024;
 /** Compressed bytes waiting for later turns before the sender is paused. */
-const BACKLOG_LIMIT = 1024 * 1024;
+export const BACKLOG_LIMIT = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 /** From this size the UTF-8 check's native call costs less than reading words here. */
 const ASCII_WORDS_BELOW = 1024;
@@ -79,10 +79,10 @@ export interface InflaterHooks {
   backlog?(over: boolean): void;
 }
 
-/** What a pipe inflates a direction with: here on the relay's turn, or on a thread (inflate-thread.ts). */
+/** What a pipe inflates a direction with: as frames are read (Inflater), or after each chunk's write (later-inflater.ts). */
 export interface PayloadInflater {
-  /** Parts come from another thread (always later); UTF-8 is checked there (begin's `text`). */
-  readonly threaded: boolean;
+  /** Parts always come after the chunk's write, and the inflater checks UTF-8 itself (begin's `text`). */
+  readonly deferred: boolean;
   readonly idle: boolean;
   readonly backlogged: boolean;
   hooks: InflaterHooks;
@@ -123,7 +123,7 @@ export class Inflater implements PayloadInflater {
     this.#engine = openRawInflate(options.windowBits, fallback);
   }
 
-  get threaded(): false {
+  get deferred(): false {
     return false;
   }
 

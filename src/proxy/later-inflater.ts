@@ -16,11 +16,9 @@
  */
 import { DEFLATE_TAIL } from '../protocol/constants.js';
 import { Utf8Validator, asciiWords } from '../protocol/utf8-validator.js';
-import { TURN_BUDGET, type InflatedPart, type InflaterHooks, type InflaterOptions, type PayloadInflater, type PieceCheck } from './inflater.js';
+import { BACKLOG_LIMIT, TURN_BUDGET, type InflatedPart, type InflaterHooks, type InflaterOptions, type PayloadInflater, type PieceCheck } from './inflater.js';
 import { openRawInflate, type RawInflate } from './raw-inflate.js';
 
-/** Compressed bytes queued before the sender is paused (as inflater.ts). */
-const BACKLOG_LIMIT = 1024 * 1024;
 /** From this size the UTF-8 check's native call costs less than reading words here. */
 const ASCII_WORDS_BELOW = 1024;
 /** Buffers up to this size are kept for the next frames; larger ones go once used. */
@@ -125,7 +123,7 @@ export class LaterInflater implements PayloadInflater {
     this.#engine = openRawInflate(options.windowBits);
   }
 
-  get threaded(): true {
+  get deferred(): true {
     return true;
   }
 
