@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { NO_CHROMIUM, PAGE_OPEN_WS, launchChromium, servePage } from '../helpers/chromium.js';
-import { Inflater } from '../../src/proxy/inflater.js';
+import { LaterInflater } from '../../src/proxy/later-inflater.js';
 import { startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 
 const ROUNDS = 6;
@@ -28,11 +28,14 @@ async function talk(url, rounds) {
 </script></head><body>order</body></html>`;
 
 test('Chromium with permessage-deflate: each reply reaches the bus after the message it answers, inflation slowed on purpose', { skip: NO_CHROMIUM, timeout: 60_000 }, async () => {
-  const original = Inflater.prototype.endFrame;
-  Inflater.prototype.endFrame = function (this: Inflater, last: boolean) {
-    const result = original.call(this, last);
-    return new Promise((resolve) => setTimeout(() => resolve(result), 30));
-  } as typeof original;
+  // The compressed frames' records wait for their inflation, which runs after each chunk's write
+  // (later-inflater.ts): 30 ms later here, while the uncompressed replies need none.
+  const original = LaterInflater.prototype.written;
+  let slowed = 0;
+  LaterInflater.prototype.written = function (this: LaterInflater) {
+    slowed++;
+    setTimeout(() => original.call(this), 30);
+  };
   const page = await servePage(PAGE);
   const pagePort = page.port;
   // Deflate negotiated, the replies sent uncompressed: they need no inflation at all.
@@ -59,8 +62,9 @@ test('Chromium with permessage-deflate: each reply reaches the bus after the mes
     for (let i = 0; i < text.length; i += 2) assert.equal(Buffer.from(text[i]!.payload).toString(), Buffer.from(text[i + 1]!.payload).toString());
     for (let i = 1; i < frames.length; i++) assert.ok(frames[i]!.id > frames[i - 1]!.id, 'ids rise in bus order');
     assert.deepEqual(h.violations, []);
+    assert.ok(slowed >= ROUNDS, `inflation was slowed ${slowed} times`);
   } finally {
-    Inflater.prototype.endFrame = original;
+    LaterInflater.prototype.written = original;
     await browser?.close();
     await h.close();
     await target.close();
