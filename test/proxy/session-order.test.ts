@@ -7,22 +7,28 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import type { WebSocket } from 'ws';
-import { Inflater } from '../../src/proxy/inflater.js';
+import { LaterInflater } from '../../src/proxy/later-inflater.js';
 import type { FrameRecord } from '../../src/proxy/events.js';
 import { nextMessage, openWs, startProxy, startWsEcho } from '../helpers/proxy-harness.js';
 import { Opcode } from '../../src/protocol/constants.js';
 import { KEY_A, buildFrame } from '../helpers/frames.js';
 import { RawServer, destroyAllRaw, headerValue, rawHandshake, switchingHead, until } from '../helpers/raw-peer.js';
 
-/** Every inflated frame's result is handed over `ms` late (whatever the inflater does itself). */
-function slowInflation(ms: number): () => void {
-  const original = Inflater.prototype.endFrame;
-  Inflater.prototype.endFrame = function (this: Inflater, last: boolean) {
-    const result = original.call(this, last);
-    return new Promise((resolve) => setTimeout(() => resolve(result), ms));
-  } as typeof original;
-  return () => {
-    Inflater.prototype.endFrame = original;
+/**
+ * Every chunk's inflation (after its write, later-inflater.ts) runs `ms` late. Returns what undoes
+ * it, which checks that it was slowed at least `times` times (a test that slows nothing would
+ * prove nothing).
+ */
+function slowInflation(ms: number): (times: number) => void {
+  const original = LaterInflater.prototype.written;
+  let slowed = 0;
+  LaterInflater.prototype.written = function (this: LaterInflater) {
+    slowed++;
+    setTimeout(() => original.call(this), ms);
+  };
+  return (times) => {
+    LaterInflater.prototype.written = original;
+    assert.ok(slowed >= times, `inflation was slowed ${slowed} times, expected ${times} at least`);
   };
 }
 
@@ -70,7 +76,7 @@ test('a compressed message slow to inflate still comes before the uncompressed r
     // The close record is the session's last.
     assert.ok(h.closes.some((c) => c.session === open.session));
   } finally {
-    restore();
+    restore(5);
     await h.close();
     await target.close();
   }
@@ -93,7 +99,7 @@ test('both directions compressed and slow to inflate: records in arrival order',
     assert.ok(frames.filter((f) => f.kind === 'text').every((f) => f.compressed));
     assertCausal(frames, 5);
   } finally {
-    restore();
+    restore(10);
     await h.close();
     await target.close();
   }
