@@ -1,6 +1,6 @@
 /**
  * permessage-deflate (RFC 7692) parameters, read from the server's accepted extension. Pure:
- * the zlib streams that use them live in proxy/inflater.ts.
+ * the zlib streams that use them live in proxy/later-inflater.ts and proxy/inflater.ts.
  */
 import { formatExtensions, type ExtensionOffer } from './handshake.js';
 

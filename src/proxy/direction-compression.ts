@@ -5,11 +5,11 @@
 import type { DeflateParams } from '../protocol/deflate-params.js';
 import type { OutMessage } from '../intercept/verdict.js';
 import type { Side } from './events.js';
-import { Deflater, Inflater, type InflaterOptions, type PayloadInflater } from './inflater.js';
+import { Deflater, type InflaterOptions } from './inflater.js';
 import { LaterInflater } from './later-inflater.js';
 
 export class DirectionCompression {
-  readonly inflater: PayloadInflater;
+  readonly inflater: LaterInflater;
   /** The sender's compression context is shared across messages (no *_no_context_takeover). */
   readonly contextTakeover: boolean;
   /** After a compressed message was changed, later ones must be re-compressed by the proxy. */
@@ -19,14 +19,14 @@ export class DirectionCompression {
 
   /**
    * `from`: the peer whose frames this direction carries; its own parameters apply. `later`:
-   * inflate after each write (later-inflater.ts) rather than as the frames are read.
+   * inflate after each write (later-inflater.ts) rather than as each frame ends (--strict).
    */
   constructor(from: Side, params: DeflateParams, later = false) {
     this.#options =
       from === 'client'
         ? { windowBits: params.clientMaxWindowBits, noContextTakeover: params.clientNoContextTakeover }
         : { windowBits: params.serverMaxWindowBits, noContextTakeover: params.serverNoContextTakeover };
-    this.inflater = later ? new LaterInflater(this.#options) : new Inflater(this.#options);
+    this.inflater = new LaterInflater(this.#options, { eager: !later });
     this.contextTakeover = !this.#options.noContextTakeover;
   }
 

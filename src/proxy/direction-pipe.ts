@@ -21,7 +21,7 @@ import type { FrameOrigin, FrameRecord, Side } from './events.js';
 import { DirectionCompression } from './direction-compression.js';
 import { wants } from './held-decisions.js';
 import { HoldQueue, type QueuePort } from './hold-queue.js';
-import type { InflatedPart, PayloadInflater } from './inflater.js';
+import type { InflatedPart } from './inflater.js';
 import type { PipeHost } from './pipe-host.js';
 import { nextKeyWord } from './mask-keys.js';
 import { inflatedViolations, takePreview } from './pipe-observe.js';
@@ -50,7 +50,6 @@ export class DirectionPipe {
   readonly #compression: DirectionCompression | null;
   readonly #records: Sequencer;
   readonly #utf8 = new Utf8Validator();
-  #zUtf8: Utf8Validator | null = null;
   #cur: Current | null = null;
   #msg: Message | null = null;
   /** The ordered queue of what is held, and its items (the same array, read on every frame). */
@@ -342,10 +341,9 @@ export class DirectionPipe {
       this.#queue.push(held);
     }
     // Plain text is validated as it streams, so one validator per direction serves every message;
-    // a compressed message is validated when zlib gets to it, possibly after the next one began:
-    // it shares one only while zlib keeps up (nothing of an earlier message is still to come).
+    // a compressed message is validated by its inflater, as zlib gets to it.
     const inflater = message.compressed ? (this.#compression?.inflater ?? null) : null;
-    const utf8 = kind !== 'text' || inflater?.deferred === true ? null : inflater === null ? this.#utf8.reset() : inflater.idle ? (this.#zUtf8 ??= new Utf8Validator()).reset() : new Utf8Validator();
+    const utf8 = kind !== 'text' || inflater !== null ? null : this.#utf8.reset();
     this.#msg = {
       id: held?.id ?? this.#host.nextId(),
       time: this.#time,
@@ -361,7 +359,7 @@ export class DirectionPipe {
     };
     if (message.compressed && this.#compression !== null) {
       const cap = held !== null ? limits.maxMessage + 1 : this.#peer.preview;
-      this.#compression.inflater.begin(cap, utf8, kind === 'text');
+      this.#compression.inflater.begin(cap, kind === 'text');
     }
   }
 
@@ -378,7 +376,7 @@ export class DirectionPipe {
   }
 
   /** A queued frame's payload: kept unmasked, in its queue item. */
-  #payloadQueued(cur: Current, msg: Message | null, inflater: PayloadInflater | null, chunk: Uint8Array, start: number, end: number, offset: number): void {
+  #payloadQueued(cur: Current, msg: Message | null, inflater: LaterInflater | null, chunk: Uint8Array, start: number, end: number, offset: number): void {
     const queued = cur.queued!;
     const data = chunk.subarray(start, end);
     const key = cur.header.maskKey;
@@ -426,7 +424,7 @@ export class DirectionPipe {
     let length = header.payloadLength;
     const inflater = msg?.compressed === true ? (this.#compression?.inflater ?? null) : null;
     // Written through and not held: inflated once the chunk is written, and recorded then.
-    const later = inflater instanceof LaterInflater && msg!.held === null;
+    const later = inflater !== null && inflater.deferred && msg!.held === null;
     const part = inflater === null || later ? null : inflater.endFrame(last);
     const held = msg?.held ?? null;
     if (part !== null) held?.parts.push(part);

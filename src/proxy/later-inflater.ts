@@ -11,12 +11,13 @@
  * inflates at most TURN_BUDGET bytes: the rest continues on later turns, so other sessions are not
  * kept waiting; over BACKLOG_LIMIT compressed bytes queued, the sender is paused.
  *
- * With --strict the relay inflates as it reads (inflater.ts): a violation found in the inflated
- * text must stop its frame before it is relayed.
+ * With --strict it runs at once instead (`eager`): a frame's part is ready when the frame ends,
+ * before its chunk is written, since a violation found in the inflated text must stop the frame
+ * before it is relayed. The rest is the same either way.
  */
 import { DEFLATE_TAIL } from '../protocol/constants.js';
 import { Utf8Validator, asciiWords } from '../protocol/utf8-validator.js';
-import { BACKLOG_LIMIT, TURN_BUDGET, type InflatedPart, type InflaterHooks, type InflaterOptions, type PayloadInflater, type PieceCheck } from './inflater.js';
+import { BACKLOG_LIMIT, TURN_BUDGET, type Inflated, type InflatedPart, type InflaterHooks, type InflaterOptions } from './inflater.js';
 import { openRawInflate, type RawInflate } from './raw-inflate.js';
 
 /** From this size the UTF-8 check's native call costs less than reading words here. */
@@ -49,14 +50,11 @@ export interface InflateAnswer {
   done(length: number, error: Error | null, badUtf8: boolean): void;
 }
 
-/** A promised part: what the pipe's held messages (deciders, re-compression) wait for. */
+/** A frame's part as a value (endFrame): ready at once, or promised when it comes later. */
 class PartAnswer implements InflateAnswer {
   #pieces: Buffer[] = [];
-  readonly #resolve: (part: InflatedPart) => void;
-
-  constructor(resolve: (part: InflatedPart) => void) {
-    this.#resolve = resolve;
-  }
+  part: InflatedPart | null = null;
+  #resolve: ((part: InflatedPart) => void) | null = null;
 
   piece(bytes: Uint8Array, _view: DataView, n: number): boolean {
     this.#pieces.push(Buffer.from(bytes.subarray(0, n)));
@@ -65,12 +63,29 @@ class PartAnswer implements InflateAnswer {
 
   done(length: number, error: Error | null, badUtf8: boolean): void {
     const p = this.#pieces;
-    this.#resolve({ data: p.length === 1 ? p[0]! : Buffer.concat(p), length, error, badUtf8 });
+    this.part = { data: p.length === 0 ? EMPTY : p.length === 1 ? p[0]! : Buffer.concat(p), length, error, badUtf8 };
+    this.#resolve?.(this.part);
+  }
+
+  /** The part now if it is done, else the promise of it. */
+  get result(): Inflated {
+    return this.part ?? new Promise((resolve) => (this.#resolve = resolve));
   }
 }
 
-export class LaterInflater implements PayloadInflater {
+const EMPTY = Buffer.alloc(0);
+
+export interface LaterInflaterMode {
+  /** Run at once (--strict): a frame's part is ready when it ends, if the turn's budget allows. */
+  readonly eager?: boolean;
+  /** minizlib instead of Node's native handle (tests both). */
+  readonly fallback?: boolean;
+}
+
+export class LaterInflater {
   readonly #options: InflaterOptions;
+  readonly #eager: boolean;
+  readonly #fallback: boolean;
   #engine: RawInflate;
   hooks: InflaterHooks = {};
 
@@ -118,13 +133,16 @@ export class LaterInflater implements PayloadInflater {
   #engineClosed = false;
   readonly #sink = (out: Buffer, n: number): void => this.#take(out, n);
 
-  constructor(options: InflaterOptions) {
+  constructor(options: InflaterOptions, mode: LaterInflaterMode = {}) {
     this.#options = options;
-    this.#engine = openRawInflate(options.windowBits);
+    this.#eager = mode.eager === true;
+    this.#fallback = mode.fallback === true;
+    this.#engine = openRawInflate(options.windowBits, this.#fallback);
   }
 
-  get deferred(): true {
-    return true;
+  /** Parts come after the chunk's write (not eager): the pipe records such frames then. */
+  get deferred(): boolean {
+    return !this.#eager;
   }
 
   get backlogged(): boolean {
@@ -136,10 +154,13 @@ export class LaterInflater implements PayloadInflater {
     return this.#head === this.#answers.length;
   }
 
-  turn(): void {}
+  /** A socket read begins: an eager inflater's turn budget is available again. */
+  turn(): void {
+    if (this.#eager && !this.#scheduled) this.#budget = TURN_BUDGET;
+  }
 
-  /** `check` is not used: the text's UTF-8 is checked here when `text`. */
-  begin(cap: number, _check: PieceCheck | null, text = false): void {
+  /** A message begins: up to `cap` inflated bytes are kept; `text`: its UTF-8 is checked (§8.1). */
+  begin(cap: number, text: boolean): void {
     this.#begin = true;
     this.#nextCap = cap;
     this.#nextText = text;
@@ -217,14 +238,24 @@ export class LaterInflater implements PayloadInflater {
     this.#answers.push(answer);
   }
 
-  endFrame(last: boolean): Promise<InflatedPart> {
-    return new Promise((resolve) => this.endFrameTo(last, new PartAnswer(resolve)));
+  /**
+   * Ends the frame and hands back its part: eager, now unless the turn's budget ran out (then a
+   * promise); otherwise always a promise, kept after the chunk's write.
+   */
+  endFrame(last: boolean): Inflated {
+    const answer = new PartAnswer();
+    this.endFrameTo(last, answer);
+    if (this.#eager && !this.#scheduled && !this.#running) this.#run();
+    return answer.result;
   }
 
-  /** The chunk has been written: zlib runs through what was queued (unless a slice of it waits for its turn). */
+  /**
+   * The chunk has been written: zlib runs through what was queued (unless a slice of it waits for
+   * its turn); not eager, with a new budget.
+   */
   written(): void {
     if (this.#scheduled || this.#running) return;
-    this.#budget = TURN_BUDGET;
+    if (!this.#eager) this.#budget = TURN_BUDGET;
     this.#run();
   }
 
@@ -304,7 +335,7 @@ export class LaterInflater implements PayloadInflater {
       this.#error = error;
       // The context is lost after an error; start over so later messages without back-references decode.
       this.#engine.close();
-      this.#engine = openRawInflate(this.#options.windowBits);
+      this.#engine = openRawInflate(this.#options.windowBits, this.#fallback);
       return -1;
     }
     return next < end || this.#engine.pending ? next : -1;

@@ -7,8 +7,7 @@
 import { Opcode } from '../protocol/constants.js';
 import { unmaskRange, unmaskWords, xorRange } from '../protocol/mask.js';
 import type { Utf8Validator } from '../protocol/utf8-validator.js';
-import type { PayloadInflater } from './inflater.js';
-import { LaterInflater } from './later-inflater.js';
+import type { LaterInflater } from './later-inflater.js';
 import { takePreviewRange } from './pipe-observe.js';
 import { SLAB_PIECE, slab } from './slab.js';
 import type { Current } from './pipe-state.js';
@@ -97,15 +96,15 @@ export class PayloadReader {
    * message's last frame that is here whole goes with the tail (RFC 7692 §7.2.2) in one zlib call:
    * the usual case of a small message.
    */
-  inflate(inflater: PayloadInflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
+  inflate(inflater: LaterInflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
     this.#inflate(inflater, cur, chunk, start, end, offset);
     this.#rekey(cur, chunk, start, end, offset);
   }
 
-  #inflate(inflater: PayloadInflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
+  #inflate(inflater: LaterInflater, cur: Current, chunk: Uint8Array, start: number, end: number, offset: number): void {
     const h = cur.header;
     const n = end - start;
-    if (inflater instanceof LaterInflater && h.fin && offset === 0 && n === h.payloadLength && n + 4 <= SCRATCH) {
+    if (h.fin && offset === 0 && n === h.payloadLength && n + 4 <= SCRATCH) {
       // Unmasked straight into the request, with the tail: no copy between.
       const at = inflater.reserveInput(n + 4, true);
       if (n >= NATIVE_FROM) unmaskRange(chunk, start, end, h.masked ? h.key : 0, 0, inflater.input, at);
@@ -114,18 +113,8 @@ export class PayloadReader {
       inflater.commitInput();
       return;
     }
-    const scratch = this.#buffer();
-    if (h.fin && offset === 0 && n === h.payloadLength && n + 4 <= SCRATCH) {
-      if (n >= NATIVE_FROM) unmaskRange(chunk, start, end, h.masked ? h.key : 0, 0, scratch, 0);
-      else unmaskWords(this.#view(chunk), start, end, h.masked ? h.key : 0, 0, this.#scratchView!, 0);
-      scratch[n] = 0x00;
-      scratch[n + 1] = 0x00;
-      scratch[n + 2] = 0xff;
-      scratch[n + 3] = 0xff;
-      inflater.write(scratch, 0, n + 4, true);
-      return;
-    }
     if (!h.masked) return inflater.write(chunk, start, end);
+    const scratch = this.#buffer();
     for (let at = start; at < end; at += SCRATCH) {
       const k = Math.min(SCRATCH, end - at);
       unmaskRange(chunk, at, at + k, h.key, offset + (at - start), scratch, 0);

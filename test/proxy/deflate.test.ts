@@ -154,6 +154,8 @@ describe('permessage-deflate', { timeout: 60_000 }, () => {
             assert.equal(close.payload.readUInt16BE(0), 1007);
             await peer.waitEnd();
           }
+          // Inflated when the frame ended, before its chunk was written: it never reached the server.
+          assert.ok(!conn.completeFrames(true).some((f) => f.opcode === Opcode.Text), 'the frame that does not inflate is not relayed');
         }
         assert.deepEqual(h.errors, []);
       } finally {

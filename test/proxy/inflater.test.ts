@@ -1,12 +1,13 @@
 /**
- * The synchronous inflater, on Node's native handle and on the minizlib fallback: context kept
- * across messages (or reset, RFC 7692 §7.1.1), output past the cap counted and dropped, errors
- * reported and recovered from, and large work sliced over turns of the event loop, in order.
+ * The inflater run at once (`eager`, what --strict uses; later-inflater.ts), on Node's native
+ * handle and on the minizlib fallback: context kept across messages (or reset, RFC 7692 §7.1.1),
+ * output past the cap counted and dropped, errors reported and recovered from, and large work
+ * sliced over turns of the event loop, in order.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Inflater, TURN_BUDGET, type Inflated, type InflatedPart } from '../../src/proxy/inflater.js';
-import { Utf8Validator } from '../../src/protocol/utf8-validator.js';
+import { TURN_BUDGET, type Inflated, type InflatedPart } from '../../src/proxy/inflater.js';
+import { LaterInflater } from '../../src/proxy/later-inflater.js';
 import { compressAll } from '../helpers/deflate.js';
 
 const now = (part: Inflated): InflatedPart => {
@@ -20,10 +21,10 @@ for (const fallback of [false, true]) {
   describe(fallback ? 'inflater on minizlib (fallback)' : 'inflater on the native handle', () => {
     for (const reset of [false, true]) {
       test(`messages inflate on the same turn, ${reset ? 'no context takeover' : 'context takeover'}`, () => {
-        const inflater = new Inflater({ windowBits: 15, noContextTakeover: reset }, fallback);
+        const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: reset }, { eager: true, fallback });
         const compressed = compressAll(messages, reset);
         compressed.forEach((c, i) => {
-          inflater.begin(1024, null);
+          inflater.begin(1024, false);
           inflater.write(c);
           const part = now(inflater.endFrame(true));
           assert.equal(part.error, null);
@@ -35,45 +36,47 @@ for (const fallback of [false, true]) {
     }
 
     test('the UTF-8 check sees every inflated message, ASCII ones checked as they are copied', () => {
-      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false }, { eager: true, fallback });
       const texts = [Buffer.from('{"plain":"ascii"}'), Buffer.from('{"euro":"€"}'), Buffer.from([0x7b, 0x22, 0xc3, 0x22, 0x7d]), Buffer.from('{"again":1}')];
       const verdicts = compressAll(texts).map((c) => {
-        const utf8 = new Utf8Validator();
-        inflater.begin(1024, utf8);
+        inflater.begin(1024, true);
         inflater.write(c);
-        assert.equal(now(inflater.endFrame(true)).error, null);
-        return utf8.end();
+        const part = now(inflater.endFrame(true));
+        assert.equal(part.error, null);
+        return part.badUtf8 !== true;
       });
       assert.deepEqual(verdicts, [true, true, false, true]);
       inflater.close();
     });
 
-    test('a message in several frames and several writes; the cap keeps the first bytes and counts all', () => {
-      const text = Buffer.from('0123456789'.repeat(1000));
-      const [c] = compressAll([text]);
-      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
-      const seen: Buffer[] = [];
-      inflater.begin(25, { pushRange: (out, from, to) => seen.push(Buffer.from(out.subarray(from, to))) > 0 });
-      const cut = Math.floor(c!.length / 2);
-      inflater.write(c!.subarray(0, 3));
-      inflater.write(c!.subarray(3, cut));
-      const first = now(inflater.endFrame(false));
-      inflater.write(c!.subarray(cut));
-      const second = now(inflater.endFrame(true));
-      assert.equal(first.length + second.length, text.length);
-      assert.equal(Buffer.concat([first.data, second.data]).toString(), text.subarray(0, 25).toString());
-      assert.ok(Buffer.concat(seen).equals(text), 'the chunk observer saw every byte');
-      inflater.close();
+    test('a message in several frames and several writes; the cap keeps the first bytes and counts all, and UTF-8 is checked past it', () => {
+      for (const bad of [false, true]) {
+        // Not UTF-8 only in its last byte, far past the 25 kept: the check still sees it.
+        const text = Buffer.concat([Buffer.from('0123456789'.repeat(1000)), Buffer.from(bad ? [0xc3] : [0x21])]);
+        const [c] = compressAll([text]);
+        const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false }, { eager: true, fallback });
+        inflater.begin(25, true);
+        const cut = Math.floor(c!.length / 2);
+        inflater.write(c!.subarray(0, 3));
+        inflater.write(c!.subarray(3, cut));
+        const first = now(inflater.endFrame(false));
+        inflater.write(c!.subarray(cut));
+        const second = now(inflater.endFrame(true));
+        assert.equal(first.length + second.length, text.length);
+        assert.equal(Buffer.concat([first.data, second.data]).toString(), text.subarray(0, 25).toString());
+        assert.equal(second.badUtf8, bad);
+        inflater.close();
+      }
     });
 
     test('bad data is an error; the next message inflates on a fresh context', () => {
-      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
-      inflater.begin(100, null);
+      const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false }, { eager: true, fallback });
+      inflater.begin(100, false);
       inflater.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x11]));
       const bad = now(inflater.endFrame(true));
       assert.ok(bad.error instanceof Error);
       const [fresh] = compressAll([Buffer.from('fine again')]);
-      inflater.begin(100, null);
+      inflater.begin(100, false);
       inflater.write(fresh!);
       const good = now(inflater.endFrame(true));
       assert.equal(good.error, null);
@@ -84,19 +87,19 @@ for (const fallback of [false, true]) {
     test('a bomb is sliced over turns of the event loop, counted exactly, and the context survives it', async () => {
       const size = 64 * 1024 * 1024;
       const [bomb, after] = compressAll([Buffer.alloc(size), Buffer.from('after the bomb')]);
-      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false }, { eager: true, fallback });
       let backlog = 0;
       inflater.hooks = { backlog: (over) => void (over && backlog++) };
       let turns = 0;
       const ticker = setInterval(() => turns++, 0);
       try {
         inflater.turn();
-        inflater.begin(64 * 1024, null);
+        inflater.begin(64 * 1024, false);
         inflater.write(bomb!);
         const part = inflater.endFrame(true);
         assert.ok(part instanceof Promise, 'the rest waits for later turns');
         // Later frames wait behind it, in order.
-        inflater.begin(64 * 1024, null);
+        inflater.begin(64 * 1024, false);
         inflater.write(after!);
         const next = inflater.endFrame(true);
         assert.ok(next instanceof Promise);
@@ -109,7 +112,7 @@ for (const fallback of [false, true]) {
         // Once caught up, the work is synchronous again.
         inflater.turn();
         const [, , third] = compressAll([Buffer.alloc(size), Buffer.from('after the bomb'), Buffer.from('again')]);
-        inflater.begin(100, null);
+        inflater.begin(100, false);
         inflater.write(third!);
         assert.equal(now(inflater.endFrame(true)).data.toString(), 'again');
       } finally {
@@ -122,11 +125,11 @@ for (const fallback of [false, true]) {
       const noise = Buffer.alloc(3 * 1024 * 1024);
       for (let i = 0, x = 7; i < noise.length; i++) noise[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
       const [c] = compressAll([noise]);
-      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false }, { eager: true, fallback });
       const calls: boolean[] = [];
       inflater.hooks = { backlog: (over) => void calls.push(over) };
       inflater.turn();
-      inflater.begin(16, null);
+      inflater.begin(16, false);
       inflater.write(c!);
       const part = inflater.endFrame(true);
       assert.deepEqual(calls, [true]);
@@ -139,9 +142,9 @@ for (const fallback of [false, true]) {
     test('closing while work waits still finishes the frames already ended', async () => {
       const size = 16 * 1024 * 1024;
       const [big] = compressAll([Buffer.alloc(size, 'a')]);
-      const inflater = new Inflater({ windowBits: 15, noContextTakeover: false }, fallback);
+      const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false }, { eager: true, fallback });
       inflater.turn();
-      inflater.begin(10, null);
+      inflater.begin(10, false);
       inflater.write(big!);
       const part = inflater.endFrame(true);
       inflater.close();

@@ -43,7 +43,7 @@ describe('the inflater that runs after the write', () => {
       const compressed = compressAll(messages, reset);
       const heard = compressed.map((c, i) => {
         const answer = new Heard();
-        inflater.begin(1024, null, true);
+        inflater.begin(1024, true);
         // Half as the relay writes a whole frame, half through write() and an END of its own.
         if (i % 2 === 0) wholeFrame(inflater, c);
         else inflater.write(c);
@@ -67,7 +67,7 @@ describe('the inflater that runs after the write', () => {
     const texts = [Buffer.from('{"plain":"ascii"}'), Buffer.from('{"euro":"€"}'), Buffer.from([0x7b, 0x22, 0xc3, 0x22, 0x7d]), Buffer.from([0x7b, 0x22, 0xc3, 0x22, 0x7d]), Buffer.from('{"again":1}')];
     const heard = compressAll(texts).map((c, i) => {
       const answer = new Heard();
-      inflater.begin(1024, null, i !== 3);
+      inflater.begin(1024, i !== 3);
       wholeFrame(inflater, c);
       inflater.endFrameTo(true, answer);
       return answer;
@@ -86,7 +86,7 @@ describe('the inflater that runs after the write', () => {
     const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false });
     const first = new Heard();
     const second = new Heard();
-    inflater.begin(25, null, true);
+    inflater.begin(25, true);
     const cut = Math.floor(c!.length / 2);
     inflater.write(c!.subarray(0, 3));
     inflater.written(); // a chunk ends inside the frame: its output is held until the frame ends
@@ -105,11 +105,11 @@ describe('the inflater that runs after the write', () => {
 
   test('bad data is an error; the next message inflates on a fresh context', async () => {
     const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false });
-    inflater.begin(100, null);
+    inflater.begin(100, false);
     inflater.write(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x00, 0x11]));
     const bad = inflater.endFrame(true);
     const [fresh] = compressAll([Buffer.from('fine again')]);
-    inflater.begin(100, null);
+    inflater.begin(100, false);
     inflater.write(fresh!);
     const good = inflater.endFrame(true);
     inflater.written();
@@ -127,10 +127,10 @@ describe('the inflater that runs after the write', () => {
     let turns = 0;
     const ticker = setInterval(() => turns++, 0);
     try {
-      inflater.begin(64 * 1024, null);
+      inflater.begin(64 * 1024, false);
       inflater.write(bomb!);
       const part = inflater.endFrame(true);
-      inflater.begin(64 * 1024, null, true);
+      inflater.begin(64 * 1024, true);
       inflater.write(after!);
       const next = inflater.endFrame(true);
       inflater.written();
@@ -153,7 +153,7 @@ describe('the inflater that runs after the write', () => {
     const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false });
     const calls: boolean[] = [];
     inflater.hooks = { backlog: (over) => void calls.push(over) };
-    inflater.begin(16, null);
+    inflater.begin(16, false);
     // In pieces, as a long frame streams in: counted before the frame ends (a frame may be any size).
     for (let at = 0; at < c!.length; at += 64 * 1024) inflater.write(c!, at, Math.min(c!.length, at + 64 * 1024));
     assert.deepEqual(calls, [true]);
@@ -169,7 +169,7 @@ describe('the inflater that runs after the write', () => {
     const size = 16 * 1024 * 1024;
     const [big] = compressAll([Buffer.alloc(size, 'a')]);
     const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false });
-    inflater.begin(10, null);
+    inflater.begin(10, false);
     inflater.write(big!);
     const part = inflater.endFrame(true);
     inflater.close();
