@@ -16,9 +16,11 @@
  * before it is relayed. The rest is the same either way.
  */
 import { DEFLATE_TAIL } from '../protocol/constants.js';
+import { unmaskWords } from '../protocol/mask.js';
 import { Utf8Validator, asciiWords } from '../protocol/utf8-validator.js';
 import { BACKLOG_LIMIT, TURN_BUDGET, type Inflated, type InflatedPart, type InflaterHooks, type InflaterOptions } from './inflater.js';
 import { openRawInflate, type RawInflate } from './raw-inflate.js';
+import { SLAB_PIECE, slab } from './slab.js';
 
 /** From this size the UTF-8 check's native call costs less than reading words here. */
 const ASCII_WORDS_BELOW = 1024;
@@ -56,9 +58,16 @@ class PartAnswer implements InflateAnswer {
   part: InflatedPart | null = null;
   #resolve: ((part: InflatedPart) => void) | null = null;
 
-  piece(bytes: Uint8Array, _view: DataView, n: number): boolean {
-    this.#pieces.push(Buffer.from(bytes.subarray(0, n)));
-    return false;
+  piece(bytes: Uint8Array, view: DataView, n: number): boolean {
+    if (n > SLAB_PIECE) {
+      this.#pieces.push(Buffer.from(bytes.subarray(0, n)));
+      return false;
+    }
+    // A small part is cut from the slab, copied a word at a time and seen to be ASCII on the way.
+    const at = slab.take(n);
+    const ascii = unmaskWords(view, 0, n, 0, 0, slab.view, at);
+    this.#pieces.push(slab.piece(at, n));
+    return ascii;
   }
 
   done(length: number, error: Error | null, badUtf8: boolean): void {
