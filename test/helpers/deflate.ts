@@ -24,3 +24,10 @@ export function compressAll(messages: readonly Buffer[], reset = false, windowBi
   return out;
 }
 
+
+/** n bytes that do not compress (a linear congruential sequence): zlib's output is as long as its input. */
+export function noise(n: number): Buffer {
+  const out = Buffer.alloc(n);
+  for (let i = 0, x = 7; i < n; i++) out[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+  return out;
+}

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TURN_BUDGET, type InflatedPart } from '../../src/proxy/inflater.js';
 import { LaterInflater, type InflateAnswer } from '../../src/proxy/later-inflater.js';
-import { compressAll } from '../helpers/deflate.js';
+import { compressAll, noise as noiseBytes } from '../helpers/deflate.js';
 
 const messages = Array.from({ length: 200 }, (_, i) => Buffer.from(JSON.stringify({ type: 'tick', seq: i, px: (100 + ((i * 7919) % 1000) / 10).toFixed(2), qty: (i * 31) % 500 })));
 
@@ -147,8 +147,7 @@ describe('the inflater that runs after the write', () => {
   });
 
   test('compressed input queued past its bound asks for the sender to pause, then to resume', async () => {
-    const noise = Buffer.alloc(3 * 1024 * 1024);
-    for (let i = 0, x = 7; i < noise.length; i++) noise[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+    const noise = noiseBytes(3 * 1024 * 1024);
     const [c] = compressAll([noise]);
     const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false });
     const calls: boolean[] = [];

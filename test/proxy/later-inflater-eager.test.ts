@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TURN_BUDGET, type Inflated, type InflatedPart } from '../../src/proxy/inflater.js';
 import { LaterInflater } from '../../src/proxy/later-inflater.js';
-import { compressAll } from '../helpers/deflate.js';
+import { compressAll, noise as noiseBytes } from '../helpers/deflate.js';
 
 const now = (part: Inflated): InflatedPart => {
   assert.ok(!(part instanceof Promise), 'inflated on this turn');
@@ -122,8 +122,7 @@ for (const fallback of [false, true]) {
     });
 
     test('compressed input waiting for later turns past its bound asks for the sender to pause, then to resume', async () => {
-      const noise = Buffer.alloc(3 * 1024 * 1024);
-      for (let i = 0, x = 7; i < noise.length; i++) noise[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+      const noise = noiseBytes(3 * 1024 * 1024);
       const [c] = compressAll([noise]);
       const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false }, { eager: true, fallback });
       const calls: boolean[] = [];
