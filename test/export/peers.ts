@@ -19,7 +19,16 @@ export async function startSlowPongEcho(options: { pongDelayMs?: number; deflate
     ws.on('error', () => undefined);
     ws.on('ping', (data) => {
       if (data.toString() === 'unanswered') return;
-      setTimeout(() => ws.readyState === WebSocket.OPEN && ws.pong(data), delay);
+      // Node's timers may fire a little early against the real clock (theirs is read once per
+      // turn of the loop): the pong waits until `delay` ms have really passed, and one more, so
+      // that a round trip timed with a millisecond clock is never under `delay`.
+      const at = performance.now();
+      const pong = (): void => {
+        const left = at + delay + 1 - performance.now();
+        if (left > 0) setTimeout(pong, Math.ceil(left));
+        else if (ws.readyState === WebSocket.OPEN) ws.pong(data);
+      };
+      setTimeout(pong, delay);
     });
     ws.on('message', (data: RawData, isBinary) => {
       const buf = toBuffer(data);
