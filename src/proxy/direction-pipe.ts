@@ -70,7 +70,7 @@ export class DirectionPipe {
   readonly #reader = new PayloadReader();
   /** The peer's frame and message records, held until the chunk they came in has been written. */
   readonly #peer: PeerRecords;
-  /** Records of compressed frames inflated on the shared thread (null when inflating here). */
+  /** Records of compressed frames inflated after their chunk's write (null with --strict or no deflate). */
   readonly #later: LaterRecords | null;
   /** The parser's callbacks and the hold queue's view of this pipe, in one object. */
   readonly #sink: FrameSink & QueuePort;
@@ -442,7 +442,7 @@ export class DirectionPipe {
           held.parts[held.parts.indexOf(part)] = p;
           if (held.complete) this.#kick();
         }
-        inflatedViolations(cur, p, msg!, last);
+        inflatedViolations(cur, p.error, p.badUtf8);
         const limit = this.#peer.preview;
         const payload = p.data.length > limit ? p.data.subarray(0, limit) : p.data;
         emit(() => this.#peer.record(cur, payload, close, msg, last, this.#host.now(), p.length));
@@ -450,7 +450,7 @@ export class DirectionPipe {
     } else {
       if (part !== null) {
         // Inflated on this turn: the record goes out with the chunk, like any other frame's.
-        inflatedViolations(cur, part, msg!, last);
+        inflatedViolations(cur, part.error, part.badUtf8);
         const limit = this.#peer.preview;
         preview = part.data.length > limit ? part.data.subarray(0, limit) : part.data;
         length = part.length;

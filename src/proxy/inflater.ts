@@ -13,8 +13,8 @@ export interface InflatedPart {
   /** Total output bytes for this frame, kept or not. */
   readonly length: number;
   readonly error: Error | null;
-  /** The message's last frame, text, and its inflated bytes are not valid UTF-8 (found by an inflater that checks it itself). */
-  readonly badUtf8?: boolean;
+  /** The message's last frame, text, and its inflated bytes are not valid UTF-8 (§8.1). */
+  readonly badUtf8: boolean;
 }
 
 /** A part now, or later when the work was sliced over several turns. */

@@ -1,15 +1,15 @@
 /**
- * The records of one direction's compressed frames inflated on the shared thread
- * (later-inflater.ts): written through at once, recorded once their output is back. They keep
+ * The records of one direction's compressed frames inflated after their chunk's write
+ * (later-inflater.ts): written through at once, recorded once their output is known. They keep
  * their place in the session's order: the frames of one read share one place reserved in the
  * Sequencer (a closure per read, not per frame), and each frame's preview goes into the slab as a
  * plain frame's does (slab.ts IN_SLAB).
  */
 import { unmaskWords } from '../protocol/mask.js';
-import { violation } from '../protocol/violations.js';
 import type { InflateAnswer, LaterInflater } from './later-inflater.js';
 import type { PeerRecords } from './peer-records.js';
-import { addViolation, type Current, type Message } from './pipe-state.js';
+import { inflatedViolations } from './pipe-observe.js';
+import type { Current, Message } from './pipe-state.js';
 import type { Sequencer } from './sequencer.js';
 import { IN_SLAB, SLAB_PIECE, slab } from './slab.js';
 
@@ -91,8 +91,7 @@ export class LaterRecords implements InflateAnswer {
   done(length: number, error: Error | null, badUtf8: boolean): void {
     const cur = this.#items[this.#answered++ - this.#base]!;
     cur.shownLength = length;
-    if (error !== null) addViolation(cur, violation('invalid-deflate', error.message));
-    if (badUtf8) addViolation(cur, violation('invalid-utf8'));
+    inflatedViolations(cur, error, badUtf8);
     while (this.#ends.length > 0 && this.#ends[0]! <= this.#answered) {
       const start = this.#emitted;
       const end = this.#ends.shift()!;

@@ -6,7 +6,6 @@
 import { maskInto, unmaskRange } from '../protocol/mask.js';
 import { violation } from '../protocol/violations.js';
 import type { Side } from './events.js';
-import type { InflatedPart } from './inflater.js';
 import { concat, emitMessage, type RecordSink } from './pipe-records.js';
 import { NO_PARTS, addViolation, type Current, type Message } from './pipe-state.js';
 
@@ -59,10 +58,10 @@ export function takePreviewRange(cur: Current, chunk: Uint8Array, start: number,
   return n;
 }
 
-/** Violations found by inflating a frame. */
-export function inflatedViolations(cur: Current, part: InflatedPart, msg: Message, last: boolean): void {
-  if (part.error !== null) addViolation(cur, violation('invalid-deflate', part.error.message));
-  if (last && (part.badUtf8 === true || (msg.utf8 !== null && !msg.utf8.end()))) addViolation(cur, violation('invalid-utf8'));
+/** Violations found by inflating a frame: zlib's error, and text not UTF-8 at its message's end (§8.1). */
+export function inflatedViolations(cur: Current, error: Error | null, badUtf8: boolean): void {
+  if (error !== null) addViolation(cur, violation('invalid-deflate', error.message));
+  if (badUtf8) addViolation(cur, violation('invalid-utf8'));
 }
 
 /**
