@@ -64,6 +64,9 @@ const jsonl = await loadOptional<typeof import('../src/output/jsonl.js')>('outpu
 const tuiStore = await loadOptional<typeof import('../src/tui/store.js')>('tui/store.js');
 const tuiFeed = await loadOptional<typeof import('../src/tui/bus-feed.js')>('tui/bus-feed.js');
 const printerThread = await loadOptional<typeof import('../src/output/printer-thread.js')>('output/printer-thread.js');
+const entries = await loadOptional<typeof import('../src/output/printer-entries.js')>('output/printer-entries.js');
+const format = await load<typeof import('../src/output/format.js')>('output/format.js');
+const lineBytes = await load<typeof import('../src/output/line-bytes.js')>('output/line-bytes.js');
 
 /** permessage-deflate with both contexts taken over (w6's negotiation). */
 const DEFLATE = { serverNoContextTakeover: false, clientNoContextTakeover: false, serverMaxWindowBits: 15, clientMaxWindowBits: 15 };
@@ -221,6 +224,36 @@ async function smallWithPrinterThread(): Promise<number | string> {
   }
 }
 
+/**
+ * The printer's thread, per line: entries packed as the relay packs them, 100 a read (a read's
+ * frames share the time and the direction), read back and formatted as that thread does. w1's 64 B
+ * text, or w6's ~150 B JSON, compressed, whose lengths differ within a read.
+ */
+async function printerLines(w6: boolean): Promise<number | string> {
+  if (entries === null || !('readEntries' in entries)) return 'not in this build';
+  const batch = new entries.EntryBatch(Buffer.alloc(1 << 20));
+  let n = 0;
+  for (; n < 2000; n++) {
+    const payload = Buffer.from(w6 ? quote(n) : `#${n} ${'abcdefghijklmnopqrstuvwxyz'.repeat(3)}`.slice(0, 64));
+    const f = {
+      id: n, session: 1, time: 1_764_000_000_000 + Math.floor(n / 100), from: Math.floor(n / 100) % 2 === 0 ? 'client' : 'server', fin: true, rsv1: w6, rsv2: false, rsv3: false,
+      opcode: 1, kind: 'text', masked: false, maskKey: null, length: payload.length, header: new Uint8Array(2), headerLength: 2, payload, truncated: false, compressed: w6,
+      close: null, violations: [], origin: 'peer',
+    } as const;
+    if (!batch.frame(f, 80 * 4)) break;
+  }
+  const out = new lineBytes.LineBytes(1 << 20);
+  const style = { color: false };
+  const ns = await best(() => {
+    entries.readEntries(batch.buffer, batch.length, (f, start, end, view) => {
+      format.writeFrameLine(out, f, style, 80, start, end, view);
+      out.newline();
+    }, (line) => out.bytes(line).newline());
+    out.truncate(0);
+  }, 100);
+  return ns / n;
+}
+
 /** The TUI's share: its store fed from the bus (what every frame costs it), no screen, no drawing. */
 async function smallWithTui(): Promise<number | string> {
   if (tuiStore === null || tuiFeed === null) return 'not in this build';
@@ -361,6 +394,10 @@ perFrame('+ headless printer', await small({ printer: true }));
 perFrame('+ printer thread (CLI)', await smallWithPrinterThread());
 perFrame('+ printer + JSONL log', await smallWithLog(true));
 perFrame('+ TUI ingest (no drawing)', await smallWithTui());
+for (const w6 of [false, true]) {
+  const ns = await printerLines(w6);
+  console.log(`  the printer's thread, formatting a line of ${w6 ? '~150 B JSON, compressed' : '64 B text            '}  ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(6)} ns per line`}`);
+}
 // The printer alone reads a line's worth of each preview; a reader of all of it (the JSONL log,
 // the TUI) makes the relay keep --max-preview bytes per frame.
 for (const [preview, reader] of [[64 * 1024, false], [64 * 1024, true], [4 * 1024, true]] as const) {

@@ -255,11 +255,30 @@ const SCRATCH = new LineBytes(1024);
 /**
  * The head of the last frame line (time, session and direction, kind and flags, length): the
  * frames of one read share all of it but the length, often that too, so it is written as one
- * piece, four bytes a read, while they do. Kept in a buffer of its own, reused: a head that
- * changes every line costs a short copy.
+ * piece, four bytes a read, while they do. When only the length differs (compressed messages of
+ * one read), the piece before it is, and the new length is kept in its place. Kept in a buffer of
+ * its own, reused: a head that changes every line costs a short copy.
  */
 const HEAD_BYTES = Buffer.alloc(128);
-const lastHead = { time: Number.NaN, session: -1, from: '' as Side | '', color: false, opcode: -1, flags: -1, length: -1, view: new DataView(HEAD_BYTES.buffer, HEAD_BYTES.byteOffset, HEAD_BYTES.length), size: 0 };
+const lastHead = {
+  time: Number.NaN,
+  session: -1,
+  from: '' as Side | '',
+  color: false,
+  opcode: -1,
+  flags: -1,
+  length: -1,
+  view: new DataView(HEAD_BYTES.buffer, HEAD_BYTES.byteOffset, HEAD_BYTES.length),
+  /** Bytes before the length, and in all. */
+  prefix: 0,
+  size: 0,
+};
+/** The tags after the length, as bytes (plain and in colour): a string written per line costs an encoder call. */
+const TAGS = [false, true].map((color) => ({
+  injected: Buffer.from(` ${paint({ color }, 'yellow', '[injected]')}`),
+  modified: Buffer.from(` ${paint({ color }, 'yellow', '[modified]')}`),
+  deflate: Buffer.from(` ${paint({ color }, 'dim', '[deflate]')}`),
+}));
 
 /** A frame's line, e.g. `14:03:07.123 #1 C→S text         FIN ...       5 "hello"`. */
 export function formatFrameLine(f: FrameRecord, style: Style, previewChars = 80): string {
@@ -282,11 +301,24 @@ export type FrameLine = Pick<
 export function writeFrameLine(out: LineBytes, f: FrameLine, style: Style, previewChars = 80, start = 0, end = f.payload.length, view: DataView | null = null): void {
   const flags = (f.fin ? 8 : 0) | (f.rsv1 ? 4 : 0) | (f.rsv2 ? 2 : 0) | (f.rsv3 ? 1 : 0);
   const h = lastHead;
-  if (f.time === h.time && f.length === h.length && f.session === h.session && f.from === h.from && f.opcode === h.opcode && flags === h.flags && style.color === h.color) {
-    out.words(h.view, h.size);
+  if (f.time === h.time && f.session === h.session && f.from === h.from && f.opcode === h.opcode && flags === h.flags && style.color === h.color) {
+    if (f.length === h.length) out.words(h.view, h.size);
+    else {
+      out.words(h.view, h.prefix);
+      const at = out.length;
+      out.byte(SP).int(f.length, 7);
+      const n = out.copyTo(at, HEAD_BYTES, h.prefix);
+      if (n < 0) h.length = -1;
+      else {
+        h.size = h.prefix + n;
+        h.length = f.length;
+      }
+    }
   } else {
     const at = out.length;
     writeHead(out, f, style, flags);
+    h.prefix = out.length - at;
+    out.byte(SP).int(f.length, 7);
     h.size = out.copyTo(at, HEAD_BYTES);
     // (A head longer than the buffer, never in practice, is not kept.)
     h.time = h.size < 0 ? Number.NaN : f.time;
@@ -297,15 +329,16 @@ export function writeFrameLine(out: LineBytes, f: FrameLine, style: Style, previ
     h.flags = flags;
     h.color = style.color;
   }
-  if (f.origin !== 'peer') out.byte(SP).text(paint(style, 'yellow', f.origin === 'injected' ? '[injected]' : '[modified]'));
-  if (f.compressed) out.byte(SP).text(paint(style, 'dim', '[deflate]'));
+  const tags = TAGS[style.color ? 1 : 0]!;
+  if (f.origin !== 'peer') out.bytes(f.origin === 'injected' ? tags.injected : tags.modified);
+  if (f.compressed) out.bytes(tags.deflate);
   if (f.violations.length > 0) out.byte(SP).text(paint(style, 'red', `⚠ ${f.violations.map((v) => v.code).join(',')}`));
   out.byte(SP);
   if (f.kind === 'close' && f.close !== null) out.text(describeClose(f.close.code, f.close.reason));
   else writePreview(out, f.payload, start, end, f.kind, f.truncated, previewChars, view);
 }
 
-/** Time, session and direction, kind and flags, length: `14:03:07.123 #1 C→S text         FIN ...       5`. */
+/** Time, session and direction, kind and flags: `14:03:07.123 #1 C→S text         FIN ...` (the length comes next). */
 function writeHead(out: LineBytes, f: FrameLine, style: Style, flags: number): void {
   writeTime(out, style, f.time);
   if (f.session !== lastPrefix.session || f.from !== lastPrefix.from || style.color !== lastPrefix.color) {
@@ -318,7 +351,6 @@ function writeHead(out: LineBytes, f: FrameLine, style: Style, flags: number): v
   } else out.bytes(lastPrefix.bytes);
   if (f.kind === 'reserved') out.asciiPadded(kindLabel(f), 12).byte(SP).bytes(FLAG_BYTES[flags]!);
   else out.bytes(KIND_FLAGS[f.kind][flags]!);
-  out.byte(SP).int(f.length, 7);
 }
 
 export function formatOpenLine(s: SessionInfo, style: Style): string {

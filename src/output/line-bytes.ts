@@ -204,11 +204,11 @@ export class LineBytes {
   }
 
   /** Copies the bytes written since `from` to dst[0...]; returns how many, or -1 when dst is too short (nothing copied). */
-  copyTo(from: number, dst: Uint8Array): number {
+  copyTo(from: number, dst: Uint8Array, at = 0): number {
     const n = this.#pos - from;
-    if (n > dst.length) return -1;
+    if (at + n > dst.length) return -1;
     const buf = this.#buf;
-    for (let i = 0; i < n; i++) dst[i] = buf[from + i]!;
+    for (let i = 0; i < n; i++) dst[at + i] = buf[from + i]!;
     return n;
   }
 
