@@ -211,13 +211,13 @@ async function smallWithLog(printer: boolean): Promise<number | string> {
  * The command line's printer: the relay's thread packs entries, a thread of its own formats them
  * (into /dev/null here). The time is the relay's thread's: the other thread runs beside it.
  */
-async function smallWithPrinterThread(): Promise<number | string> {
+async function withPrinterThread(measure: (bus: EventEmitter<ProxyEvents>) => Promise<number>): Promise<number | string> {
   if (printerThread === null) return 'not in this build';
   const fd = openSync('/dev/null', 'w');
   const bus = new EventEmitter<ProxyEvents>();
   const printer = printerThread.attachPrinterThread(bus, fd, { color: false }, () => undefined);
   try {
-    return await small({ bus });
+    return await measure(bus);
   } finally {
     await printer.close();
     closeSync(fd);
@@ -303,7 +303,7 @@ function compressedQuotes(count: number): Buffer[] {
 }
 
 /** The same messages through the pipes, compressed both ways (100 per chunk), with the printer. */
-async function smallCompressed(printer: boolean, later: boolean): Promise<number> {
+async function smallCompressed(obs: Observers): Promise<number> {
   const messages = compressedQuotes(1200 * 100);
   let next = 0;
   const chunk = (masked: boolean, from: number): Buffer => Buffer.concat(messages.slice(from, from + 100).map((m) => {
@@ -318,7 +318,7 @@ async function smallCompressed(printer: boolean, later: boolean): Promise<number
     ups.push(chunk(true, i * 100));
     downs.push(chunk(false, i * 100));
   }
-  const [c2s, s2c] = pipes({ printer, later }, 64 * 1024, DEFLATE);
+  const [c2s, s2c] = pipes(obs, 64 * 1024, DEFLATE);
   // The first half warms up; the second is measured, in rounds, best kept.
   const half = Math.floor(ups.length / 2);
   for (; next < half; next++) {
@@ -391,7 +391,7 @@ const perFrame = (what: string, ns: number | string): void =>
   console.log(`  64 B text, 100 per chunk, ${what.padEnd(30)} ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(6)} ns per frame (${(2 * ns).toFixed(0)} per echoed message)`}`);
 perFrame('relay alone', await small({}));
 perFrame('+ headless printer', await small({ printer: true }));
-perFrame('+ printer thread (CLI)', await smallWithPrinterThread());
+perFrame('+ printer thread (CLI)', await withPrinterThread((bus) => small({ bus })));
 perFrame('+ printer + JSONL log', await smallWithLog(true));
 perFrame('+ TUI ingest (no drawing)', await smallWithTui());
 for (const w6 of [false, true]) {
@@ -407,8 +407,15 @@ for (const [preview, reader] of [[64 * 1024, false], [64 * 1024, true], [4 * 102
 }
 try {
   // (An older build inflates as it reads either way: it has no inflateLater.)
-  for (const [what, printer, later] of [['alone', false, true], ['printer', true, true], ['alone, --strict (inflated as each frame ends)', false, false]] as const) {
-    console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, ${what.padEnd(44)} ${(await smallCompressed(printer, later)).toFixed(0).padStart(5)} ns per message (2 frames)`);
+  const ways: [string, () => Promise<number | string>][] = [
+    ['alone', () => smallCompressed({ later: true })],
+    ['headless printer', () => smallCompressed({ printer: true, later: true })],
+    ['printer thread (CLI)', () => withPrinterThread((bus) => smallCompressed({ bus, later: true }))],
+    ['alone, --strict (inflated as each frame ends)', () => smallCompressed({ later: false })],
+  ];
+  for (const [what, measure] of ways) {
+    const ns = await measure();
+    console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, ${what.padEnd(44)} ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(5)} ns per message (2 frames)`}`);
   }
 } catch (err) {
   console.log(`  ~150 B JSON, permessage-deflate both ways: not measurable on this build (${err instanceof Error ? err.message : String(err)})`);

@@ -58,14 +58,15 @@ test('a full batch refuses an entry instead of overrunning', () => {
 });
 
 // A peer frame's preview may still lie in the relay's slab when its record is made: the printer
-// copies it from there. 200 previews of 64 bytes in one chunk outgrow one 8 KiB slab, so the
-// first frames' bytes are in a slab already used up when their records go out.
+// copies it from there (a word at a time, or in one copy when long). 200 previews of 1 to 256
+// bytes in one chunk outgrow one 8 KiB slab, so the first frames' bytes are in a slab already
+// used up when their records go out.
 test('previews copied from the slab print what the frames carried, across a slab that filled up', () => {
   const bus = new EventEmitter<ProxyEvents>();
   const records: FrameRecord[] = [];
   subscribe(bus, { frame: (f) => records.push(f), message: () => undefined }, { previewBytes: 320, eventfulMessages: true });
   const pipe = new DirectionPipe('client', testPipeHost(bus), null);
-  const texts = Array.from({ length: 200 }, (_, i) => `#${i} ${'the quick "brown" fox \\ jumps '.repeat(3)}`.slice(0, 64));
+  const texts = Array.from({ length: 200 }, (_, i) => `#${i} ${'the quick "brown" fox \\ jumps '.repeat(9)}`.slice(0, 1 + ((i * 37) % 256)));
   pipe.push(Buffer.concat([...texts.map((t) => buildFrame({ opcode: Opcode.Text, payload: Buffer.from(t), maskKey: KEY_A })), buildFrame({ opcode: Opcode.Ping, payload: Buffer.from('ping!'), maskKey: KEY_A })]));
   assert.equal(records.length, 201);
   const batch = new EntryBatch(Buffer.alloc(64 * 1024));
