@@ -6,7 +6,7 @@
  */
 import type { Violation } from '../protocol/violations.js';
 import type { FrameRecord, Side } from './events.js';
-import { account, messageRecorded } from './pipe-observe.js';
+import { account } from './pipe-observe.js';
 import type { PipeHost } from './pipe-host.js';
 import { emitFrame } from './pipe-records.js';
 import type { Current, Message } from './pipe-state.js';
@@ -58,18 +58,13 @@ export class PeerRecords {
    * observers count it (inflated, for a compressed frame).
    */
   record(cur: Current, preview: Uint8Array, close: FrameRecord['close'], msg: Message | null, last: boolean, time: number, length: number): void {
-    let shown = preview;
-    let lazy: ArrayBuffer | null = null;
-    if (preview === IN_SLAB) {
-      // Still in the slab: a Buffer is made now only for a message record that keeps it;
-      // otherwise the frame's record makes one if an observer asks (pipe-records.ts).
-      if (msg !== null && messageRecorded(msg, last, this.#plain)) shown = Buffer.from(cur.slabMemory!, cur.slabAt, cur.previewLen);
-      else lazy = cur.slabMemory;
-    }
-    const truncated = length > (lazy === null ? shown.length : cur.previewLen);
-    emitFrame(this.#host, this.#from, cur, shown, truncated, close, 'peer', cur.message?.compressed ?? false, lazy, cur.slabAt, cur.previewLen);
+    // A preview still in the slab gets its Buffer only when an observer asks the frame's record, or
+    // its message's, for the payload (pipe-records.ts); the two then share it.
+    const lazy = preview === IN_SLAB ? cur.slabMemory : null;
+    const truncated = length > (lazy === null ? preview.length : cur.previewLen);
+    const frame = emitFrame(this.#host, this.#from, cur, preview, truncated, close, 'peer', cur.message?.compressed ?? false, lazy, cur.slabAt, cur.previewLen);
     for (const v of cur.violations) this.report(v, cur.id);
-    if (msg !== null) account(this.#host, this.#from, this.preview, msg, shown, length, last, time, this.#plain);
+    if (msg !== null) account(this.#host, this.#from, this.preview, msg, frame, length, last, time, this.#plain);
   }
 
   /** Emits the records held for the chunk being relayed: whatever goes on the bus next comes after them. */

@@ -5,8 +5,8 @@
  */
 import { maskInto, unmaskRange } from '../protocol/mask.js';
 import { violation } from '../protocol/violations.js';
-import type { Side } from './events.js';
-import { concat, emitMessage, type RecordSink } from './pipe-records.js';
+import type { FrameRecord, Side } from './events.js';
+import { concat, emitFrameMessage, emitMessage, payloadLengthOf, type RecordSink } from './pipe-records.js';
 import { NO_PARTS, addViolation, type Current, type Message } from './pipe-state.js';
 
 /** A preview shorter than this is copied rather than kept as a view of what arrived. */
@@ -65,10 +65,6 @@ export function inflatedViolations(cur: Current, error: Error | null, badUtf8: b
 }
 
 /**
- * Message bookkeeping for observers (`preview`: payload bytes they read); at the last frame the
- * message record goes out, unless the message is held (it gets its record once decided).
- */
-/**
  * Whether the message gets a record at this frame (`last`) or later: not a one-frame message passed
  * on as it came while no observer reads such messages (`plain`, preview-demand.ts).
  */
@@ -76,7 +72,13 @@ export function messageRecorded(msg: Message, last: boolean, plain: boolean): bo
   return plain || !last || msg.frames !== 1 || msg.held !== null || msg.fate !== 'forwarded';
 }
 
-export function account(sink: RecordSink, from: Side, preview: number, msg: Message, payload: Uint8Array, length: number, last: boolean, time: number, plain: boolean): void {
+/**
+ * Message bookkeeping for observers (`preview`: payload bytes they read) as `frame`, the record of
+ * one of its frames, goes out; at the last frame the message record goes out, unless the message
+ * is held (it gets its record once decided). The frame's payload is read only when the message's
+ * record cannot share it (a peer frame's may still lie in the slab: pipe-records.ts).
+ */
+export function account(sink: RecordSink, from: Side, preview: number, msg: Message, frame: FrameRecord, length: number, last: boolean, time: number, plain: boolean): void {
   msg.length += length;
   if (!messageRecorded(msg, last, plain)) {
     // No record, only its numbers for the session's statistics.
@@ -84,7 +86,15 @@ export function account(sink: RecordSink, from: Side, preview: number, msg: Mess
     return;
   }
   const room = preview - msg.previewLen;
-  if (room > 0 && payload.length > 0) {
+  const n = payloadLengthOf(frame);
+  const kind = msg.kind === 'text' ? 'text' : 'binary';
+  if (last && msg.held === null && msg.previewLen === 0 && n <= Math.max(room, 0)) {
+    // Nothing before this frame's preview, and all of it in the message's: the same payload.
+    emitFrameMessage(sink, from, { id: msg.id, time, kind, length: msg.length, truncated: msg.length > n, frames: msg.frames, compressed: msg.compressed, fate: msg.fate }, frame);
+    return;
+  }
+  if (room > 0 && n > 0) {
+    const payload = frame.payload;
     const part = payload.length > room ? payload.subarray(0, room) : payload;
     if (msg.preview === NO_PARTS) msg.preview = [part];
     else msg.preview.push(part);
@@ -92,7 +102,6 @@ export function account(sink: RecordSink, from: Side, preview: number, msg: Mess
   }
   if (last && msg.held === null) {
     const p = concat(msg.preview);
-    const kind = msg.kind === 'text' ? 'text' : 'binary';
     emitMessage(sink, from, { id: msg.id, time, kind, length: msg.length, payload: p, truncated: msg.length > p.length, frames: msg.frames, compressed: msg.compressed, fate: msg.fate, by: null });
   }
 }

@@ -191,7 +191,7 @@ export function emitFrame(
   lazy: ArrayBuffer | null = null,
   lazyAt = 0,
   lazyLength = 0,
-): void {
+): FrameRecord {
   const h = f.header;
   const record: FrameRecord =
     h instanceof WireHeader && f.raw === undefined
@@ -221,6 +221,7 @@ export function emitFrame(
         };
   sink.stats?.frame(record);
   sink.bus.emit('frame', record);
+  return record;
 }
 
 export type MessageFacts = Omit<MessageRecord, 'session' | 'from'>;
@@ -241,6 +242,55 @@ export function emitMessage(sink: RecordSink, from: Side, f: MessageFacts): void
     fate: f.fate,
     by: f.by,
   };
+  sink.stats?.countMessage(from, f.time, f.length, f.compressed);
+  sink.bus.emit('message', record);
+}
+
+/**
+ * The record of a message whose payload is its last frame's preview as it is (a one-frame message,
+ * the usual case): the payload is the frame record's own, made when either record is asked for it.
+ * A peer frame's preview may still lie in the slab, and the TUI, which reads every message record,
+ * never reads this one's payload; the JSONL log reads both and finds the same bytes.
+ */
+class FrameMessageRecord implements MessageRecord {
+  readonly #frame: FrameRecord;
+  #payload: Buffer | null = null;
+  readonly by = null;
+
+  constructor(
+    readonly id: number,
+    readonly session: number,
+    readonly time: number,
+    readonly from: Side,
+    readonly kind: MessageRecord['kind'],
+    readonly length: number,
+    readonly truncated: boolean,
+    readonly frames: number,
+    readonly compressed: boolean,
+    readonly fate: MessageRecord['fate'],
+    frame: FrameRecord,
+  ) {
+    this.#frame = frame;
+  }
+
+  /** The frame's payload, as a Buffer as every message record's is (the same bytes, not a copy). */
+  get payload(): Uint8Array {
+    if (this.#payload === null) {
+      const p = this.#frame.payload;
+      this.#payload = Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.length);
+    }
+    return this.#payload;
+  }
+
+  /** A plain object with every field (for spreads and structured clones, which skip getters). */
+  toJSON(): MessageRecord {
+    return { id: this.id, session: this.session, time: this.time, from: this.from, kind: this.kind, length: this.length, payload: this.payload, truncated: this.truncated, frames: this.frames, compressed: this.compressed, fate: this.fate, by: this.by };
+  }
+}
+
+/** A message whose payload is `frame`'s (see FrameMessageRecord); `f` says the rest. */
+export function emitFrameMessage(sink: RecordSink, from: Side, f: Omit<MessageFacts, 'payload' | 'by'>, frame: FrameRecord): void {
+  const record = new FrameMessageRecord(f.id, sink.session, f.time, from, f.kind, f.length, f.truncated, f.frames, f.compressed, f.fate, frame);
   sink.stats?.countMessage(from, f.time, f.length, f.compressed);
   sink.bus.emit('message', record);
 }

@@ -13,7 +13,7 @@
 import { frameKind } from '../protocol/constants.js';
 import { encodeHeader, headerLength, keyBytes } from '../protocol/frame-header.js';
 import type { FrameRecord, FrameOrigin, MessageRecord } from '../proxy/events.js';
-import { maskWordOf } from '../proxy/pipe-records.js';
+import { copyPayload, maskWordOf, payloadLengthOf } from '../proxy/pipe-records.js';
 import { TRIMMED_PAYLOAD } from './row-payloads.js';
 
 /** Largest payload kept in a slab: the size old large payloads are trimmed to, so none of these is ever trimmed. */
@@ -76,7 +76,7 @@ export class FrameRow {
  * The header's bytes are not read: a peer frame's record makes them only when asked.
  */
 function small(r: FrameRecord): boolean {
-  return r.close === null && r.violations.length === 0 && r.payload.length <= SMALL_PAYLOAD && r.headerLength === headerLength(r.length, r.masked);
+  return r.close === null && r.violations.length === 0 && payloadLengthOf(r) <= SMALL_PAYLOAD && r.headerLength === headerLength(r.length, r.masked);
 }
 
 /**
@@ -100,6 +100,7 @@ export class FrameTable {
   #payloadLengths = new Int32Array(1024);
   #slabOf: (Buffer | undefined)[] = new Array<Buffer | undefined>(1024).fill(undefined);
   #slab = Buffer.allocUnsafeSlow(SLAB);
+  #view = new DataView(this.#slab.buffer, this.#slab.byteOffset, SLAB);
   #used = 0;
 
   constructor(history: number) {
@@ -119,15 +120,17 @@ export class FrameTable {
     // The key as a word: a peer frame's record gives it without making its bytes.
     const key = maskWordOf(r);
     if (r.masked ? key === null : r.maskKey !== null) return false;
-    const p = r.payload;
-    const n = Math.min(p.length, cap);
+    // (Copied from the relay's slab when the record's payload is still there: no Buffer made.)
+    const length = payloadLengthOf(r);
+    const n = Math.min(length, cap);
     if (this.#used + n > this.#slab.length) {
       this.#slab = Buffer.allocUnsafeSlow(SLAB);
+      this.#view = new DataView(this.#slab.buffer, this.#slab.byteOffset, SLAB);
       this.#used = 0;
     }
     const slab = this.#slab;
     const at = this.#used;
-    if (n > 0) slab.set(n === p.length ? p : p.subarray(0, n), at);
+    if (n > 0) copyPayload(r, slab, this.#view, at, n);
     this.#used += n;
     const i = seq & this.#mask;
     this.#keys[i] = key ?? 0;
@@ -143,7 +146,7 @@ export class FrameTable {
       (r.rsv2 ? RSV2 : 0) |
       (r.rsv3 ? RSV3 : 0) |
       (r.masked ? MASKED : 0) |
-      (r.truncated || p.length > n ? TRUNCATED : 0) |
+      (r.truncated || length > n ? TRUNCATED : 0) |
       (r.compressed ? COMPRESSED : 0) |
       (r.from === 'server' ? SERVER : 0) |
       (r.origin === 'modified' ? MODIFIED : r.origin === 'injected' ? INJECTED : 0) |

@@ -107,3 +107,46 @@ test('a one-frame message nobody reads as a message gets no record, its numbers 
   assert.equal(printed.length, 2, 'the printer gets it too, and skips it itself');
   assert.equal(counted.length, 3);
 });
+
+test("a message's record shares its last frame's payload when that is all of it: the same bytes, as a Buffer", () => {
+  const bus = new EventEmitter<ProxyEvents>();
+  const frames: FrameRecord[] = [];
+  const messages: MessageRecord[] = [];
+  subscribe(bus, { frame: (f) => frames.push(f), message: (m) => messages.push(m) }, { previewBytes: 100 });
+  const p = pipe('client', bus);
+  const text = (n: number, c: string): Buffer => Buffer.from(c.repeat(n));
+  p.push(
+    Buffer.concat([
+      // Text and binary whose previews stay in the relay's slab, then text past the preview (100 bytes).
+      buildFrame({ opcode: Opcode.Text, payload: text(20, 'a'), maskKey: KEY_A }),
+      buildFrame({ opcode: Opcode.Binary, payload: patternBytes(90, 3), maskKey: KEY_A }),
+      buildFrame({ opcode: Opcode.Text, payload: text(150, 'b'), maskKey: KEY_A }),
+      // Fragmented: joined from its frames; an empty first fragment leaves the last frame's alone.
+      buildFrame({ opcode: Opcode.Text, fin: false, payload: text(30, 'c'), maskKey: KEY_A }),
+      buildFrame({ opcode: Opcode.Continuation, payload: text(30, 'd'), maskKey: KEY_A }),
+      buildFrame({ opcode: Opcode.Text, fin: false, payload: Buffer.alloc(0), maskKey: KEY_A }),
+      buildFrame({ opcode: Opcode.Continuation, payload: text(40, 'e'), maskKey: KEY_A }),
+    ]),
+  );
+  assert.equal(messages.length, 5);
+  const want = [text(20, 'a'), patternBytes(90, 3), text(100, 'b'), Buffer.concat([text(30, 'c'), text(30, 'd')]), text(40, 'e')];
+  const lengths = [20, 90, 150, 60, 40];
+  const counts = [1, 1, 1, 2, 2];
+  messages.forEach((m, i) => {
+    assert.ok(Buffer.isBuffer(m.payload), `message ${i}: a Buffer`);
+    assert.ok(m.payload.equals(want[i]!), `message ${i}: its bytes`);
+    assert.equal(m.length, lengths[i]);
+    assert.equal(m.truncated, lengths[i]! > want[i]!.length);
+    assert.equal(m.frames, counts[i]);
+    assert.equal(m.fate, 'forwarded');
+    assert.equal(m.by, null);
+    // What a spread or JSON gives: every field, the payload included.
+    const plain = JSON.parse(JSON.stringify(m)) as { payload: { data: number[] }; frames: number };
+    assert.deepEqual(plain.payload.data, [...want[i]!]);
+    assert.equal(plain.frames, counts[i]);
+  });
+  // One frame, one message: the same payload, not a copy.
+  assert.equal(messages[0]!.payload, frames[0]!.payload);
+  assert.equal(messages[2]!.payload, frames[2]!.payload);
+  assert.equal(messages[4]!.payload, frames[6]!.payload);
+});
