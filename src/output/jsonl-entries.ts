@@ -20,7 +20,7 @@
  */
 import { frameKind } from '../protocol/constants.js';
 import type { FrameOrigin, FrameRecord, MessageFate, MessageRecord } from '../proxy/events.js';
-import { maskWordOf } from '../proxy/pipe-records.js';
+import { copyMessagePayload, copyPayload, maskWordOf, messagePayloadLengthOf, payloadLengthOf } from '../proxy/pipe-records.js';
 
 export const FRAME = 1;
 export const MESSAGE = 2;
@@ -28,14 +28,15 @@ export const LINE = 3;
 export const PART = 4;
 export const LAST_PART = 5;
 
-/** Memory that entries are written to and read from: bytes and f64 over the same buffer, from its start. */
+/** Memory that entries are written to and read from: bytes, f64 and a DataView over the same buffer, from its start. */
 export interface Slab {
   readonly bytes: Buffer;
   readonly f64: Float64Array;
+  readonly view: DataView;
 }
 
 export function slab(buffer: ArrayBufferLike): Slab {
-  return { bytes: Buffer.from(buffer), f64: new Float64Array(buffer, 0, buffer.byteLength >> 3) };
+  return { bytes: Buffer.from(buffer), f64: new Float64Array(buffer, 0, buffer.byteLength >> 3), view: new DataView(buffer) };
 }
 
 /** A slab of its own for `n` bytes (an entry larger than a batch, put together). */
@@ -95,7 +96,7 @@ export function frameEntrySize(f: FrameRecord, key: number | null | undefined): 
   if (!(h >= 0 && h <= 255 && (h | 0) === h)) return -1;
   if (f.origin !== 'peer' && f.origin !== 'modified' && f.origin !== 'injected') return -1;
   if (key === undefined) return -1;
-  return aligned(FIXED + f.payload.length);
+  return aligned(FIXED + payloadLengthOf(f));
 }
 
 /** Writes the frame's entry at `at` (a multiple of 8, room for frameEntrySize); returns where the next one goes. */
@@ -112,16 +113,17 @@ export function packFrame(s: Slab, at: number, f: FrameRecord, key: number | nul
   f64[i + 2] = f.session;
   f64[i + 3] = f.time;
   f64[i + 4] = f.length;
-  const p = f.payload;
-  u32(b, at + 40, p.length);
+  // (A peer frame's payload may still lie in the relay's slab: copied from there, no Buffer made.)
+  const n = payloadLengthOf(f);
+  u32(b, at + 40, n);
   if (key !== null) {
     b[at + 44] = key >>> 24;
     b[at + 45] = (key >>> 16) & 0xff;
     b[at + 46] = (key >>> 8) & 0xff;
     b[at + 47] = key & 0xff;
   }
-  copy(b, at + FIXED, p);
-  return aligned(at + FIXED + p.length);
+  copyPayload(f, b, s.view, at + FIXED, n);
+  return aligned(at + FIXED + n);
 }
 
 /** `by` as UTF-8 when it reads back the same and is short, else null (the message then goes as its line). */
@@ -138,7 +140,7 @@ export function byBytes(by: string): Buffer | null {
 export function messageEntrySize(m: MessageRecord, same: boolean, by: Buffer | null): number {
   if ((m.kind !== 'text' && m.kind !== 'binary') || FATES.indexOf(m.fate) < 0) return -1;
   if (m.by !== null && by === null) return -1;
-  return aligned(FIXED + (by === null ? 0 : by.length) + (same ? 0 : m.payload.length));
+  return aligned(FIXED + (by === null ? 0 : by.length) + (same ? 0 : messagePayloadLengthOf(m)));
 }
 
 export function packMessage(s: Slab, at: number, m: MessageRecord, same: boolean, by: Buffer | null): number {
@@ -161,9 +163,10 @@ export function packMessage(s: Slab, at: number, m: MessageRecord, same: boolean
   }
   if (same) u32(b, at + 4, 0);
   else {
-    u32(b, at + 4, m.payload.length);
-    copy(b, end, m.payload);
-    end += m.payload.length;
+    const n = messagePayloadLengthOf(m);
+    u32(b, at + 4, n);
+    copyMessagePayload(m, b, s.view, end, n);
+    end += n;
   }
   return aligned(end);
 }

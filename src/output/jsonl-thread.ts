@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { threadEntry } from '../thread-entry.js';
 import type { FrameRecord, MessageRecord } from '../proxy/events.js';
+import { payloadFrameOf, payloadLengthOf } from '../proxy/pipe-records.js';
 import { byBytes, entryKey, frameEntrySize, freshSlab, lineEntryRoom, messageEntrySize, packFrame, packLine, packMessage, packPart, PART_ROOM, slab, type Slab } from './jsonl-entries.js';
 
 /** Indexes into the shared counters. */
@@ -79,8 +80,8 @@ export class JsonlThread {
   /** Where the slot being filled begins in the slab, and where its next entry goes. */
   #base = 0;
   #at = 0;
-  /** The payload of the frame entry just packed in this slot (a one-frame message reuses it). */
-  #lastPayload: Uint8Array | null = null;
+  /** The frame entry just packed in this slot, whose payload a one-frame message reuses. */
+  #lastFrame: FrameRecord | null = null;
   #timer: NodeJS.Timeout | null = null;
   #waits = 0;
   #waitedMs = 0;
@@ -142,7 +143,7 @@ export class JsonlThread {
     }
     this.#room(n);
     this.#at = packFrame(this.#slab, this.#at, f, key);
-    this.#lastPayload = f.payload;
+    this.#lastFrame = f;
     this.#scheduled();
     return true;
   }
@@ -157,7 +158,9 @@ export class JsonlThread {
         if (this.#byCache.size < 64) this.#byCache.set(m.by, by);
       }
     }
-    let same = this.#samePayload(m.payload);
+    // A one-frame message's record names its frame: no payload is made to compare.
+    const frame = payloadFrameOf(m);
+    let same = frame !== null ? frame === this.#lastFrame : this.#samePayload(m.payload);
     let n = messageEntrySize(m, same, by);
     if (n < 0) return false;
     if (!this.#open()) return true;
@@ -168,12 +171,12 @@ export class JsonlThread {
     }
     this.#room(n);
     // #room may have started a new batch: the frame's payload is then not there to point at.
-    if (same && this.#lastPayload === null) {
+    if (same && this.#lastFrame === null) {
       same = false;
       this.#room(messageEntrySize(m, false, by));
     }
     this.#at = packMessage(this.#slab, this.#at, m, same, by);
-    this.#lastPayload = null;
+    this.#lastFrame = null;
     this.#scheduled();
     return true;
   }
@@ -183,9 +186,10 @@ export class JsonlThread {
    * be reused by now): the same bytes of the same memory, whether or not the same view.
    */
   #samePayload(p: Uint8Array): boolean {
-    const last = this.#lastPayload;
-    if (last === null || p.length === 0) return false;
-    return p === last || (p.buffer === last.buffer && p.byteOffset === last.byteOffset && p.length === last.length);
+    const frame = this.#lastFrame;
+    if (frame === null || p.length === 0 || p.length !== payloadLengthOf(frame)) return false;
+    const last = frame.payload;
+    return p === last || (p.buffer === last.buffer && p.byteOffset === last.byteOffset);
   }
 
   /** Hands over what is left, waits until the file has it all, and closes the file. */
@@ -226,7 +230,7 @@ export class JsonlThread {
       at += piece.length;
       this.#at = packPart(this.#slab, this.#at, piece, at === entry.length);
     }
-    this.#lastPayload = null;
+    this.#lastFrame = null;
     this.#scheduled();
   }
 
@@ -289,7 +293,7 @@ export class JsonlThread {
     Atomics.store(ctl, PRODUCED, this.#produced);
     if (wake || this.#produced - Atomics.load(ctl, CONSUMED) >= this.#wakeAt) Atomics.notify(ctl, PRODUCED);
     this.#claimed = false;
-    this.#lastPayload = null;
+    this.#lastFrame = null;
   }
 
   #scheduled(): void {

@@ -273,6 +273,11 @@ class FrameMessageRecord implements MessageRecord {
     this.#frame = frame;
   }
 
+  /** The frame whose payload this is (not a field of the record: spreads and clones skip it). */
+  static frameOf(m: FrameMessageRecord): FrameRecord {
+    return m.#frame;
+  }
+
   /** The frame's payload, as a Buffer as every message record's is (the same bytes, not a copy). */
   get payload(): Uint8Array {
     if (this.#payload === null) {
@@ -286,6 +291,22 @@ class FrameMessageRecord implements MessageRecord {
   toJSON(): MessageRecord {
     return { id: this.id, session: this.session, time: this.time, from: this.from, kind: this.kind, length: this.length, payload: this.payload, truncated: this.truncated, frames: this.frames, compressed: this.compressed, fate: this.fate, by: this.by };
   }
+}
+
+/** The frame whose payload a message record shares (a one-frame message's), or null. */
+export function payloadFrameOf(m: MessageRecord): FrameRecord | null {
+  return m instanceof FrameMessageRecord ? FrameMessageRecord.frameOf(m) : null;
+}
+
+/** m.payload's length; a one-frame message's record tells it without making its payload. */
+export function messagePayloadLengthOf(m: MessageRecord): number {
+  return m instanceof FrameMessageRecord ? payloadLengthOf(FrameMessageRecord.frameOf(m)) : m.payload.length;
+}
+
+/** Copies m.payload's first n bytes to dst at `to`, as copyPayload does for a frame's. */
+export function copyMessagePayload(m: MessageRecord, dst: Uint8Array, dstView: DataView, to: number, n: number): void {
+  if (m instanceof FrameMessageRecord) copyPayload(FrameMessageRecord.frameOf(m), dst, dstView, to, n);
+  else copyBytes(m.payload, dst, to, n);
 }
 
 /** A message whose payload is `frame`'s (see FrameMessageRecord); `f` says the rest. */

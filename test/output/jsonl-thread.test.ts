@@ -143,6 +143,45 @@ describe('the JSONL log on its own thread', () => {
     assert.equal(jsonLine(frameJson(back[0]!)), jsonLine(frameJson(frames[0]!)));
   });
 
+  test("the relay's own records (previews still in its slab, one-frame messages sharing their frame's payload) are logged as their lines", withDir(async (dir) => {
+    const file = path.join(dir, 'log.jsonl');
+    const bus = new EventEmitter<ProxyEvents>();
+    // Small batches: a message's frame is sometimes in the batch before, or in pieces (previews
+    // of 1,024 bytes); a frame with a violation goes as its line, and its message as an entry.
+    const log = await attachJsonl(bus, file, { slots: 4, slotBytes: 1024 });
+    // Attached after the log: the records are read here only once the log has packed them.
+    let want = '';
+    bus.on('frame', (f) => void (want += `${jsonLine(frameJson(f))}\n`));
+    bus.on('message', (m) => void (want += `${jsonLine(messageJson(m))}\n`));
+    const host = testPipeHost(bus, { limits: { maxPreview: 1024, maxMessage: 1 << 20 } });
+    const pipes = [new DirectionPipe('client', host, null), new DirectionPipe('server', host, null)] as const;
+    const sizes = [0, 1, 3, 4, 5, 7, 31, 32, 33, 63, 64, 65, 125, 126, 300, 1023, 1024, 1025, 5000];
+    let n = 0;
+    for (const [side, pipe] of pipes.entries()) {
+      const maskKey = side === 0 ? KEY_A : null;
+      for (const size of sizes) {
+        const bytes = Buffer.from(Array.from({ length: size }, (_, i) => (i * 7 + size) & 0xff));
+        const text = Buffer.from('é"\\x'.repeat(size).slice(0, size));
+        // A read of several frames: binary, text, a ping, and a text message in three fragments.
+        pipe.push(Buffer.concat([
+          buildFrame({ opcode: Opcode.Binary, payload: bytes, maskKey }),
+          buildFrame({ opcode: Opcode.Text, payload: text, maskKey }),
+          buildFrame({ opcode: Opcode.Ping, payload: bytes.subarray(0, 125), maskKey }),
+          buildFrame({ opcode: Opcode.Text, payload: text.subarray(0, 2), fin: false, maskKey }),
+          buildFrame({ opcode: Opcode.Continuation, payload: bytes, fin: false, maskKey }),
+          buildFrame({ opcode: Opcode.Continuation, payload: Buffer.from('end'), maskKey }),
+          buildFrame({ opcode: Opcode.Text, payload: Buffer.concat([text, Buffer.of(0xff)]), maskKey }),
+        ]));
+        n += 7;
+      }
+    }
+    await log.close();
+    // (Waits for the writer, said in the log, aside.)
+    const got = fs.readFileSync(file, 'utf8').split('\n').filter((l) => !l.startsWith('{"type":"backpressure"')).join('\n');
+    assert.equal(want.split('\n').filter((l) => l.startsWith('{"type":"frame"')).length, n);
+    assert.equal(got, want);
+  }));
+
   test('through a ring of small batches the file gets every line, in bus order, large entries in pieces', withDir(async (dir) => {
     const file = path.join(dir, 'log.jsonl');
     const bus = new EventEmitter<ProxyEvents>();
