@@ -12,13 +12,16 @@
  *     TUI's ingest (its store fed from the bus, no drawing);
  *   - large: 64 KiB binary frames in 64 KiB chunks each way (workload 2a's), per round trip;
  *   - w6's compressed messages both ways, and inflating one of them three ways.
+ * Each line runs in a process of its own (`--line N` runs one here), so that none inherits the
+ * heap and the compiled code of the lines before it.
  * Types come from the sources; the code measured is only ever the built one.
  */
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import zlib from 'node:zlib';
 import { DeflateRaw } from 'minizlib';
 import { quote } from './workloads/deflate-messages.js';
@@ -27,13 +30,18 @@ import type { DirectionPipe as Pipe, PipeHost } from '../src/proxy/direction-pip
 type DirectionPipe = Pipe;
 import type { ProxyEvents } from '../src/proxy/events.js';
 
-const USAGE = `usage: npm run bench:micro -- [--dist DIR]
-  --dist DIR  measure the build in DIR (a dist/ directory) instead of this checkout's dist/`;
+const USAGE = `usage: npm run bench:micro -- [--dist DIR] [--line N]
+  --dist DIR  measure the build in DIR (a dist/ directory) instead of this checkout's dist/
+  --line N    measure only the report's line N (from 0), in this process`;
+
+/** The line to measure in this process, or null: all of them, each in a process of its own. */
+let only: number | null = null;
 
 function distDir(argv: string[]): URL {
   let dir: string | null = null;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--dist' && argv[i + 1] !== undefined) dir = argv[++i]!;
+    else if (argv[i] === '--line' && /^\d+$/.test(argv[i + 1] ?? '')) only = Number(argv[++i]);
     else if (argv[i] === '--help' || argv[i] === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -384,45 +392,66 @@ async function inflateEngines(): Promise<[string, number][]> {
 
 const masking = installNativeMask();
 checkShape();
-const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
-console.log(`relay work in process: ${dist.pathname}`);
-console.log(`${cpu}, ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0]!.toFixed(2)}; masking: ${masking}; best of 6 rounds, chunk copies subtracted`);
 const perFrame = (what: string, ns: number | string): void =>
   console.log(`  64 B text, 100 per chunk, ${what.padEnd(30)} ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(6)} ns per frame (${(2 * ns).toFixed(0)} per echoed message)`}`);
-perFrame('relay alone', await small({}));
-perFrame('+ headless printer', await small({ printer: true }));
-perFrame('+ printer thread (CLI)', await withPrinterThread((bus) => small({ bus })));
-perFrame('+ printer + JSONL log', await smallWithLog(true));
-perFrame('+ TUI ingest (no drawing)', await smallWithTui());
-for (const w6 of [false, true]) {
-  const ns = await printerLines(w6);
-  console.log(`  the printer's thread, formatting a line of ${w6 ? '~150 B JSON, compressed' : '64 B text            '}  ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(6)} ns per line`}`);
-}
-// The printer alone reads a line's worth of each preview; a reader of all of it (the JSONL log,
-// the TUI) makes the relay keep --max-preview bytes per frame.
-for (const [preview, reader] of [[64 * 1024, false], [64 * 1024, true], [4 * 1024, true]] as const) {
-  const ns = await large(true, preview, reader);
-  const who = reader ? `+ a reader, --max-preview ${String(preview / 1024).padStart(2)}k` : 'alone                      ';
-  console.log(`  64 KiB binary, printer ${who}  ${(ns / 1000).toFixed(1).padStart(7)} µs per round trip (2 frames)`);
-}
-try {
+const compressedLine = (what: string, measure: () => Promise<number | string>) => async (): Promise<void> => {
   // (An older build inflates as it reads either way: it has no inflateLater.)
-  const ways: [string, () => Promise<number | string>][] = [
-    ['alone', () => smallCompressed({ later: true })],
-    ['headless printer', () => smallCompressed({ printer: true, later: true })],
-    ['printer thread (CLI)', () => withPrinterThread((bus) => smallCompressed({ bus, later: true }))],
-    ['alone, --strict (inflated as each frame ends)', () => smallCompressed({ later: false })],
-  ];
-  for (const [what, measure] of ways) {
+  const label = `  ~150 B JSON, permessage-deflate both ways, 100 per chunk, ${what.padEnd(44)}`;
+  try {
     const ns = await measure();
-    console.log(`  ~150 B JSON, permessage-deflate both ways, 100 per chunk, ${what.padEnd(44)} ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(5)} ns per message (2 frames)`}`);
+    console.log(`${label} ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(5)} ns per message (2 frames)`}`);
+  } catch (err) {
+    console.log(`${label} not measurable on this build (${err instanceof Error ? err.message : String(err)})`);
   }
-} catch (err) {
-  console.log(`  ~150 B JSON, permessage-deflate both ways: not measurable on this build (${err instanceof Error ? err.message : String(err)})`);
-}
-const engines = await inflateEngines();
-if (engines.length === 0) console.log('inflating one ~150 B JSON message: proxy/raw-inflate.js not in this build');
-else {
-  console.log('inflating one ~150 B JSON message (about 50 B compressed, context kept):');
-  for (const [name, ns] of engines) console.log(`  ${name.padEnd(46)} ${(ns / 1000).toFixed(2).padStart(6)} µs`);
+};
+
+/** The report, a line each. */
+const LINES: (() => Promise<void>)[] = [
+  async () => perFrame('relay alone', await small({})),
+  async () => perFrame('+ headless printer', await small({ printer: true })),
+  async () => perFrame('+ printer thread (CLI)', await withPrinterThread((bus) => small({ bus }))),
+  async () => perFrame('+ printer + JSONL log', await smallWithLog(true)),
+  async () => perFrame('+ TUI ingest (no drawing)', await smallWithTui()),
+  ...[false, true].map((w6) => async () => {
+    const ns = await printerLines(w6);
+    console.log(`  the printer's thread, formatting a line of ${w6 ? '~150 B JSON, compressed' : '64 B text            '}  ${typeof ns === 'string' ? ns : `${ns.toFixed(0).padStart(6)} ns per line`}`);
+  }),
+  // The printer alone reads a line's worth of each preview; a reader of all of it (the JSONL log,
+  // the TUI) makes the relay keep --max-preview bytes per frame.
+  ...([[64 * 1024, false], [64 * 1024, true], [4 * 1024, true]] as const).map(([preview, reader]) => async () => {
+    const ns = await large(true, preview, reader);
+    const who = reader ? `+ a reader, --max-preview ${String(preview / 1024).padStart(2)}k` : 'alone                      ';
+    console.log(`  64 KiB binary, printer ${who}  ${(ns / 1000).toFixed(1).padStart(7)} µs per round trip (2 frames)`);
+  }),
+  compressedLine('alone', () => smallCompressed({ later: true })),
+  compressedLine('headless printer', () => smallCompressed({ printer: true, later: true })),
+  compressedLine('printer thread (CLI)', () => withPrinterThread((bus) => smallCompressed({ bus, later: true }))),
+  compressedLine('alone, --strict (inflated as each frame ends)', () => smallCompressed({ later: false })),
+  async () => {
+    const engines = await inflateEngines();
+    if (engines.length === 0) console.log('inflating one ~150 B JSON message: proxy/raw-inflate.js not in this build');
+    else {
+      console.log('inflating one ~150 B JSON message (about 50 B compressed, context kept):');
+      for (const [name, ns] of engines) console.log(`  ${name.padEnd(46)} ${(ns / 1000).toFixed(2).padStart(6)} µs`);
+    }
+  },
+];
+
+if (only !== null) {
+  const line = LINES[only];
+  if (line === undefined) {
+    console.error(`--line ${only}: there are ${LINES.length} lines (0 to ${LINES.length - 1})`);
+    process.exit(2);
+  }
+  await line();
+} else {
+  const cpu = os.cpus()[0]?.model.trim() ?? 'unknown CPU';
+  console.log(`relay work in process: ${dist.pathname}`);
+  console.log(`${cpu}, ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0]!.toFixed(2)}; masking: ${masking}; best of 6 rounds, chunk copies subtracted; each line in a process of its own`);
+  // Each line in a fresh process: what earlier lines leave behind (their heap, the JIT's choices)
+  // moved a later line by a fifth, for a change that did not touch its code (docs/performance.md, round 7).
+  for (let i = 0; i < LINES.length; i++) {
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--line', String(i)], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (child.status !== 0) process.exit(child.status ?? 1);
+  }
 }
