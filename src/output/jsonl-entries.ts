@@ -158,7 +158,7 @@ export function packMessage(s: Slab, at: number, m: MessageRecord, same: boolean
   f64[i + 5] = m.frames;
   let end = at + FIXED;
   if (by !== null) {
-    copy(b, end, by);
+    b.set(by, end);
     end += by.length;
   }
   if (same) u32(b, at + 4, 0);
@@ -195,13 +195,6 @@ export function packPart(s: Slab, at: number, piece: Uint8Array, last: boolean):
   u32(b, at + 4, piece.length);
   b.set(piece, at + SHORT);
   return aligned(at + SHORT + piece.length);
-}
-
-function copy(b: Buffer, at: number, p: Uint8Array): void {
-  const n = p.length;
-  // Small payloads are the common case: a loop costs less than a call into set().
-  if (n < 64) for (let i = 0; i < n; i++) b[at + i] = p[i]!;
-  else b.set(p, at);
 }
 
 const NONE: readonly never[] = [];
