@@ -16,9 +16,12 @@ import { IN_SLAB } from './slab.js';
 export class PeerRecords {
   readonly #host: PipeHost;
   readonly #from: Side;
-  /** Records of frames in the chunk being relayed; the first kept apart (most reads carry one frame, and an array emptied per read is made again per read). */
+  /**
+   * Frames of the chunk being relayed whose records wait, linked through their own state: an
+   * array per read grew by copies as a read's frames came in (a hundred on a busy session).
+   */
   #first: Current | null = null;
-  #rest: Current[] = [];
+  #last: Current | null = null;
   /** Payload bytes per frame the observers read (at most --max-preview), as of this read. */
   preview: number;
   /** Whether an observer reads plain one-frame messages, as of this read (preview-demand.ts). */
@@ -48,8 +51,9 @@ export class PeerRecords {
     cur.last = last;
     cur.endTime = time;
     cur.shownLength = length;
-    if (this.#first === null) this.#first = cur;
-    else this.#rest.push(cur);
+    if (this.#last === null) this.#first = cur;
+    else this.#last.nextHeld = cur;
+    this.#last = cur;
   }
 
   /**
@@ -69,17 +73,17 @@ export class PeerRecords {
 
   /** Emits the records held for the chunk being relayed: whatever goes on the bus next comes after them. */
   release(): void {
-    const first = this.#first;
-    if (first === null) return;
-    this.#first = null;
+    let c = this.#first;
+    if (c === null) return;
     // Taken before any record goes out: an observer's reaction may come back here.
-    let rest: Current[] | null = null;
-    if (this.#rest.length > 0) {
-      rest = this.#rest;
-      this.#rest = [];
+    this.#first = null;
+    this.#last = null;
+    while (c !== null) {
+      const next: Current | null = c.nextHeld;
+      c.nextHeld = null;
+      this.record(c, c.shown, c.close, c.msg, c.last, c.endTime, c.shownLength);
+      c = next;
     }
-    this.record(first, first.shown, first.close, first.msg, first.last, first.endTime, first.shownLength);
-    if (rest !== null) for (const c of rest) this.record(c, c.shown, c.close, c.msg, c.last, c.endTime, c.shownLength);
   }
 
   report(v: Violation, frame: number | null): void {

@@ -193,35 +193,43 @@ export function emitFrame(
   lazyLength = 0,
 ): FrameRecord {
   const h = f.header;
+  // The literal lives in a function of its own: spelled out here, it made this one too large for
+  // the compiler to inline the peer record's constructor into the relay's hot path.
   const record: FrameRecord =
     h instanceof WireHeader && f.raw === undefined
       ? new PeerFrameRecord(f.id, sink.session, f.time, from, h, lazy === null ? payload : null, lazy, lazyAt, lazyLength, truncated, compressed, close, f.violations, origin)
-      : {
-          id: f.id,
-          session: sink.session,
-          time: f.time,
-          from,
-          fin: h.fin,
-          rsv1: h.rsv1,
-          rsv2: h.rsv2,
-          rsv3: h.rsv3,
-          opcode: h.opcode,
-          kind: frameKind(h.opcode),
-          masked: h.maskKey !== null,
-          maskKey: h.maskKey,
-          length: h.payloadLength,
-          header: f.raw ?? (h instanceof WireHeader ? h.raw : new Uint8Array(0)),
-          headerLength: h.headerLength,
-          payload,
-          truncated,
-          compressed,
-          close,
-          violations: f.violations,
-          origin,
-        };
+      : frameLiteral(sink.session, from, f, payload, truncated, close, origin, compressed);
   sink.stats?.frame(record);
   sink.bus.emit('frame', record);
   return record;
+}
+
+/** The record of a frame the proxy wrote (or of a header that is not the parser's), as a literal. */
+function frameLiteral(session: number, from: Side, f: FrameFacts, payload: Uint8Array, truncated: boolean, close: FrameRecord['close'], origin: FrameOrigin, compressed: boolean): FrameRecord {
+  const h = f.header;
+  return {
+    id: f.id,
+    session,
+    time: f.time,
+    from,
+    fin: h.fin,
+    rsv1: h.rsv1,
+    rsv2: h.rsv2,
+    rsv3: h.rsv3,
+    opcode: h.opcode,
+    kind: frameKind(h.opcode),
+    masked: h.maskKey !== null,
+    maskKey: h.maskKey,
+    length: h.payloadLength,
+    header: f.raw ?? (h instanceof WireHeader ? h.raw : new Uint8Array(0)),
+    headerLength: h.headerLength,
+    payload,
+    truncated,
+    compressed,
+    close,
+    violations: f.violations,
+    origin,
+  };
 }
 
 export type MessageFacts = Omit<MessageRecord, 'session' | 'from'>;

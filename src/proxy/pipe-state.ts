@@ -76,6 +76,8 @@ export interface Current {
   last: boolean;
   endTime: number;
   shownLength: number;
+  /** The next frame of its chunk whose record waits with it (peer-records.ts): a list, not an array. */
+  nextHeld: Current | null;
 }
 
 const NO_BYTES = new Uint8Array(0);
@@ -101,6 +103,7 @@ export function newCurrent(id: number, time: number, header: WireHeader, message
     last: false,
     endTime: 0,
     shownLength: 0,
+    nextHeld: null,
   };
 }
 

@@ -15,6 +15,7 @@ import { KEY_A, KEY_B, maskedFrame, parseChunks, patternBytes, unmaskedFrame, xo
 
 interface Harness {
   readonly pipe: DirectionPipe;
+  readonly bus: EventEmitter<ProxyEvents>;
   readonly written: Uint8Array[];
   readonly frames: FrameRecord[];
   readonly messages: MessageRecord[];
@@ -60,7 +61,7 @@ function harness(from: Side, interceptors: MessageInterceptor[] = [], limits = {
     idle: () => undefined,
   };
   const pipe: DirectionPipe = new DirectionPipe(from, host, null);
-  return { pipe, written, frames, messages, violations, pressure, out: () => Buffer.concat(written) };
+  return { pipe, bus, written, frames, messages, violations, pressure, out: () => Buffer.concat(written) };
 }
 
 /** A decider that answers from a function, optionally after a delay. */
@@ -95,6 +96,28 @@ describe('DirectionPipe, nothing deciding', () => {
     assert.deepEqual(h.out(), input);
     assert.equal(h.written.length, 1, 'one write per chunk');
     assert.deepEqual(h.frames.map((f) => f.kind), ['text', 'binary', 'ping']);
+  });
+
+  test('the records of a read\'s frames go out once each, in order, also when an observer writes in between', () => {
+    const h = harness('client');
+    // An observer's reaction to the third record writes a frame of the proxy's own: the records
+    // still held must neither be lost nor emitted twice, and the next read starts a fresh list.
+    let injected = false;
+    h.bus.on('frame', (f) => {
+      if (!injected && f.origin === 'peer' && f.length === 3) {
+        injected = true;
+        h.pipe.writeNow({ kind: 'ping', data: Buffer.from('x') });
+      }
+    });
+    const texts = Array.from({ length: 40 }, (_, i) => 'p'.repeat(i + 1));
+    h.pipe.push(Buffer.concat(texts.slice(0, 30).map((t) => maskedFrame(Opcode.Text, t, KEY_A))));
+    h.pipe.push(Buffer.concat(texts.slice(30).map((t) => maskedFrame(Opcode.Text, t, KEY_A))));
+    const peer = h.frames.filter((f) => f.origin === 'peer');
+    assert.deepEqual(peer.map((f) => f.length), texts.map((t) => t.length), 'every frame once, in order');
+    assert.deepEqual(new Set(peer.map((f) => f.id)).size, texts.length);
+    const ping = h.frames.findIndex((f) => f.origin === 'injected');
+    assert.equal(ping, 3, 'the injected frame is recorded where it was written');
+    assert.deepEqual(h.messages.map((m) => Buffer.from(m.payload).toString()), texts);
   });
 
   test('re-masks client frames with a fresh key and keeps every other bit', () => {
