@@ -1,20 +1,17 @@
 /**
  * Subcommands that work on recordings: `wsproxy stats`, `wsproxy har`, `wsproxy replay`.
- * Usage errors exit 2, like the proxy's own flags.
+ * Usage errors exit 2, like the proxy's own flags. The writers and readers behind them (and the
+ * `ws` client that replays) are imported when a command or flag uses them, not by every proxy.
  */
 import type { Command } from 'commander';
 import type { RunningProxy } from '../proxy/server.js';
-import { harDocument } from '../export/har.js';
-import { harEntryFromLog } from '../export/har-from-log.js';
-import { attachHar, writeAtomic, type HarWriter } from '../export/har-writer.js';
+import type { HarWriter } from '../export/har-writer.js';
 import { readLog, readLogParts, type RecordedSession } from '../export/log-reader.js';
 import { reconnectText } from '../output/fault-format.js';
-import { attachPcap, type PcapWriter } from '../export/pcap-writer.js';
+import type { PcapWriter } from '../export/pcap-writer.js';
 import fs from 'node:fs';
 import { FdWriter } from '../output/fd-writer.js';
-import { readRecording } from '../export/recording.js';
-import { replay, type ReplaySpeed } from '../export/replay.js';
-import { parsePath } from '../export/json-diff.js';
+import type { ReplaySpeed } from '../export/replay.js';
 import type { Options } from './options.js';
 import { statsFromRecords, type SessionStats } from '../export/stats.js';
 import { formatStatsTable } from '../export/stats-text.js';
@@ -41,6 +38,7 @@ export async function attachExports(proxy: RunningProxy, options: Pick<Options, 
   let har: HarWriter | null = null;
   if (options.har !== null) {
     try {
+      const { attachHar } = await import('../export/har-writer.js');
       har = await attachHar(proxy.bus, { path: options.har, control: options.harControl, version });
     } catch (error) {
       throw new Error(`--har: ${(error as Error).message}`);
@@ -61,6 +59,7 @@ export async function attachExports(proxy: RunningProxy, options: Pick<Options, 
     }
     // A reader that goes away (wireshark closed) ends the capture, not the proxy.
     out.on('error', () => undefined);
+    const { attachPcap } = await import('../export/pcap-writer.js');
     pcap = attachPcap(proxy.bus, { out, endStream: !toStdout, proxyAddress: proxy.listening });
   }
   return {
@@ -118,6 +117,7 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
         fail(error);
       }
       if (opts.session !== undefined) sessions = sessions.filter((s) => String(s.session) === opts.session);
+      const [{ harDocument }, { harEntryFromLog }, { writeAtomic }] = await Promise.all([import('../export/har.js'), import('../export/har-from-log.js'), import('../export/har-writer.js')]);
       const text = JSON.stringify(harDocument(sessions.map((s) => harEntryFromLog(s, { control: opts.control === true })), version), null, 1);
       if (opts.output === undefined) out(`${escapeJsonText(text)}\n`);
       else await writeAtomic(opts.output, text).catch((e: Error) => fail(new Error(`-o: ${e.message}`)));
@@ -141,6 +141,7 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
       if (opts.speed !== '1' && opts.speed !== '0' && opts.speed !== 'wait') return usage(`--speed: expected 1, 0 or wait, got "${opts.speed}"`);
       if (!/^\d+$/.test(opts.timeout)) return usage(`--timeout: expected milliseconds, got "${opts.timeout}"`);
       try {
+        const [{ parsePath }, { readRecording }, { replay }] = await Promise.all([import('../export/json-diff.js'), import('../export/recording.js'), import('../export/replay.js')]);
         opts.ignore.forEach(parsePath);
         const sessions = await readRecording(file);
         const rec = opts.session === undefined ? sessions[0] : sessions.find((s) => String(s.session) === opts.session);

@@ -5,8 +5,8 @@
  */
 import { INTERCEPTOR_ORDER } from '../proxy/control.js';
 import type { RunningProxy } from '../proxy/server.js';
-import { prepareScript, replaceInterceptor, type ScriptHandle } from '../script/index.js';
-import { startTui } from '../tui/index.js';
+import type { ScriptHandle } from '../script/index.js';
+import { replaceInterceptor } from '../script/replace-rules.js';
 import type { Options } from './options.js';
 import { FaultEngine } from '../fault/engine.js';
 import { loadFaults, parseSeed } from '../fault/load.js';
@@ -24,17 +24,24 @@ export interface PreparedFrontEnds {
   readonly faults: FaultEngine;
   /** Starts --control, if asked for; throws when it cannot listen. */
   startControl(): Promise<ControlServer | null>;
-  start(proxy: RunningProxy, headless: boolean): FrontEnds;
+  /** Attaches the deciders and fault rules, and starts the TUI unless this run is headless. */
+  start(proxy: RunningProxy): FrontEnds;
 }
 
-/** Throws ScriptLoadError / ReplaceRuleError with a one-line message. */
-export async function prepareFrontEnds(options: Options): Promise<PreparedFrontEnds> {
+/**
+ * Throws ScriptLoadError / ReplaceRuleError with a one-line message. The script runtime and the
+ * TUI are loaded only when this run uses them: their code would otherwise sit in every headless
+ * proxy's heap, and a larger heap sets V8 collecting in full during large transfers
+ * (docs/performance.md, round 8).
+ */
+export async function prepareFrontEnds(options: Options, headless: boolean): Promise<PreparedFrontEnds> {
   const replace = options.replace.length === 0 ? null : replaceInterceptor(options.replace);
   const loaded = loadFaults(options.faults, options.faultsFile);
   const seed = options.faultSeed !== null ? parseSeed(options.faultSeed) : (loaded.seed ?? FaultRandom.randomSeed());
   const faults = new FaultEngine(seed);
   for (const r of loaded.rules) faults.add(r.rule, r.source, r.enabled);
-  const script = options.script === null ? null : await prepareScript({ path: options.script, timeoutMs: options.scriptTimeout, failMode: options.scriptFail, watch: true, maxMessage: options.maxMessage });
+  const script = options.script === null ? null : await (await import('../script/index.js')).prepareScript({ path: options.script, timeoutMs: options.scriptTimeout, failMode: options.scriptFail, watch: true, maxMessage: options.maxMessage });
+  const startTui = headless ? null : (await import('../tui/index.js')).startTui;
   let control: ControlServer | null = null;
   return {
     faults,
@@ -44,7 +51,7 @@ export async function prepareFrontEnds(options: Options): Promise<PreparedFrontE
       process.stderr.write(`wsproxy: control API on http://${control.host.includes(':') ? `[${control.host}]` : control.host}:${control.port}/rules\n`);
       return control;
     },
-    start(proxy, headless) {
+    start(proxy) {
       if (replace !== null) proxy.use(replace, INTERCEPTOR_ORDER.replace);
       faults.attach(proxy);
       if (faults.rules().length > 0 || options.faultSeed !== null) {
@@ -52,14 +59,15 @@ export async function prepareFrontEnds(options: Options): Promise<PreparedFrontE
         process.stderr.write(`wsproxy: ${faults.rules().length} fault rule(s), seed ${seed} (replay with --fault-seed ${seed})\n`);
       }
       const scriptHandle: ScriptHandle | null = script?.start(proxy) ?? null;
-      const tui = headless
-        ? null
-        : startTui(proxy, {
-            history: options.history,
-            maxPreview: options.maxPreview,
-            maxPayloadBytes: options.uiMemory,
-            ...(scriptHandle === null ? {} : { scriptState: () => scriptHandle.state() }),
-          });
+      const tui =
+        startTui === null
+          ? null
+          : startTui(proxy, {
+              history: options.history,
+              maxPreview: options.maxPreview,
+              maxPayloadBytes: options.uiMemory,
+              ...(scriptHandle === null ? {} : { scriptState: () => scriptHandle.state() }),
+            });
       return {
         quit: tui?.closed ?? new Promise(() => undefined),
         async close() {

@@ -7,9 +7,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { createProxy, type RunningProxy } from '../proxy/server.js';
 import { attachPrinterThread } from '../output/printer-thread.js';
 import { attachJsonl } from '../output/jsonl.js';
-import { startDemoClient, startEchoTarget } from './demo.js';
 import { OptionError, toOptions, type Options, type RawOptions } from './options.js';
-import { ReplaceRuleError } from '../script/index.js';
+import { ReplaceRuleError } from '../script/replace-rules.js';
 import { FaultRuleError } from '../fault/rule.js';
 import { probeTarget } from './probe.js';
 import { prepareFrontEnds, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
@@ -114,6 +113,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     .description('run against a built-in echo target with a client that sends every kind of frame')
     .option('--rounds <n>', 'stop the demo client after this many rounds (default: until Ctrl-C)')
     .action(async (raw: RawOptions & { readonly rounds?: string }) => {
+      // The demo's peers use the `ws` package: loaded for the demo only (see front-ends.ts).
+      const { startEchoTarget } = await import('./demo.js');
       const echo = await startEchoTarget();
       const options = toOptions(raw, { target: { host: '127.0.0.1', port: echo.port, basePath: '' } });
       const rounds = raw.rounds === undefined ? Infinity : Number(raw.rounds);
@@ -181,10 +182,12 @@ interface BrowserRun {
 }
 
 async function run(options: Options, demo: Demo | null, browser: BrowserRun | null = null): Promise<void> {
+  const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
+  const headless = options.headless || !tty;
   let prepared: PreparedFrontEnds;
   let tls: PreparedTls;
   try {
-    prepared = await prepareFrontEnds(options);
+    prepared = await prepareFrontEnds(options, headless);
     tls = await prepareTls(options.tls, options.target);
   } catch (error) {
     fail(error);
@@ -214,11 +217,9 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
   }
   const jsonl = options.logFile === null ? null : await attachJsonl(proxy.bus, options.logFile, { bytes: options.logBuffer }).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
   const exports = await attachExports(proxy, options, packageVersion()).catch((e: unknown) => fail(e));
-  const tty = process.stdout.isTTY === true && process.stdin.isTTY === true;
-  const headless = options.headless || !tty;
   // Formatted and written by a thread of its own; a reader that goes away ends the program quietly.
   const printer = headless ? attachPrinterThread(proxy.bus, exports.stdoutTaken ? 2 : 1, { color: options.color && process.stdout.isTTY === true }, () => process.exit(0)) : null;
-  const frontEnds: FrontEnds = prepared.start(proxy, headless);
+  const frontEnds: FrontEnds = prepared.start(proxy);
   await prepared.startControl().catch((e: Error) => fail(new Error(`--control: ${describeStartError(e)}`)));
   const scheme = options.tls.listen ? 'wss://' : '';
   const mode = target === null ? `, a forward (HTTP CONNECT) proxy${tls.ca === null ? '' : `, CA ${tls.ca.certPath}`}` : `, relaying to ${proxy.target}`;
@@ -243,7 +244,7 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
-  const client = demo === null ? null : startDemoClient(`ws://${proxy.listening}/demo`, demo.rounds);
+  const client = demo === null ? null : (await import('./demo.js')).startDemoClient(`ws://${proxy.listening}/demo`, demo.rounds);
   if (client !== null && Number.isFinite(demo!.rounds)) void client.finished.then(() => setTimeout(() => void shutdown(0), 200));
   void frontEnds.quit.then(() => shutdown(0));
   if (browser !== null) {

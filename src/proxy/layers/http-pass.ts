@@ -19,8 +19,8 @@ import { endClient } from './upgrade.js';
 import { UpstreamLeg } from './upstream-leg.js';
 
 export function plainHttpLayer(deps: LayerDeps): RequestLayer {
-  const upstream = new UpstreamLeg();
-  return (request, reader, ctx) => pass(deps, upstream, request, reader, ctx);
+  let upstream: UpstreamLeg | null = null;
+  return (request, reader, ctx) => pass(deps, (upstream ??= new UpstreamLeg()), request, reader, ctx);
 }
 
 async function pass(deps: LayerDeps, upstream: UpstreamLeg, request: IncomingRequest, reader: SocketReader, ctx: ConnectionContext): Promise<Next> {

@@ -11,9 +11,10 @@
  * plain request (h2c) is handed back for an opaque relay; interim 1xx answers are passed on.
  */
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import httpProxy from 'http-proxy';
+import type httpProxy from 'http-proxy';
 import { MAX_HEAD_BYTES, parseRequestLine, type HttpHead } from '../../protocol/handshake.js';
 import { canStartStatusLine } from '../../protocol/http1.js';
 import { formatTarget, type Target } from '../upstream.js';
@@ -262,10 +263,14 @@ class Exchange implements LegExchange {
   }
 }
 
-/** One per proxy: the http-proxy instance and the internal server that reads each request's leg. */
+/**
+ * One per proxy, made at its first plain request: the http-proxy instance and the internal server
+ * that reads each request's leg. http-proxy (with follow-redirects) is loaded then, not with the
+ * proxy: a relay of WebSockets alone keeps a smaller heap (docs/performance.md, round 8).
+ */
 export class UpstreamLeg {
   readonly #exchanges = new WeakMap<object, Exchange>();
-  readonly #proxy = httpProxy.createProxyServer({ preserveHeaderKeyCase: true, xfwd: false, changeOrigin: false, ws: false });
+  readonly #proxy = (createRequire(import.meta.url)('http-proxy') as typeof httpProxy).createProxyServer({ preserveHeaderKeyCase: true, xfwd: false, changeOrigin: false, ws: false });
   readonly #server: http.Server;
 
   constructor() {
