@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { createProxy, type RunningProxy } from '../proxy/server.js';
 import { attachPrinterThread } from '../output/printer-thread.js';
 import { attachJsonl } from '../output/jsonl.js';
+import type { DemoClient } from './demo.js';
 import { OptionError, toOptions, type Options, type RawOptions } from './options.js';
 import { ReplaceRuleError } from '../script/replace-rules.js';
 import { FaultRuleError } from '../fault/rule.js';
@@ -114,11 +115,11 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option('--rounds <n>', 'stop the demo client after this many rounds (default: until Ctrl-C)')
     .action(async (raw: RawOptions & { readonly rounds?: string }) => {
       // The demo's peers use the `ws` package: loaded for the demo only (see front-ends.ts).
-      const { startEchoTarget } = await import('./demo.js');
+      const { startDemoClient, startEchoTarget } = await import('./demo.js');
       const echo = await startEchoTarget();
       const options = toOptions(raw, { target: { host: '127.0.0.1', port: echo.port, basePath: '' } });
       const rounds = raw.rounds === undefined ? Infinity : Number(raw.rounds);
-      await run(options, { rounds, stopTarget: () => echo.close() });
+      await run(options, { rounds, startClient: (url) => startDemoClient(url, rounds), stopTarget: () => echo.close() });
     });
   program
     .command('ca')
@@ -173,6 +174,7 @@ function describeStartError(error: unknown): string {
 
 interface Demo {
   readonly rounds: number;
+  startClient(url: string): DemoClient;
   stopTarget(): Promise<void>;
 }
 
@@ -244,7 +246,7 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
-  const client = demo === null ? null : (await import('./demo.js')).startDemoClient(`ws://${proxy.listening}/demo`, demo.rounds);
+  const client = demo === null ? null : demo.startClient(`ws://${proxy.listening}/demo`);
   if (client !== null && Number.isFinite(demo!.rounds)) void client.finished.then(() => setTimeout(() => void shutdown(0), 200));
   void frontEnds.quit.then(() => shutdown(0));
   if (browser !== null) {
