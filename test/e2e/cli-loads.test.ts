@@ -24,7 +24,8 @@ test('a headless run loads the UI, ws, http-proxy and minizlib only when it uses
   if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) return t.skip('dist/ is missing: run `npm run build` first');
   // One target for both kinds of request: WebSocket upgrades echo, plain requests get a body.
   const server = http.createServer((_req, res) => res.end('plain answer'));
-  const wss = new WebSocketServer({ server });
+  // permessage-deflate accepted, so the session's frames go through the proxy's own inflater.
+  const wss = new WebSocketServer({ server, perMessageDeflate: { threshold: 0 } });
   wss.on('connection', (c) => c.on('message', (m, binary) => c.send(m, { binary })));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const targetPort = (server.address() as { port: number }).port;
@@ -37,9 +38,10 @@ test('a headless run loads the UI, ws, http-proxy and minizlib only when it uses
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   try {
     const port = Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(stderr), 20_000, 'the listening line'))[1]);
-    // A WebSocket session through the proxy, a compressed one (ws offers permessage-deflate).
-    const client = new WebSocket(`ws://127.0.0.1:${port}/`);
+    // A compressed WebSocket session through the proxy (ws's client offers permessage-deflate).
+    const client = new WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: { threshold: 0 } });
     await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+    assert.match(client.extensions, /permessage-deflate/, 'the session is compressed');
     const echo = new Promise<string>((resolve) => client.once('message', (m) => resolve(String(m))));
     client.send('hello through the proxy');
     assert.equal(await echo, 'hello through the proxy');
