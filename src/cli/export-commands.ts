@@ -6,22 +6,15 @@
 import type { Command } from 'commander';
 import type { RunningProxy } from '../proxy/server.js';
 import type { HarWriter } from '../export/har-writer.js';
-import { readLog, readLogParts, type RecordedSession } from '../export/log-reader.js';
+import type { RecordedSession } from '../export/log-reader.js';
 import { reconnectText } from '../output/fault-format.js';
 import type { PcapWriter } from '../export/pcap-writer.js';
 import fs from 'node:fs';
 import { FdWriter } from '../output/fd-writer.js';
 import type { ReplaySpeed } from '../export/replay.js';
 import type { Options } from './options.js';
-import { statsFromRecords, type SessionStats } from '../export/stats.js';
-import { formatStatsTable } from '../export/stats-text.js';
+import type { SessionStats } from '../export/stats.js';
 import { escapeForTerminal, escapeJsonText } from '../output/terminal-text.js';
-
-/** The recorded stats of a session when its close carried them, else rebuilt from its frames. */
-export function sessionStats(s: RecordedSession): SessionStats {
-  if (s.close?.stats != null) return s.close.stats;
-  return statsFromRecords(s.time, s.frames, s.messages, s.close, s.faults);
-}
 
 function out(text: string): void {
   process.stdout.write(text);
@@ -81,6 +74,9 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
     .action(async (log: string, opts: { json?: boolean; session?: string }) => {
       let sessions: RecordedSession[];
       let reconnects: readonly Record<string, unknown>[];
+      const [{ readLogParts }, { statsFromRecords }, { formatStatsTable }] = await Promise.all([import('../export/log-reader.js'), import('../export/stats.js'), import('../export/stats-text.js')]);
+      // The recorded stats of a session when its close carried them, else rebuilt from its frames.
+      const sessionStats = (s: RecordedSession): SessionStats => s.close?.stats ?? statsFromRecords(s.time, s.frames, s.messages, s.close, s.faults);
       try {
         const parts = await readLogParts(log);
         sessions = [...parts.sessions.values()];
@@ -111,6 +107,7 @@ export function addExportCommands(program: Command, fail: (error: unknown) => ne
     .option('--session <n>', 'only this session')
     .action(async (log: string, opts: { output?: string; control?: boolean; session?: string }) => {
       let sessions: RecordedSession[];
+      const { readLog } = await import('../export/log-reader.js');
       try {
         sessions = await readLog(log);
       } catch (error) {

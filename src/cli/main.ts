@@ -6,20 +6,17 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createProxy, type RunningProxy } from '../proxy/server.js';
 import { attachPrinterThread } from '../output/printer-thread.js';
-import { attachJsonl } from '../output/jsonl.js';
 import type { DemoClient } from './demo.js';
 import { OptionError, toOptions, type Options, type RawOptions } from './options.js';
 import { ReplaceRuleError } from '../script/replace-rules.js';
-import { FaultRuleError } from '../fault/rule.js';
+import { FaultRuleError } from '../fault/rule-error.js';
 import { probeTarget } from './probe.js';
 import { prepareFrontEnds, type FrontEnds, type PreparedFrontEnds } from './front-ends.js';
 import { addExportCommands, attachExports } from './export-commands.js';
-import { LogReadError } from '../export/log-reader.js';
+import { LogReadError } from '../export/log-read-error.js';
 import { prepareTls, type PreparedTls } from '../tls/setup.js';
 import { TrustError } from '../tls/trust.js';
-import { describeCa } from '../tls/ca-command.js';
 import { defaultCaDir } from '../tls/ca.js';
-import { findChromium, launchChromium } from '../tls/browser.js';
 
 const EXAMPLES = `
 Examples:
@@ -127,6 +124,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option('--ca-dir <dir>', 'where the local CA lives (default $WSPROXY_HOME or ~/.wsproxy)')
     .option('--pem', 'print the CA certificate (PEM) only')
     .action(async (raw: { readonly caDir?: string; readonly pem?: boolean }) => {
+      const { describeCa } = await import('../tls/ca-command.js');
       const described = await describeCa(raw.caDir ?? defaultCaDir()).catch((e: unknown) => fail(e));
       process.stdout.write(raw.pem === true ? described.ca.certPem : described.text);
     });
@@ -136,6 +134,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     .option('--chromium <path>', 'the browser to run (default: CHROME_PATH, else chromium, chromium-browser or google-chrome on PATH)')
     .action(async (url: string | undefined, raw: RawOptions & { readonly chromium?: string }) => {
       let chromium: string;
+      const { findChromium } = await import('../tls/browser.js');
       try {
         chromium = findChromium(raw.chromium ?? null);
       } catch (error) {
@@ -203,7 +202,7 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
       deflate: options.deflate,
       strict: options.strict,
       limits: { maxPreview: options.maxPreview, maxMessage: options.maxMessage },
-      admit: prepared.faults.admit,
+      ...(prepared.faults === null ? {} : { admit: prepared.faults.admit }),
       dial: tls.dial,
       ...(tls.listenTls === undefined ? {} : { listenTls: tls.listenTls }),
       ...(tls.forward === undefined ? {} : { forward: tls.forward }),
@@ -217,7 +216,7 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
     await proxy.close();
     fail(new Error(unreachable));
   }
-  const jsonl = options.logFile === null ? null : await attachJsonl(proxy.bus, options.logFile, { bytes: options.logBuffer }).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
+  const jsonl = options.logFile === null ? null : await (await import('../output/jsonl.js')).attachJsonl(proxy.bus, options.logFile, { bytes: options.logBuffer }).catch((e: Error) => fail(new Error(`--log-file: ${e.message}`)));
   const exports = await attachExports(proxy, options, packageVersion()).catch((e: unknown) => fail(e));
   // Formatted and written by a thread of its own; a reader that goes away ends the program quietly.
   const printer = headless ? attachPrinterThread(proxy.bus, exports.stdoutTaken ? 2 : 1, { color: options.color && process.stdout.isTTY === true }, () => process.exit(0)) : null;
@@ -251,6 +250,7 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
   void frontEnds.quit.then(() => shutdown(0));
   if (browser !== null) {
     const listen = proxy.listening.replace(/^0\.0\.0\.0:/, '127.0.0.1:').replace(/^\[::\]:/, '[::1]:');
+    const { launchChromium } = await import('../tls/browser.js');
     const launched = launchChromium(browser.chromium, { proxy: listen, spki: tls.ca!.spkiSha256, url: browser.url });
     if (headless) process.stderr.write(`wsproxy: opened ${browser.chromium}${browser.url === null ? '' : ` at ${browser.url}`}; closing it stops wsproxy\n`);
     // Closing the browser stops the proxy; Ctrl-C stops both.

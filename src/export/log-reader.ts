@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import type { Side } from '../proxy/events.js';
 import type { SessionStats } from './stats.js';
+import { LogReadError } from './log-read-error.js';
 import type { HarClose, HarMessageFacts, HarSessionHead } from './har.js';
 
 export interface RecordedFrame {
@@ -183,9 +184,7 @@ export class LogSessions {
   }
 }
 
-export class LogReadError extends Error {
-  override readonly name = 'LogReadError';
-}
+export { LogReadError };
 
 /** Reads a whole log; sessions in order of their open records. */
 export async function readLog(path: string): Promise<RecordedSession[]> {

@@ -12,6 +12,7 @@
  */
 import { parseFilter, type Filter } from '../tui/filter.js';
 import type { Side } from '../proxy/events.js';
+import { FaultRuleError } from './rule-error.js';
 
 export type Direction = Side | 'both';
 
@@ -50,10 +51,7 @@ export interface ParsedRule {
   readonly action: FaultAction;
 }
 
-/** A rule that does not parse; the message is one line. */
-export class FaultRuleError extends Error {
-  override readonly name = 'FaultRuleError';
-}
+export { FaultRuleError };
 
 /** The action words, as listed in every error about one. */
 export const ACTION_WORDS = ['delay', 'delay-pong', 'drop', 'duplicate', 'close', 'abort', 'halfclose', 'fragment', 'coalesce', 'throttle', 'trickle', 'handshake', 'kill all'] as const;

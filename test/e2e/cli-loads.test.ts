@@ -1,10 +1,11 @@
 /**
  * What a headless run loads: the relay and its printer, not the TUI (blessed), the demo's and
- * replay's WebSocket library (ws), the plain-HTTP leg (http-proxy) or the fallback inflater
- * (minizlib). Their code would sit in the heap of every proxy, and a heap past V8's first marking
- * threshold is collected in full again and again during large transfers (docs/performance.md,
- * round 8). http-proxy is loaded by the first plain request, which it then serves.
- * Read from NODE_DEBUG=module: Node names every CommonJS package it loads.
+ * replay's WebSocket library (ws), the plain-HTTP leg (http-proxy), the fallback inflater
+ * (minizlib), the fault engine (no rule can be made) or the JSONL log (no --log-file). Their code
+ * would sit in the heap of every proxy, and a heap past V8's first marking threshold is collected
+ * in full again and again during large transfers (docs/performance.md, rounds 8 and 9).
+ * http-proxy is loaded by the first plain request, which it then serves.
+ * Read from NODE_DEBUG=module,esm: Node names every CommonJS package and every module it loads.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,8 +20,9 @@ import { until } from '../helpers/raw-peer.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/wsproxy.js');
 const loaded = (stderr: string, pkg: string): boolean => stderr.includes(`node_modules/${pkg}/`);
+const loadedOwn = (stderr: string, file: string): boolean => stderr.includes(`/dist/${file}`);
 
-test('a headless run loads the UI, ws, http-proxy and minizlib only when it uses them', { timeout: 60_000 }, async (t) => {
+test('a headless run loads the UI, ws, http-proxy, minizlib, the fault engine and the JSONL log only when it uses them', { timeout: 60_000 }, async (t) => {
   if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) return t.skip('dist/ is missing: run `npm run build` first');
   // One target for both kinds of request: WebSocket upgrades echo, plain requests get a body.
   const server = http.createServer((_req, res) => res.end('plain answer'));
@@ -31,7 +33,7 @@ test('a headless run loads the UI, ws, http-proxy and minizlib only when it uses
   const targetPort = (server.address() as { port: number }).port;
   const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${targetPort}`, '--headless', '--no-color'], {
     cwd: ROOT,
-    env: { ...process.env, NODE_DEBUG: 'module' },
+    env: { ...process.env, NODE_DEBUG: 'module,esm' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -48,6 +50,10 @@ test('a headless run loads the UI, ws, http-proxy and minizlib only when it uses
     client.close();
     assert.ok(loaded(stderr, 'commander'), 'NODE_DEBUG=module names what is loaded (commander, for the command line)');
     for (const pkg of ['blessed', 'ws', 'http-proxy', 'follow-redirects', 'minizlib']) assert.equal(loaded(stderr, pkg), false, `${pkg} is not loaded by a headless WebSocket session`);
+    assert.ok(loadedOwn(stderr, 'proxy/direction-pipe.js'), 'NODE_DEBUG=esm names the modules loaded (the relay)');
+    for (const file of ['fault/engine.js', 'fault/rule.js', 'fault/control-api.js', 'output/jsonl.js', 'output/jsonl-thread.js', 'export/log-reader.js', 'tls/browser.js']) {
+      assert.equal(loadedOwn(stderr, file), false, `${file} is not loaded by a headless run that cannot use it`);
+    }
     // The first plain request loads http-proxy, and is answered through it.
     const body = await new Promise<string>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port, path: '/page' }, (res) => {
