@@ -16,6 +16,7 @@ import { REPO, VARIANT_LABEL, WSPROXY_MAIN, startEchoServer, wsproxyBuilt, type 
 import { checkTargets, failureLines, summarizeAll, table, targetLines, type Results, type Sample } from './report.js';
 import { leafLine, measureLeafIssuance } from './tls-leaf.js';
 import { measureScriptCost, scriptCostLine } from './script-cost.js';
+import { heapAtRestLine, measureHeapAtRest } from './heap-at-rest.js';
 import { bandwidth1m, bandwidth64k, binaryEcho } from './workloads/bandwidth.js';
 import { bigFrame } from './workloads/big-frame.js';
 import { deflateMessages, deflateStream } from './workloads/deflate-messages.js';
@@ -205,6 +206,8 @@ async function main(): Promise<number> {
   console.log(`${leafLine(leaf)}\n`);
   const scriptCost = wsproxyBuilt() ? await measureScriptCost(opts.quick) : null;
   if (scriptCost !== null) console.log(`${scriptCostLine(scriptCost)}\n`);
+  const heapAtRest = wsproxyBuilt() ? await measureHeapAtRest() : null;
+  if (heapAtRest !== null) console.log(`${heapAtRestLine(heapAtRest)}\n`);
 
   const outDir = path.join(REPO, 'bench', 'results');
   mkdirSync(outDir, { recursive: true });
@@ -224,6 +227,7 @@ async function main(): Promise<number> {
     targets,
     tlsLeaf: leaf,
     scriptCost,
+    heapAtRest,
   };
   const file = path.join(outDir, 'latest.json');
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
