@@ -4,6 +4,7 @@
  * (reading a log back) compute the same numbers the same way.
  */
 import type { Side } from '../proxy/events.js';
+import { PingTracker } from './ping-tracker.js';
 
 /** What a frame contributes; a FrameRecord and a JSONL frame line both provide it. */
 export interface FrameFacts {
@@ -94,14 +95,6 @@ export interface SessionStats {
   };
 }
 
-const hexOf = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex');
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 class Direction {
   messages = 0;
   frames = 0;
@@ -113,55 +106,10 @@ class Direction {
   pings = 0;
   pongs = 0;
   firstMessage: number | null = null;
-  // Made on the first ping: a proxy may hold thousands of sessions that never send one.
-  /** Pings sent and not yet answered, by payload (hex): their times, oldest first. */
-  outstanding: Map<string, number[]> | null = null;
-  /**
-   * The usual case, one ping waiting at a time, without a hex key or a map: its payload (a copy)
-   * and time. A second ping while it waits moves it into `outstanding`.
-   */
-  lonePing: Uint8Array | null = null;
-  lonePingTime = 0;
-  rtts: number[] | null = null;
-
-  ping(payload: Uint8Array, time: number): void {
-    if (this.lonePing === null && (this.outstanding === null || this.outstanding.size === 0)) {
-      // A copy (Buffer#slice would be a view): the caller may reuse its bytes.
-      this.lonePing = new Uint8Array(payload);
-      this.lonePingTime = time;
-      return;
-    }
-    this.outstanding ??= new Map();
-    if (this.lonePing !== null) {
-      this.outstanding.set(hexOf(this.lonePing), [this.lonePingTime]);
-      this.lonePing = null;
-    }
-    const key = hexOf(payload);
-    const times = this.outstanding.get(key);
-    if (times === undefined) this.outstanding.set(key, [time]);
-    else times.push(time);
-  }
-
-  /** The time of the oldest unanswered ping with this payload (forgotten), or null. */
-  answer(payload: Uint8Array): number | null {
-    const lone = this.lonePing;
-    if (lone !== null) {
-      if (!sameBytes(lone, payload)) return null;
-      this.lonePing = null;
-      return this.lonePingTime;
-    }
-    if (this.outstanding === null || this.outstanding.size === 0) return null;
-    const key = hexOf(payload);
-    const times = this.outstanding.get(key);
-    if (times === undefined) return null;
-    const sent = times.shift()!;
-    if (times.length === 0) this.outstanding.delete(key);
-    return sent;
-  }
+  /** Made on the first ping: a proxy may hold thousands of sessions that never send one. */
+  pingTracker: PingTracker | null = null;
 
   snapshot(open: number): DirectionStats {
-    let unanswered = this.lonePing === null ? 0 : 1;
-    if (this.outstanding !== null) for (const times of this.outstanding.values()) unanswered += times.length;
     return {
       messages: this.messages,
       frames: this.frames,
@@ -175,21 +123,12 @@ class Direction {
       deflateRatio: this.inflatedBytes === 0 ? null : this.compressedBytes / this.inflatedBytes,
       pings: this.pings,
       pongs: this.pongs,
-      rtt: rttOf(this.rtts),
-      unansweredPings: unanswered,
+      rtt: this.pingTracker?.rtt() ?? null,
+      unansweredPings: this.pingTracker?.unanswered ?? 0,
       firstMessageMs: this.firstMessage === null ? null : this.firstMessage - open,
     };
   }
 }
-
-function rttOf(samples: readonly number[] | null): RttStats | null {
-  if (samples === null || samples.length === 0) return null;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-  return { count: samples.length, minMs: sorted[0]!, medianMs: median, maxMs: sorted[sorted.length - 1]!, lastMs: samples[samples.length - 1]! };
-}
-
 
 export class SessionStatsBuilder {
   readonly open: number;
@@ -213,14 +152,12 @@ export class SessionStatsBuilder {
     switch (f.kind) {
       case 'ping':
         d.pings++;
-        d.ping(f.payload, f.time);
+        (d.pingTracker ??= new PingTracker()).ping(f.payload, f.time);
         break;
       case 'pong': {
         d.pongs++;
         // §5.5.3: a pong answers with the ping's application data; it answers the other side's ping.
-        const pinger = this.#dirs[f.from === 'client' ? 'server' : 'client'];
-        const sent = pinger.answer(f.payload);
-        if (sent !== null) (pinger.rtts ??= []).push(f.time - sent);
+        this.#dirs[f.from === 'client' ? 'server' : 'client'].pingTracker?.pong(f.payload, f.time);
         break;
       }
       case 'close':

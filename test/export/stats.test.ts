@@ -12,6 +12,7 @@ import { attachJsonl } from '../../src/output/jsonl.js';
 import { readLog } from '../../src/export/log-reader.js';
 import { statsFromRecords, SessionStatsBuilder } from '../../src/export/stats.js';
 import { formatStatsTable } from '../../src/export/stats-text.js';
+import { MAX_WAITING, PingTracker, RTT_WINDOW } from '../../src/export/ping-tracker.js';
 import { formatCloseLine } from '../../src/output/format.js';
 import type { FrameRecord, MessageRecord, Side } from '../../src/proxy/events.js';
 import { playSession, startSlowPongEcho } from './peers.js';
@@ -142,4 +143,38 @@ test('pings waiting one at a time and several at once are matched alike, oldest 
   assert.equal(s.client.unansweredPings, 2);
   assert.equal(s.client.pings, 6);
   assert.equal(s.server.pongs, 7);
+});
+
+test('the RTT median covers the last 1,024 round trips, and count, min, max and last cover them all', () => {
+  const b = new SessionStatsBuilder(0);
+  const frame = (time: number, from: Side, kind: string, payload: Uint8Array) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload });
+  let t = 0;
+  // 3,000 slow round trips, then RTT_WINDOW fast ones: a median over all would be the slow one.
+  for (let i = 0; i < 3000 + RTT_WINDOW; i++) {
+    const payload = Buffer.from(String(i));
+    frame(t, 'client', 'ping', payload);
+    t += i < 3000 ? 1000 : 1;
+    frame(t, 'server', 'pong', payload);
+  }
+  assert.deepEqual(b.snapshot(t).client.rtt, { count: 3000 + RTT_WINDOW, minMs: 1, medianMs: 1, maxMs: 1000, lastMs: 1 });
+});
+
+test('a flood of pings nobody answers is counted exactly, while at most 1,024 are tracked by payload', () => {
+  const b = new SessionStatsBuilder(0);
+  const frame = (time: number, from: Side, kind: string, payload: Uint8Array) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload });
+  const payload = (i: number): Buffer => Buffer.from(`ping-${i}`);
+  const n = 100_000;
+  for (let i = 0; i < n; i++) frame(i, 'client', 'ping', payload(i));
+  assert.equal(b.snapshot(n).client.unansweredPings, n);
+  // The tracker on its own: what it holds stays bounded however many pings wait.
+  const tracker = new PingTracker();
+  for (let i = 0; i < n; i++) tracker.ping(payload(i), i);
+  assert.equal(tracker.unanswered, n);
+  assert.equal(tracker.tracked, MAX_WAITING);
+  // Answered in order: the tracked ones with their round trips, the others counted off.
+  for (let i = 0; i < n; i++) frame(n + i, 'server', 'pong', payload(i));
+  const s = b.snapshot(2 * n);
+  assert.equal(s.client.unansweredPings, 0);
+  assert.deepEqual(s.client.rtt, { count: MAX_WAITING, minMs: n, medianMs: n, maxMs: n, lastMs: n });
+  assert.equal(s.server.pongs, n);
 });
