@@ -32,7 +32,7 @@ import { PeerRecords } from './peer-records.js';
 import { LaterRecords } from './later-records.js';
 import { LaterInflater } from './later-inflater.js';
 import { IN_SLAB } from './slab.js';
-import { NO_PARTS, NO_VIOLATIONS, addViolation, controlKind, newCurrent, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import { FRAME_COST, NO_PARTS, NO_VIOLATIONS, addViolation, controlKind, newCurrent, overHeld, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { writeOriginal, writeProxyMessages } from './pipe-writes.js';
 import type { Sequencer } from './sequencer.js';
 
@@ -296,6 +296,9 @@ export class DirectionPipe {
       if (held !== null) held.frames.push(queued);
       else if (!decide && tail?.type === 'message' && !tail.complete) tail.frames.push(queued);
       else this.#queue.push({ type: 'frame', frame: queued, decide });
+      this.#hold.bytes += FRAME_COST;
+      this.#hold.checkPressure();
+      if (held !== null && overHeld(held, this.#host.limits.maxMessage)) this.#kick();
     }
     // A close body is decoded from the preview, so control frames keep all of a legal payload.
     const previewCap = Math.min(header.payloadLength, control ? Math.max(this.#peer.preview, MAX_CONTROL_PAYLOAD) : this.#peer.preview);
@@ -389,7 +392,7 @@ export class DirectionPipe {
     this.#hold.bytes += data.length;
     if (msg?.held != null) msg.held.size += data.length;
     this.#hold.checkPressure();
-    if (msg?.held != null && msg.held.size > this.#host.limits.maxMessage) this.#kick();
+    if (msg?.held != null && overHeld(msg.held, this.#host.limits.maxMessage)) this.#kick();
     this.#out.skip(end);
   }
 

@@ -5,7 +5,7 @@
  */
 import { violation } from '../protocol/violations.js';
 import { decideControl, decideMessage, notifyStreamed, type DecisionPort } from './held-decisions.js';
-import { size, type Current, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
+import { FRAME_COST, overHeld, size, type Current, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { announceWaiting } from './waiting.js';
 
 const QUEUE_PRESSURE_FACTOR = 2;
@@ -70,7 +70,7 @@ export class HoldQueue {
           } else if (item.decide) await decideControl(port, item.frame);
           else port.writeOriginal(item.frame);
         } else if (!item.complete) {
-          if (item.size <= port.host.limits.maxMessage) break;
+          if (!overHeld(item, port.host.limits.maxMessage)) break;
           this.#streamHeld(item);
         } else {
           const decided = decideMessage(port, item);
@@ -138,6 +138,9 @@ export class HoldQueue {
       return;
     }
     const frames = item.frames;
+    const max = host.limits.maxMessage;
+    // Over by its bytes, or by its frames' count (a peer sending empty fragments).
+    const over = item.size > max ? `over --max-message (${max} B)` : `of ${frames.length} frames, over --max-message (${max} B) at ${FRAME_COST} B a frame,`;
     const open = frames[frames.length - 1];
     for (const f of frames) {
       this.bytes -= size(f);
@@ -153,6 +156,6 @@ export class HoldQueue {
     }
     notifyStreamed(host, port.from, item);
     port.releaseHeld();
-    host.records.now(() => host.bus.emit('log', { session: host.session, time: host.now(), source: 'proxy', level: 'info', text: `${port.from} message over --max-message (${host.limits.maxMessage} B) streamed without a decision` }));
+    host.records.now(() => host.bus.emit('log', { session: host.session, time: host.now(), source: 'proxy', level: 'info', text: `${port.from} message ${over} streamed without a decision` }));
   }
 }

@@ -146,9 +146,25 @@ export function controlKind(opcode: number): ControlKind | null {
   return opcode === Opcode.Ping ? 'ping' : opcode === Opcode.Pong ? 'pong' : opcode === Opcode.Close ? 'close' : null;
 }
 
-/** Payload bytes a queued frame holds. */
+/**
+ * What one queued frame costs in memory beyond its payload (its queue entry, header and the views
+ * of its bytes; about this much in the heap). Counted toward the queue's bound (twice
+ * --max-message) with the payload, and a held message may have at most --max-message / FRAME_COST
+ * frames: a peer sending empty frames (endless empty fragments of a held message, or empty
+ * messages behind it) meets the bounds as one sending bytes does, instead of growing the queue
+ * without end.
+ */
+export const FRAME_COST = 256;
+
+/** What a queued frame counts toward the queue's bound: its payload bytes and FRAME_COST. */
 export function size(frame: QueuedFrame): number {
-  let n = 0;
+  let n = FRAME_COST;
   for (const c of frame.chunks) n += c.length;
   return n;
 }
+
+/**
+ * A held message is too large to hold when its payload is over --max-message, or its frames,
+ * at FRAME_COST each, are: the second bounds a message of many empty fragments.
+ */
+export const overHeld = (item: MessageItem, maxMessage: number): boolean => item.size > maxMessage || item.frames.length * FRAME_COST > maxMessage;

@@ -11,6 +11,7 @@ import type { FrameRecord, MessageRecord, ProxyEvents, Side } from '../../src/pr
 import type { MessageInterceptor, Verdict } from '../../src/intercept/verdict.js';
 import type { Violation } from '../../src/protocol/violations.js';
 import { Opcode } from '../../src/protocol/constants.js';
+import { FRAME_COST } from '../../src/proxy/pipe-state.js';
 import { KEY_A, KEY_B, maskedFrame, parseChunks, patternBytes, unmaskedFrame, xorMask } from '../helpers/frames.js';
 
 interface Harness {
@@ -308,6 +309,38 @@ describe('DirectionPipe, with a decider', () => {
     const h = harness('client', [decider(() => ({ action: 'drop' }), (k) => k === 'ping')]);
     h.pipe.push(Buffer.concat([maskedFrame(Opcode.Ping, 'p', KEY_A), maskedFrame(Opcode.Text, 't', KEY_A), maskedFrame(Opcode.Pong, 'q', KEY_A)]));
     assert.deepEqual((await framesOut(h.out, 2, 'client')).map((f) => f.opcode), [Opcode.Text, Opcode.Pong]);
+  });
+});
+
+describe('DirectionPipe, empty frames held', () => {
+  // Each queued frame counts FRAME_COST toward the bounds besides its payload: a peer sending
+  // empty frames must meet them as one sending bytes does (before, they counted nothing).
+  test('a held message of endless empty fragments streams once its frames pass --max-message', async () => {
+    const streamed: number[] = [];
+    const logs: string[] = [];
+    const d: MessageInterceptor = { ...decider(() => ({ action: 'drop' }), (k) => k === 'binary'), streamed: (_m, len) => streamed.push(len) };
+    const h = harness('server', [d], { maxPreview: 64, maxMessage: 64 * 1024 });
+    h.bus.on('log', (l) => logs.push(l.text));
+    const empties = (64 * 1024) / FRAME_COST + 50;
+    h.pipe.push(Buffer.concat([unmaskedFrame(Opcode.Binary, 'x', false), ...Array.from({ length: empties }, () => unmaskedFrame(Opcode.Continuation, '', false))]));
+    const out = await framesOut(h.out, empties + 1);
+    assert.equal(out.length, empties + 1, 'the fragments went out as they came, not held without end');
+    assert.deepEqual(streamed, [1], 'the decider is told it streamed (1 payload byte)');
+    assert.ok(logs.some((t) => /frames, over --max-message/.test(t)), logs.join('\n'));
+    h.pipe.push(unmaskedFrame(Opcode.Continuation, 'end'));
+    await framesOut(h.out, empties + 2);
+    assert.equal(h.messages.at(-1)!.fate, 'streamed');
+  });
+
+  test('empty messages queued behind an undecided one pause the peer past twice --max-message', async () => {
+    const never: MessageInterceptor = { name: 'never', wants: (m) => m.kind === 'text', decide: () => new Promise<Verdict>(() => undefined) };
+    const h = harness('server', [never], { maxPreview: 64, maxMessage: 64 * 1024 });
+    h.pipe.push(unmaskedFrame(Opcode.Text, 'waits'));
+    const behind = (2 * 64 * 1024) / FRAME_COST + 10;
+    h.pipe.push(Buffer.concat(Array.from({ length: behind }, () => unmaskedFrame(Opcode.Binary, ''))));
+    await settle();
+    assert.deepEqual(h.pressure, [true], 'the source is paused');
+    assert.equal(h.written.length, 0, 'nothing passes the undecided message');
   });
 });
 
