@@ -12,9 +12,12 @@ import { subscribe, type FrameRecord, type LogRecord, type SessionInfo } from '.
 import type { LogLevel } from './context.js';
 import { ScriptLoadError } from './loader.js';
 import { SCRIPT_SOURCE, type FailMode } from './script-interceptor.js';
-import { ScriptWorker } from './script-worker.js';
+import { MAX_FRAMES_BEHIND, ScriptWorker } from './script-worker.js';
 import { faultEngineFor } from '../fault/engine.js';
 import { ownBytes, type FaultAnswer, type FromWorker, type HookSet, type Loaded, type SessionEntry } from './worker-protocol.js';
+
+/** The note of frames onFrame missed comes at most this often. */
+const MISSED_NOTE_MS = 1000;
 
 export interface ScriptHostOptions {
   readonly path: string;
@@ -71,6 +74,10 @@ export class ScriptHost {
   #restarting = false;
   #restarts = 0;
   #closed = false;
+  /** Frames not given to onFrame because the script was MAX_FRAMES_BEHIND behind, since the last note; the note's timer; when the last was said. */
+  #framesMissed = 0;
+  #missedNote: NodeJS.Timeout | null = null;
+  #missedNoted = 0;
   /** Log records from before the proxy was there (warnings of the first load). */
   #early: LogRecord[] = [];
 
@@ -126,7 +133,13 @@ export class ScriptHost {
         'session-close': (record) => this.#post({ t: 'close', record }),
         frame: (record) => {
           if (!this.#hooks.onFrame || record.origin !== 'peer') return;
-          this.#post({ t: 'frame', record: compactFrame(record), state: proxy.session(record.session)?.state ?? 'closed' });
+          const worker = this.#worker;
+          if (worker?.started !== true) return;
+          if (!worker.takesFrames) {
+            this.#missed();
+            return;
+          }
+          worker.postFrame({ t: 'frame', record: compactFrame(record), state: proxy.session(record.session)?.state ?? 'closed' });
         },
       }),
       proxy.use(this.interceptor, INTERCEPTOR_ORDER.script),
@@ -145,6 +158,7 @@ export class ScriptHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#noteMissed();
     if (this.#watchdog !== null) clearInterval(this.#watchdog);
     for (const detach of this.#detach) detach();
     this.#detach = [];
@@ -152,6 +166,23 @@ export class ScriptHost {
     const worker = this.#worker;
     this.#worker = null;
     await worker?.stop(STOP_GRACE_MS);
+  }
+
+  /** A frame not given to onFrame: counted, and said within a second, in one note a second at most. */
+  #missed(): void {
+    this.#framesMissed++;
+    if (this.#missedNote !== null) return;
+    this.#missedNote = setTimeout(() => this.#noteMissed(), Math.max(0, MISSED_NOTE_MS - (Date.now() - this.#missedNoted)));
+    this.#missedNote.unref();
+  }
+
+  #noteMissed(): void {
+    if (this.#missedNote !== null) clearTimeout(this.#missedNote);
+    this.#missedNote = null;
+    if (this.#framesMissed === 0) return;
+    this.log(null, 'warn', `onFrame missed ${this.#framesMissed} frame(s): the script was ${MAX_FRAMES_BEHIND} frames behind the traffic`);
+    this.#framesMissed = 0;
+    this.#missedNoted = Date.now();
   }
 
   log(session: number | null, level: LogLevel, text: string): void {

@@ -17,6 +17,9 @@ export interface ScriptWorkerOptions {
   readonly onExit: (reason: string) => void;
 }
 
+/** Frames posted for onFrame and not yet taken by the thread, at most. */
+export const MAX_FRAMES_BEHIND = 1024;
+
 export class ScriptWorker {
   readonly heartbeatMs: number;
   readonly #worker: Worker;
@@ -25,6 +28,7 @@ export class ScriptWorker {
   readonly #syncPort: MessagePort;
   readonly #replies = new Map<number, (message: FromWorker | null) => void>();
   #nextReq = 1;
+  #framesPosted = 0;
   #stopped = false;
   #endReason: string | null = null;
   /** The runtime was started (after the first good load). */
@@ -35,7 +39,8 @@ export class ScriptWorker {
   constructor(options: ScriptWorkerOptions) {
     // Often enough that a blocked thread is seen soon after --script-timeout, rarely enough to cost nothing.
     this.heartbeatMs = Math.max(10, Math.min(100, Math.floor(options.timeoutMs / 4)));
-    const heartbeat = new SharedArrayBuffer(16);
+    // [0] the thread's last turn (ms), [1] the highest decision begun, [2] frames taken (onFrame).
+    const heartbeat = new SharedArrayBuffer(24);
     this.#beat = new BigInt64Array(heartbeat);
     Atomics.store(this.#beat, 0, BigInt(Date.now()));
     const syncFlag = new SharedArrayBuffer(4);
@@ -99,6 +104,20 @@ export class ScriptWorker {
   /** Milliseconds since the thread's event loop last turned. */
   idleFor(now = Date.now()): number {
     return now - Number(Atomics.load(this.#beat, 0));
+  }
+
+  /**
+   * Whether a frame for onFrame may be posted: fewer than MAX_FRAMES_BEHIND wait for the thread.
+   * A script slower than the traffic must not grow the thread's queue without end.
+   */
+  get takesFrames(): boolean {
+    return !this.#stopped && this.#framesPosted - Number(Atomics.load(this.#beat, 2)) < MAX_FRAMES_BEHIND;
+  }
+
+  postFrame(message: Extract<ToWorker, { t: 'frame' }>): void {
+    if (this.#stopped) return;
+    this.#framesPosted++;
+    this.#worker.postMessage(message);
   }
 
   post(message: ToWorker, transfer: ArrayBuffer[] = []): void {

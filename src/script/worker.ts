@@ -171,6 +171,8 @@ function handle(m: ToWorker): void {
     case 'frame':
       stateOf(m.record.session, m.state);
       bus.emit('frame', m.record);
+      // Taken: the proxy posts frames only while fewer than MAX_FRAMES_BEHIND wait (script-worker.ts).
+      Atomics.add(beat, 2, 1n);
       return;
     case 'decide':
       stateOf(m.held.session, m.state);
