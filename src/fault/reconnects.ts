@@ -12,9 +12,20 @@ export const INTERVAL_BUCKETS: readonly number[] = [10, 50, 100, 250, 500, 1000,
 interface Track {
   readonly client: string;
   readonly path: string;
+  /** The first MAX_TIMES attempts' times; `attempts` counts them all. */
   readonly times: number[];
+  attempts: number;
   refused: number;
 }
+
+/**
+ * Bounds on what a storm's window keeps, whatever clients send until the next storm: client and
+ * path pairs tracked one by one (later pairs share one track, client and path "*"), attempts
+ * whose times are kept per pair (later ones are counted), and the characters of a path kept.
+ */
+export const MAX_TRACKS = 1024;
+export const MAX_TIMES = 256;
+const MAX_PATH = 512;
 
 /** The IP address of "ip:port" or "[v6]:port". */
 export function addressOf(peer: string): string {
@@ -74,15 +85,21 @@ export class ReconnectTracker {
   /** An upgrade attempt (refused by the storm or not). */
   attempt(peer: string, target: string, time: number, refused: boolean): void {
     if (this.#since === null) return;
-    const client = addressOf(peer);
-    const path = pathOf(target);
-    const key = `${client} ${path}`;
+    let client = addressOf(peer);
+    let path = pathOf(target).slice(0, MAX_PATH);
+    let key = `${client} ${path}`;
+    if (!this.#tracks.has(key) && this.#tracks.size >= MAX_TRACKS) {
+      client = '*';
+      path = '*';
+      key = '*';
+    }
     let track = this.#tracks.get(key);
     if (track === undefined) {
-      track = { client, path, times: [], refused: 0 };
+      track = { client, path, times: [], attempts: 0, refused: 0 };
       this.#tracks.set(key, track);
     }
-    track.times.push(time);
+    track.attempts++;
+    if (track.times.length < MAX_TIMES) track.times.push(time);
     if (refused) track.refused++;
   }
 
@@ -92,7 +109,7 @@ export class ReconnectTracker {
     if (since === null) return [];
     return [...this.#tracks.values()].map((t) => {
       const intervals = t.times.map((v, i) => v - (i === 0 ? since : t.times[i - 1]!));
-      return { time, client: t.client, path: t.path, since, attempts: t.times.length, refused: t.refused, intervals, ...summarise(intervals) };
+      return { time, client: t.client, path: t.path, since, attempts: t.attempts, refused: t.refused, intervals, ...summarise(intervals) };
     });
   }
 }

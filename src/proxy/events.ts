@@ -202,7 +202,7 @@ export interface ReconnectRecord {
   readonly attempts: number;
   /** Refused by the storm (503) among them. */
   readonly refused: number;
-  /** Milliseconds from the kill to the first attempt, then between attempts. */
+  /** Milliseconds from the kill to the first attempt, then between attempts (the first 256 attempts; fault/reconnects.ts). */
   readonly intervals: readonly number[];
   /** Interval counts per bucket; `histogram[i]` counts intervals below `buckets[i]` ms (and at least the one before). */
   readonly buckets: readonly number[];
