@@ -135,7 +135,9 @@ export class ScriptHost {
           if (!this.#hooks.onFrame || record.origin !== 'peer') return;
           const worker = this.#worker;
           if (worker?.started !== true) return;
-          if (!worker.takesFrames) {
+          // Control frames always go: onFrame decides them, with this record.
+          const control = record.kind === 'ping' || record.kind === 'pong' || record.kind === 'close';
+          if (!control && !worker.takesFrames) {
             this.#missed();
             return;
           }

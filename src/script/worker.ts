@@ -169,10 +169,11 @@ function handle(m: ToWorker): void {
       sessions.delete(m.record.session);
       return;
     case 'frame':
+      // Taken off the queue (counted first, whatever the hook does): the proxy posts frames only
+      // while fewer than MAX_FRAMES_BEHIND wait (script-worker.ts).
+      Atomics.add(beat, 2, 1n);
       stateOf(m.record.session, m.state);
       bus.emit('frame', m.record);
-      // Taken: the proxy posts frames only while fewer than MAX_FRAMES_BEHIND wait (script-worker.ts).
-      Atomics.add(beat, 2, 1n);
       return;
     case 'decide':
       stateOf(m.held.session, m.state);
