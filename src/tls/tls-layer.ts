@@ -63,7 +63,12 @@ export async function serveTls(reader: SocketReader, ctx: ConnectionContext, dep
   const socket = accepted.socket;
   deps.track(socket);
   const handshakeDone = Date.now();
-  const first = await firstBytes(socket);
+  const first = await firstBytes(socket, deps.settings.headTimeoutMs);
+  if (first === 'timeout') {
+    // As a plain connection that sends no request head in time: 408 (http-reader.ts).
+    answerAndClose(socket, 408, 'no complete request head in time');
+    return;
+  }
   if (first === null) {
     if (Date.now() - handshakeDone < SILENT_CLOSE_MS) deps.log(null, 'warn', `${ctx.client}: closed the TLS connection for ${name} right after the handshake without a request; if it did not trust the certificate: ${rejectionText(name)}`);
     socket.destroy();
@@ -85,10 +90,11 @@ async function readClientHello(reader: SocketReader, timeoutMs: number): Promise
   return { kind: 'ok', sni: parsed.sni };
 }
 
-/** The first decrypted bytes, or null when the client closes first. */
-function firstBytes(socket: tls.TLSSocket): Promise<Buffer | null> {
+/** The first decrypted bytes; null when the client closes first, 'timeout' when none come within `timeoutMs`. */
+function firstBytes(socket: tls.TLSSocket, timeoutMs: number): Promise<Buffer | null | 'timeout'> {
   return new Promise((resolve) => {
-    const done = (chunk: Buffer | null): void => {
+    const done = (chunk: Buffer | null | 'timeout'): void => {
+      clearTimeout(timer);
       socket.off('data', onData);
       socket.off('end', onEnd);
       socket.off('close', onEnd);
@@ -97,6 +103,10 @@ function firstBytes(socket: tls.TLSSocket): Promise<Buffer | null> {
     };
     const onData = (chunk: Buffer): void => done(chunk);
     const onEnd = (): void => done(null);
+    // Bounded as a plain connection's head is: a client that completes the handshake and then
+    // sends nothing is answered 408 (http-reader.ts), not held until the proxy stops.
+    const timer = setTimeout(() => done('timeout'), timeoutMs);
+    timer.unref();
     socket.on('data', onData);
     socket.once('end', onEnd);
     socket.once('close', onEnd);

@@ -176,6 +176,26 @@ test('--tls listener with --cert/--key; a client that does not trust it is repor
   }
 });
 
+test('--tls listener: a client that completes the handshake and then sends nothing gets 408 in the head time, as a plain one does', { skip }, async () => {
+  const h = await startTlsProxy({ host: '127.0.0.1', port: 9, basePath: '' }, { listen: true }, { headTimeoutMs: 300 });
+  try {
+    const ca = readFileSync(join(h.caDir, 'ca.pem'));
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ host: '127.0.0.1', port: h.port, ca, servername: 'localhost' });
+      let got = '';
+      s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+      s.on('close', () => resolve(got));
+      s.on('error', reject);
+      setTimeout(() => reject(new Error(`still open after 5 s: ${JSON.stringify(got)}`)), 5000).unref();
+    });
+    assert.match(answer, /^HTTP\/1.1 408 Request Timeout\r\n[\s\S]*no complete request head in time/);
+    assert.ok(Date.now() - started >= 250, 'not before the head time');
+  } finally {
+    await h.close();
+  }
+});
+
 test('plain HTTP to a --tls port gets 400 saying the port speaks TLS', { skip }, async () => {
   const h = await startTlsProxy({ host: '127.0.0.1', port: 9, basePath: '' }, { listen: true });
   try {
