@@ -61,8 +61,10 @@ export type ResponseHeadResult =
  * Reads one response head from `reader` (the rest stays in the reader). Bytes that cannot begin a
  * status line are answered at once, not after the time-out. The time-out runs from `armAfter`
  * (the end of the request body) when given, so a long upload is not cut for being long.
+ * `deadline` (a Date.now() time) ends the wait earlier: what is left of a time-out that began
+ * before this head (interim answers, RFC 9110 §15.2, all come within the one time-out).
  */
-export async function readResponseHead(reader: SocketReader, target: Target, timeoutMs: number, armAfter?: Promise<unknown>): Promise<ResponseHeadResult> {
+export async function readResponseHead(reader: SocketReader, target: Target, timeoutMs: number, armAfter?: Promise<unknown>, deadline = Infinity): Promise<ResponseHeadResult> {
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   let settled = false;
@@ -71,7 +73,7 @@ export async function readResponseHead(reader: SocketReader, target: Target, tim
     timer = setTimeout(() => {
       timedOut = true;
       reader.interrupt();
-    }, timeoutMs);
+    }, Math.max(0, Math.min(timeoutMs, deadline - Date.now())));
   };
   if (armAfter === undefined) arm();
   else void armAfter.then(arm);

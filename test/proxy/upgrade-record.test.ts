@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { startProxy } from '../helpers/proxy-harness.js';
-import { RawServer, deadPort, destroyAllRaw, rawConnect, requestHead, switchingHead, headerValue } from '../helpers/raw-peer.js';
+import { RawServer, deadPort, destroyAllRaw, rawConnect, requestHead, switchingHead, headerValue, until } from '../helpers/raw-peer.js';
 
 async function silentServer(): Promise<{ port: number; sockets: net.Socket[]; close(): Promise<void> }> {
   const sockets: net.Socket[] = [];
@@ -49,6 +49,65 @@ describe('every upgrade attempt is a session', { timeout: 60_000 }, () => {
     } finally {
       destroyAllRaw();
       await h.close();
+    }
+  });
+
+  test('a target that sends interim answers (100) again and again still gets 504 within the one upstream time-out', { timeout: 10_000 }, async () => {
+    const interim = await silentServer();
+    const h = await startProxy(interim.port, { connectTimeoutMs: 400 });
+    const timers: NodeJS.Timeout[] = [];
+    interim.sockets.length = 0;
+    try {
+      const started = Date.now();
+      const client = await rawConnect(h.port);
+      await client.write(requestHead({ path: '/interim' }).head);
+      // Every 100 ms an interim answer, never the real one.
+      await new Promise<void>((resolve) => {
+        const wait = setInterval(() => {
+          const s = interim.sockets[0];
+          if (s === undefined) return;
+          clearInterval(wait);
+          timers.push(setInterval(() => s.writable && s.write('HTTP/1.1 100 Continue\r\n\r\n'), 100));
+          resolve();
+        }, 5);
+      });
+      await client.waitEnd(3000);
+      const took = Date.now() - started;
+      assert.ok(took >= 380 && took < 2000, `answered after ${took} ms`);
+      const text = client.received.toString('latin1');
+      assert.match(text, /HTTP\/1\.1 504 Gateway Timeout\r\n[^]*did not answer within 400 ms\n$/);
+      assert.match(text, /^HTTP\/1\.1 100 Continue\r\n/, 'the interim answers reached the client first');
+    } finally {
+      for (const t of timers) clearInterval(t);
+      destroyAllRaw();
+      await h.close();
+      await interim.close();
+    }
+  });
+
+  test('a refusal whose body stops coming ends both connections after the upstream time-out, on the record', { timeout: 10_000 }, async () => {
+    const stalling = await silentServer();
+    const h = await startProxy(stalling.port, { connectTimeoutMs: 400 });
+    try {
+      const started = Date.now();
+      const client = await rawConnect(h.port);
+      await client.write(requestHead({ path: '/stall' }).head);
+      await until(() => stalling.sockets[0], 2000, 'the target connection');
+      // 100 bytes promised, 10 sent, then nothing.
+      stalling.sockets[0]!.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 100\r\n\r\nten bytes!');
+      await client.waitEnd(3000);
+      const took = Date.now() - started;
+      assert.ok(took >= 380 && took < 2500, `ended after ${took} ms`);
+      assert.match(client.received.toString('latin1'), /^HTTP\/1\.1 403 Forbidden\r\n[^]*ten bytes!$/);
+      const open = await h.waitFor(h.opens, (s) => s.path === '/stall');
+      assert.equal(open.status, 403);
+      const close = await h.waitClose(open.session);
+      assert.equal(close.by, 'proxy');
+      assert.match(close.reason, /handshake refused: 403 Forbidden; its body stalled for 400 ms/);
+    } finally {
+      destroyAllRaw();
+      await h.close();
+      await stalling.close();
     }
   });
 

@@ -68,11 +68,13 @@ async function upgrade(deps: LayerDeps, sessionDeps: SessionDeps, request: Incom
   deps.track(server);
   server.write(sent.raw);
   const upstream = new SocketReader(server);
+  // One time-out for the answer, however many interim answers come before it.
+  const deadline = Date.now() + settings.upstreamTimeoutMs;
   let answer = await readResponseHead(upstream, target, settings.upstreamTimeoutMs);
   // RFC 9110 §15.2: interim answers (100, 103) go to the client; the real answer follows.
   while (answer.ok && answer.status >= 100 && answer.status < 200 && answer.status !== 101) {
     client.write(answer.head.raw);
-    answer = await readResponseHead(upstream, target, settings.upstreamTimeoutMs);
+    answer = await readResponseHead(upstream, target, settings.upstreamTimeoutMs, undefined, deadline);
   }
   if (!answer.ok) {
     upstream.detach();
@@ -212,20 +214,32 @@ async function refused(deps: LayerDeps, a: Attempt, reader: SocketReader, upstre
     deps.bus.emit('session-open', info(a, response, status, { answeredBy: 'server', failure, body, acceptValid: null, protocol: null, extensions: null, deflate: null }));
   };
   const wait = setTimeout(emitOpen, PREVIEW_WAIT_MS);
+  // A body that stops moving (the target stops sending, or the client stops reading) for the
+  // upstream time-out ends both connections: the attempt is not held open for ever.
+  const idleMs = deps.settings.upstreamTimeoutMs;
+  let stalled = false;
+  const stall = (): void => {
+    stalled = true;
+    server.destroy();
+    client.destroy();
+  };
+  const idle = setTimeout(stall, idleMs);
   const relayed = await relayBody(upstream, bodyFraming, client, (bytes) => {
+    idle.refresh();
     if (previewBytes < REFUSAL_PREVIEW) {
       preview.push(bytes.subarray(0, REFUSAL_PREVIEW - previewBytes));
       previewBytes += Math.min(bytes.length, REFUSAL_PREVIEW - previewBytes);
       if (previewBytes >= REFUSAL_PREVIEW) emitOpen();
     }
   });
+  clearTimeout(idle);
   emitOpen();
   upstream.detach();
   server.end();
   setTimeout(() => server.destroy(), 1000).unref();
   deps.untrack(server);
-  const reason = relayed.ok ? failure : `${failure}; ${relayed.reason}`;
-  const close = { session: a.session, time: deps.now(), code: null, reason, by: 'server', clean: false } as const;
+  const reason = stalled ? `${failure}; its body stalled for ${idleMs} ms` : relayed.ok ? failure : `${failure}; ${relayed.reason}`;
+  const close = { session: a.session, time: deps.now(), code: null, reason, by: stalled ? 'proxy' : 'server', clean: false } as const;
   deps.bus.emit('session-close', { ...close, stats: deps.stats(close) });
   const requestVersion = a.request.line.version;
   const again = relayed.ok && bodyFraming.kind !== 'close' && keepsAlive(a.request.head, requestVersion) && keepsAlive(response, headVersion(response) ?? 'HTTP/1.0') && !client.destroyed && !reader.exhausted;
