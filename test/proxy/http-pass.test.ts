@@ -56,6 +56,35 @@ describe('plain HTTP pass-through', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a target that trickles its answer head a byte at a time: 504 within the one upstream time-out', { timeout: 10_000 }, async () => {
+    const timers: NodeJS.Timeout[] = [];
+    const trickler = net.createServer((s) => {
+      s.on('error', () => undefined);
+      // A byte every 50 ms of a head that would take seconds: each byte restarts an idle timer.
+      const head = Buffer.from(`HTTP/1.1 200 OK\r\n${'X-Slow: y\r\n'.repeat(20)}\r\n`);
+      let i = 0;
+      s.once('data', () => timers.push(setInterval(() => i < head.length && s.writable && s.write(head.subarray(i, ++i)), 50)));
+    });
+    await new Promise<void>((resolve) => trickler.listen(0, '127.0.0.1', resolve));
+    const h = await startProxy((trickler.address() as net.AddressInfo).port, { connectTimeoutMs: 400 });
+    try {
+      const started = Date.now();
+      const client = await rawConnect(h.port);
+      await client.write('GET /trickle HTTP/1.1\r\nHost: x\r\n\r\n');
+      await client.waitEnd(4000);
+      const took = Date.now() - started;
+      assert.ok(took >= 380 && took < 2500, `answered after ${took} ms`);
+      assert.match(client.received.toString(), /^HTTP\/1\.1 504 Gateway Timeout\r\n[^]*did not answer within 400 ms\n$/);
+      const record = await h.waitFor(h.https, (r) => r.url === '/trickle');
+      assert.equal(record.status, 504);
+    } finally {
+      for (const t of timers) clearInterval(t);
+      destroyAllRaw();
+      await h.close();
+      trickler.close();
+    }
+  });
+
   test('a target answering bytes that cannot start a status line: 502 at once', { timeout: 10_000 }, async () => {
     const server = await RawServer.start({ respond: () => Buffer.from('\x00\x01garbage without a line end') });
     const h = await startProxy(server.port, { connectTimeoutMs: 3000 });

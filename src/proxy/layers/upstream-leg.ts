@@ -130,6 +130,8 @@ class Exchange implements LegExchange {
   #timedOut = false;
   #interim = false;
   #request: http.ClientRequest | null = null;
+  /** From the request's end to the answer's head: one time-out, not one per idle spell. */
+  #headTimer: NodeJS.Timeout | null = null;
   readonly #onClientClose = (): void => this.settle({ kind: 'client-gone' });
 
   constructor(readonly r: LegRequest) {
@@ -146,6 +148,7 @@ class Exchange implements LegExchange {
   settle(outcome: LegOutcome): void {
     if (this.#settled) return;
     this.#settled = true;
+    this.#clearHeadTimer();
     if (outcome.kind !== 'answered') this.leg.cut();
     this.#settle(outcome);
   }
@@ -193,6 +196,7 @@ class Exchange implements LegExchange {
   answered(proxyRes: http.IncomingMessage, res: http.ServerResponse): void {
     // The time-out bounds the wait for the answer's head; a body streams for as long as it takes.
     this.#request?.setTimeout(0);
+    this.#clearHeadTimer();
     // Duplicate lines stay lines (Node's `headers` joins or drops them), and each name keeps the
     // spelling it first had (http-proxy's preserveHeaderKeyCase takes the last one from rawHeaders).
     const headers: http.IncomingHttpHeaders = {};
@@ -223,6 +227,11 @@ class Exchange implements LegExchange {
     });
   }
 
+  #clearHeadTimer(): void {
+    if (this.#headTimer !== null) clearTimeout(this.#headTimer);
+    this.#headTimer = null;
+  }
+
   async #dial(): Promise<Socket> {
     const dialed = await this.r.dial(this.r.target, this.r.timeoutMs);
     if (!dialed.ok) throw new DialError(dialed.status, dialed.reason);
@@ -249,6 +258,16 @@ class Exchange implements LegExchange {
     // that sent Expect: 100-continue waits for the target's answer before sending any.
     request.flushHeaders();
     request.on('timeout', () => (this.#timedOut = true));
+    // http-proxy's time-out is an idle one: a target trickling its head a byte at a time would
+    // restart it forever. Once the request has gone, its answer's head has the time-out in all.
+    request.once('finish', () => {
+      if (this.#settled) return;
+      this.#headTimer = setTimeout(() => {
+        this.#timedOut = true;
+        request.destroy(new Error('the answer head did not arrive in time'));
+      }, this.r.timeoutMs);
+      this.#headTimer.unref();
+    });
     // RFC 9110 §15.2: interim answers (100 Continue, 103 Early Hints) are passed on.
     request.on('information', (info) => {
       if (this.#settled) return;
