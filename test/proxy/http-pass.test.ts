@@ -85,6 +85,32 @@ describe('plain HTTP pass-through', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a client that stops in the middle of its request body gets 408 on its own account, not a 504 blamed on the target', { timeout: 10_000 }, async () => {
+    // The target reads the whole body before it answers, as most do.
+    const web = await webServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('got it'));
+    });
+    const h = await startProxy(web.port, { connectTimeoutMs: 400 });
+    try {
+      const started = Date.now();
+      const client = await rawConnect(h.port);
+      await client.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nten bytes!');
+      await client.waitEnd(4000);
+      const took = Date.now() - started;
+      assert.ok(took >= 380 && took < 2500, `answered after ${took} ms`);
+      assert.match(client.received.toString(), /^HTTP\/1\.1 408 Request Timeout\r\n[^]*the client's request body stopped before its end: nothing more came for 400 ms\n$/);
+      const record = await h.waitFor(h.https, (r) => r.url === '/upload');
+      assert.equal(record.status, 408);
+      assert.equal(record.answeredBy, 'proxy');
+      assert.match(record.error ?? '', /client's request body stopped/);
+    } finally {
+      destroyAllRaw();
+      await h.close();
+      await web.close();
+    }
+  });
+
   test('a target answering bytes that cannot start a status line: 502 at once', { timeout: 10_000 }, async () => {
     const server = await RawServer.start({ respond: () => Buffer.from('\x00\x01garbage without a line end') });
     const h = await startProxy(server.port, { connectTimeoutMs: 3000 });

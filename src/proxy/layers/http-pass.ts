@@ -4,7 +4,8 @@
  * with the Host and base-path rewrites, go on; the upstream leg is http-proxy's (upstream-leg.ts).
  * Once the answer is through, the head reader takes the next request on the connection. Every
  * request is one `http` record on the bus. A target that does not answer within the upstream
- * time-out gets the client a 504, one that answers with something that is not HTTP a 502 at once.
+ * time-out gets the client a 504, one that answers with something that is not HTTP a 502 at once;
+ * a client that stops in the middle of its body gets 408.
  */
 import type { Duplex } from 'node:stream';
 import { headVersion, keepsAlive, requestFraming, responseFraming } from '../../protocol/http1.js';
@@ -17,6 +18,9 @@ import type { SocketReader } from './socket-reader.js';
 import { headForTarget } from './target-head.js';
 import { endClient } from './upgrade.js';
 import { UpstreamLeg } from './upstream-leg.js';
+
+/** RFC 9110 §10.1.1: the client waits for an interim answer before it sends its body. */
+const expectsContinue = (request: IncomingRequest): boolean => request.head.headers.some(([n, v]) => n.toLowerCase() === 'expect' && v.trim().toLowerCase() === '100-continue');
 
 export function plainHttpLayer(deps: LayerDeps): RequestLayer {
   let upstream: UpstreamLeg | null = null;
@@ -76,7 +80,15 @@ async function pass(deps: LayerDeps, upstream: UpstreamLeg, request: IncomingReq
   });
   // The body streams to the target while its answer is awaited: a target may answer early (413).
   let bodyDone = false;
-  const body: Promise<BodyOutcome> = relayBody(reader, framing.framing, (bytes) => exchange.feed(bytes), (bytes) => (requestBytes += bytes.length)).then((outcome) => {
+  // Whether the body waits for the target to take bytes (not for the client to send them).
+  let feeding = false;
+  const feed = (bytes: Buffer): Promise<void> | null => {
+    const wait = exchange.feed(bytes);
+    if (wait === null) return null;
+    feeding = true;
+    return wait.finally(() => (feeding = false));
+  };
+  const body: Promise<BodyOutcome> = relayBody(reader, framing.framing, feed, (bytes) => (requestBytes += bytes.length)).then((outcome) => {
     bodyDone = true;
     // A body that cannot end (cut short, bad chunk framing: RFC 9112 §7.1) is the client's error, not a wait for the target.
     if (!outcome.ok) exchange.abort(400, outcome.reason);
@@ -95,6 +107,11 @@ async function pass(deps: LayerDeps, upstream: UpstreamLeg, request: IncomingReq
     return 'done';
   }
   if (outcome.kind === 'failed') {
+    // The time-out ran out while the client owed the rest of its body and the target had taken
+    // all that came (and was asked for no 100 Continue first): the wait was the client's (408).
+    if (outcome.idle === true && !bodyDone && !feeding && !outcome.interim && !expectsContinue(request)) {
+      return refuse(408, `the client's request body stopped before its end: nothing more came for ${settings.upstreamTimeoutMs} ms`);
+    }
     if (!outcome.interim) return refuse(outcome.status, outcome.reason);
     // Once an interim answer went out the status line is spent: cutting is all that is honest.
     stopReading();

@@ -37,8 +37,11 @@ export interface LegRequest {
 export type LegOutcome =
   /** The answer went to the client; `error` when it was cut short. */
   | { readonly kind: 'answered'; readonly head: HttpHead; readonly status: number; readonly error: string | null }
-  /** No final answer went out; `interim`: a 1xx did, so the status line is spent. */
-  | { readonly kind: 'failed'; readonly status: number; readonly reason: string; readonly interim: boolean }
+  /**
+   * No final answer went out; `interim`: a 1xx did, so the status line is spent; `idle`: the
+   * request to the target timed out with nothing moving (not the dial, not the answer's head).
+   */
+  | { readonly kind: 'failed'; readonly status: number; readonly reason: string; readonly interim: boolean; readonly idle?: boolean }
   /** The target answered 101 to a plain request: the head to relay, its socket and the bytes after the head. */
   | { readonly kind: 'switched'; readonly head: Buffer; readonly statusLine: string; readonly socket: Socket; readonly rest: Buffer }
   | { readonly kind: 'client-gone' };
@@ -128,6 +131,7 @@ class Exchange implements LegExchange {
   #settled = false;
   #started = false;
   #timedOut = false;
+  #idle = false;
   #interim = false;
   #request: http.ClientRequest | null = null;
   /** From the request's end to the answer's head: one time-out, not one per idle spell. */
@@ -184,7 +188,7 @@ class Exchange implements LegExchange {
       proxy.web(req, res, { target: { protocol: 'http:', host, port: String(port) }, agent: this.agent, proxyTimeout: this.r.timeoutMs }, (error) => {
         const cause = failure(error, this.r.target, this.#timedOut, this.r.timeoutMs);
         if (res.headersSent && this.leg.head !== null) this.settle({ kind: 'answered', head: this.leg.head, status: res.statusCode, error: cause.reason });
-        else this.settle({ kind: 'failed', ...cause, interim: this.#interim });
+        else this.settle({ kind: 'failed', ...cause, interim: this.#interim, idle: this.#idle });
       });
     } catch (error) {
       // A head Node will not send (it checks names and values again): the client's error, not a crash.
@@ -257,7 +261,11 @@ class Exchange implements LegExchange {
     // The head goes as soon as the target is reached, not with the first body bytes: a client
     // that sent Expect: 100-continue waits for the target's answer before sending any.
     request.flushHeaders();
-    request.on('timeout', () => (this.#timedOut = true));
+    request.on('timeout', () => {
+      this.#timedOut = true;
+      // http-proxy's idle time-out, before the request has all gone (the answer's own timer is not idle).
+      this.#idle = this.#headTimer === null;
+    });
     // http-proxy's time-out is an idle one: a target trickling its head a byte at a time would
     // restart it forever. Once the request has gone, its answer's head has the time-out in all.
     request.once('finish', () => {
