@@ -131,7 +131,6 @@ class Exchange implements LegExchange {
   #settled = false;
   #started = false;
   #timedOut = false;
-  #idle = false;
   #interim = false;
   #request: http.ClientRequest | null = null;
   /** From the request's end to the answer's head: one time-out, not one per idle spell. */
@@ -188,7 +187,8 @@ class Exchange implements LegExchange {
       proxy.web(req, res, { target: { protocol: 'http:', host, port: String(port) }, agent: this.agent, proxyTimeout: this.r.timeoutMs }, (error) => {
         const cause = failure(error, this.r.target, this.#timedOut, this.r.timeoutMs);
         if (res.headersSent && this.leg.head !== null) this.settle({ kind: 'answered', head: this.leg.head, status: res.statusCode, error: cause.reason });
-        else this.settle({ kind: 'failed', ...cause, interim: this.#interim, idle: this.#idle });
+        // Idle: http-proxy's time-out ran out before the request had all gone (no answer timer yet).
+        else this.settle({ kind: 'failed', ...cause, interim: this.#interim, idle: this.#timedOut && this.#headTimer === null });
       });
     } catch (error) {
       // A head Node will not send (it checks names and values again): the client's error, not a crash.
@@ -261,11 +261,7 @@ class Exchange implements LegExchange {
     // The head goes as soon as the target is reached, not with the first body bytes: a client
     // that sent Expect: 100-continue waits for the target's answer before sending any.
     request.flushHeaders();
-    request.on('timeout', () => {
-      this.#timedOut = true;
-      // http-proxy's idle time-out, before the request has all gone (the answer's own timer is not idle).
-      this.#idle = this.#headTimer === null;
-    });
+    request.on('timeout', () => (this.#timedOut = true));
     // http-proxy's time-out is an idle one: a target trickling its head a byte at a time would
     // restart it forever. Once the request has gone, its answer's head has the time-out in all.
     request.once('finish', () => {
