@@ -32,19 +32,24 @@ function manyHeaders(n: number): [string, string][] {
   return Array.from({ length: n }, (_, i) => [`x${i}`, 'y'] as [string, string]);
 }
 
+/** Sends `request` raw and waits (at most `waitMs`) for the proxy to end the connection: what came, and when. */
+async function answerTo(port: number, request: string, waitMs: number): Promise<{ text: string; took: number }> {
+  const started = Date.now();
+  const client = await rawConnect(port);
+  await client.write(request);
+  await client.waitEnd(waitMs);
+  return { text: client.received.toString(), took: Date.now() - started };
+}
+
 describe('plain HTTP pass-through', { timeout: 60_000 }, () => {
   test('a target that accepts and never answers: 504 after the upstream time-out, with the reason', { timeout: 10_000 }, async () => {
     const silent = net.createServer((s) => s.on('error', () => undefined));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const h = await startProxy((silent.address() as net.AddressInfo).port, { connectTimeoutMs: 300 });
     try {
-      const started = Date.now();
-      const client = await rawConnect(h.port);
-      await client.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
-      await client.waitEnd(3000);
-      const took = Date.now() - started;
+      const { text, took } = await answerTo(h.port, 'GET /slow HTTP/1.1\r\nHost: x\r\n\r\n', 3000);
       assert.ok(took >= 280 && took < 2000, `answered after ${took} ms`);
-      assert.match(client.received.toString(), /^HTTP\/1\.1 504 Gateway Timeout\r\n[^]*did not answer within 300 ms\n$/);
+      assert.match(text, /^HTTP\/1\.1 504 Gateway Timeout\r\n[^]*did not answer within 300 ms\n$/);
       const record = await h.waitFor(h.https, (r) => r.url === '/slow');
       assert.equal(record.status, 504);
       assert.equal(record.answeredBy, 'proxy');
@@ -68,13 +73,9 @@ describe('plain HTTP pass-through', { timeout: 60_000 }, () => {
     await new Promise<void>((resolve) => trickler.listen(0, '127.0.0.1', resolve));
     const h = await startProxy((trickler.address() as net.AddressInfo).port, { connectTimeoutMs: 400 });
     try {
-      const started = Date.now();
-      const client = await rawConnect(h.port);
-      await client.write('GET /trickle HTTP/1.1\r\nHost: x\r\n\r\n');
-      await client.waitEnd(4000);
-      const took = Date.now() - started;
+      const { text, took } = await answerTo(h.port, 'GET /trickle HTTP/1.1\r\nHost: x\r\n\r\n', 4000);
       assert.ok(took >= 380 && took < 2500, `answered after ${took} ms`);
-      assert.match(client.received.toString(), /^HTTP\/1\.1 504 Gateway Timeout\r\n[^]*did not answer within 400 ms\n$/);
+      assert.match(text, /^HTTP\/1\.1 504 Gateway Timeout\r\n[^]*did not answer within 400 ms\n$/);
       const record = await h.waitFor(h.https, (r) => r.url === '/trickle');
       assert.equal(record.status, 504);
     } finally {
@@ -93,13 +94,9 @@ describe('plain HTTP pass-through', { timeout: 60_000 }, () => {
     });
     const h = await startProxy(web.port, { connectTimeoutMs: 400 });
     try {
-      const started = Date.now();
-      const client = await rawConnect(h.port);
-      await client.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nten bytes!');
-      await client.waitEnd(4000);
-      const took = Date.now() - started;
+      const { text, took } = await answerTo(h.port, 'POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nten bytes!', 4000);
       assert.ok(took >= 380 && took < 2500, `answered after ${took} ms`);
-      assert.match(client.received.toString(), /^HTTP\/1\.1 408 Request Timeout\r\n[^]*the client's request body stopped before its end: nothing more came for 400 ms\n$/);
+      assert.match(text, /^HTTP\/1\.1 408 Request Timeout\r\n[^]*the client's request body stopped before its end: nothing more came for 400 ms\n$/);
       const record = await h.waitFor(h.https, (r) => r.url === '/upload');
       assert.equal(record.status, 408);
       assert.equal(record.answeredBy, 'proxy');
@@ -115,12 +112,9 @@ describe('plain HTTP pass-through', { timeout: 60_000 }, () => {
     const server = await RawServer.start({ respond: () => Buffer.from('\x00\x01garbage without a line end') });
     const h = await startProxy(server.port, { connectTimeoutMs: 3000 });
     try {
-      const started = Date.now();
-      const client = await rawConnect(h.port);
-      await client.write('GET /garbage HTTP/1.1\r\nHost: x\r\n\r\n');
-      await client.waitEnd(2500);
-      assert.ok(Date.now() - started < 1000, `answered after ${Date.now() - started} ms`);
-      assert.match(client.received.toString(), /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*not HTTP/);
+      const { text, took } = await answerTo(h.port, 'GET /garbage HTTP/1.1\r\nHost: x\r\n\r\n', 2500);
+      assert.ok(took < 1000, `answered after ${took} ms`);
+      assert.match(text, /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*not HTTP/);
       assert.equal((await h.waitFor(h.https, (r) => r.url === '/garbage')).status, 502);
     } finally {
       destroyAllRaw();
