@@ -1,0 +1,68 @@
+/**
+ * The observers' threads (the printer's, the log's) run below the relay's priority: when they and
+ * the relay want the same core, the relay and its peers go first (output/thread-priority.ts).
+ * Read from /proc: a thread's nice value is the 19th field of /proc/PID/task/TID/stat.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { until } from '../helpers/raw-peer.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'bin/wsproxy.js');
+
+/** Each thread's nice value, by thread id (the main thread's id is the pid). */
+function niceByThread(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    // "tid (comm) state ppid ...": the fields after the command name, which may hold spaces.
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(Number(tid), Number(fields[16]));
+  }
+  return out;
+}
+
+for (const [what, extra, lowered] of [
+  ['headless: the printer', [], 1],
+  ['with --log-file: the printer and the log', ['--log-file'], 2],
+] as const) {
+  test(`${what} ${lowered === 1 ? 'runs' : 'run'} below the relay's priority`, { timeout: 60_000 }, async (t) => {
+    if (process.platform !== 'linux') return t.skip('nice per thread is Linux');
+    if (os.getPriority() >= os.constants.priority.PRIORITY_BELOW_NORMAL) return t.skip('this test already runs at a low priority');
+    if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) return t.skip('dist/ is missing: run `npm run build` first');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'wsproxy-priority-'));
+    const args = extra.length === 0 ? [] : ['--log-file', path.join(dir, 'log.jsonl')];
+    // No session is needed: both threads start with the run. The target only has to be there.
+    const target = net.createServer((s) => s.destroy());
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    const port = (target.address() as net.AddressInfo).port;
+    const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${port}`, '--headless', '--no-color', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    try {
+      await until(() => /listening on/.test(stderr), 20_000, 'the listening line');
+      const pid = child.pid!;
+      // The threads lower themselves as they start: wait until as many have as expected.
+      const nice = await until(() => {
+        const n = niceByThread(pid);
+        return [...n.values()].filter((v) => v > n.get(pid)!).length >= lowered ? n : null;
+      }, 10_000, `${lowered} thread(s) below the main thread's priority`);
+      const main = nice.get(pid)!;
+      assert.equal(main, os.getPriority(), 'the relay keeps the priority it was started with');
+      const below = [...nice].filter(([, v]) => v > main);
+      assert.equal(below.length, lowered, `exactly ${lowered} thread(s) lowered: ${JSON.stringify([...nice])}`);
+      for (const [, v] of below) assert.equal(v, os.constants.priority.PRIORITY_BELOW_NORMAL);
+    } finally {
+      child.kill('SIGTERM');
+      if (child.exitCode === null) await new Promise((resolve) => child.once('exit', resolve));
+      target.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
