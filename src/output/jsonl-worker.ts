@@ -9,14 +9,14 @@ import { JsonlBatch } from './jsonl-bytes.js';
 import { freshSlab, readEntries, slab, type EntryReader } from './jsonl-entries.js';
 import { CLOSING, CONSUMED, DONE, FAILED, LENGTHS, PRODUCED, slotIndexes, type JsonlThreadData } from './jsonl-thread.js';
 import { writeAll } from './write-all.js';
-import { yieldToRelay } from './thread-priority.js';
+import { LOG_NICE, yieldToRelay } from './thread-priority.js';
 
 /** Lines are written once this many bytes are encoded, or when no batch is waiting. */
 const WRITE_BYTES = 1024 * 1024;
 const SLEEP_MS = 20;
 
 const { fd, shared, control, slots, slotBytes } = workerData as JsonlThreadData;
-yieldToRelay();
+yieldToRelay(LOG_NICE);
 const ctl = new Int32Array(control);
 const batches = slab(shared);
 const out = new JsonlBatch(WRITE_BYTES + slotBytes);

@@ -9,7 +9,7 @@ import { writeFrameLine, type Style } from './format.js';
 import { LineBytes } from './line-bytes.js';
 import { HandOver, readEntries } from './printer-entries.js';
 import { writeAll } from './write-all.js';
-import { yieldToRelay } from './thread-priority.js';
+import { PRINTER_NICE, yieldToRelay } from './thread-priority.js';
 
 export interface PrinterThreadData {
   readonly fd: number;
@@ -58,7 +58,7 @@ function print(slot: number, length: number): void {
 const NAP_MS = 2;
 const IDLE_NAPS = 25;
 
-yieldToRelay();
+yieldToRelay(PRINTER_NICE);
 let done = 0;
 let naps = 0;
 let failed = false;
