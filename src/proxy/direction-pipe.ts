@@ -9,7 +9,7 @@
  * over its limit the source is paused, and a held message larger than --max-message is streamed.
  */
 import { MAX_CONTROL_PAYLOAD, Opcode, isControlOpcode } from '../protocol/constants.js';
-import { parseClosePayload } from '../protocol/close-codes.js';
+import { parseClosePayload, type ClosePayload } from '../protocol/close-codes.js';
 import type { DeflateParams } from '../protocol/deflate-params.js';
 import { keyBytes, rewriteMaskKey, type WireHeader } from '../protocol/frame-header.js';
 import { FrameParser, type FrameSink, type MessageContext } from '../protocol/frame-parser.js';
@@ -26,6 +26,7 @@ import type { PipeHost } from './pipe-host.js';
 import { nextKeyWord } from './mask-keys.js';
 import { inflatedViolations, takePreview } from './pipe-observe.js';
 import { ChunkOutput } from './chunk-output.js';
+import { CloseAnswer } from './close-answer.js';
 import { PayloadReader } from './payload-read.js';
 import { closeOf } from './pipe-records.js';
 import { PeerRecords } from './peer-records.js';
@@ -60,6 +61,8 @@ export class DirectionPipe {
   /** Frames whose inflated output (and so whose record) is still to come. */
   #inflating: Set<Promise<InflatedPart>> | null = null;
   #stopped = false;
+  /** After the proxy's own close: what the stream is still read for (the peer's close answer). */
+  #answer: CloseAnswer | null = null;
   #parsing = false;
   #pumpWanted = false;
   /** The chunk being parsed, and when it arrived (one clock read per read, not per frame). */
@@ -162,7 +165,8 @@ export class DirectionPipe {
 
   /** Bytes from the peer. */
   push(chunk: Uint8Array): void {
-    if (this.#stopped || chunk.length === 0) return;
+    if (this.#stopped) return void (this.#answer === null ? undefined : this.#parser.feed(chunk, this.#answer));
+    if (chunk.length === 0) return;
     // The chunk may leave as it came only if it starts at a frame boundary or inside a frame being
     // written through, with nothing waiting ahead of it.
     const whole = this.#parser.buffered === 0 && (this.#cur === null || this.#cur.queued === null) && this.#queue.length === 0;
@@ -256,8 +260,12 @@ export class DirectionPipe {
     return waits.length === 0 ? SETTLED : Promise.all(waits).then(() => undefined);
   }
 
-  /** Stops relaying: nothing more is written (the session is closing the connection). */
-  stop(): void {
+  /**
+   * Stops relaying: nothing more is written (the session is closing the connection). `answered`:
+   * the proxy sent this peer a close, and hears its close answer (close-answer.ts).
+   */
+  stop(answered?: (close: ClosePayload) => void): void {
+    if (answered !== undefined && !this.#stopped && !this.#parser.failed) this.#answer = new CloseAnswer(answered);
     this.#stopped = true;
     // The frame being reported when the session fails the connection is not passed on, if none of
     // it has left yet: the peer gets the proxy's close instead, as from a conforming endpoint.

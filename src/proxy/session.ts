@@ -4,7 +4,8 @@
  * on any violation with --strict).
  */
 import type { Socket } from 'node:net';
-import { encodeClosePayload } from '../protocol/close-codes.js';
+import { encodeClosePayload, type ClosePayload } from '../protocol/close-codes.js';
+import { answerText } from './close-answer.js';
 import type { Violation } from '../protocol/violations.js';
 import type { MessageInterceptor } from '../intercept/verdict.js';
 import type { InjectRequest, SessionControl, SessionState } from './control.js';
@@ -469,6 +470,12 @@ export class Session implements SessionControl {
     if (this.#state === 'open') this.#state = 'closing';
   }
 
+  /** A peer's close answer to the proxy's own close: not relayed, so said in the log, in its place. */
+  #answered(from: Side, close: ClosePayload): void {
+    this.#closeFrame(from, close.code, close.reason);
+    this.#records.now(() => this.#deps.bus.emit('log', { session: this.info.session, time: this.#deps.now(), source: 'proxy', level: 'info', text: answerText(from, close) }));
+  }
+
   #violation(from: Side, v: Violation, frame: number | null): void {
     const deps = this.#deps;
     deps.bus.emit('violation', { session: this.info.session, time: deps.now(), from, violation: v, frame });
@@ -494,7 +501,8 @@ export class Session implements SessionControl {
     const payload = encodeClosePayload(code, truncateUtf8(reason, 123));
     for (const side of ['client', 'server'] as const) {
       const pipe = this.#hosts[side].pipe;
-      pipe.stop();
+      // Each peer answers with its own close (§5.5.1): the handshake is complete, and clean, only then.
+      pipe.stop((close) => this.#answered(side, close));
       // The client pipe writes to the server and the server pipe to the client: each peer gets one.
       const to = otherSide(side);
       this.#dropGate(to);

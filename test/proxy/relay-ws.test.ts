@@ -142,6 +142,24 @@ describe('relay between ws peers', { timeout: 60_000 }, () => {
     assert.deepEqual({ by: record.by, code: record.code, reason: record.reason, clean: record.clean }, { by: 'server', code: 1001, reason: 'server going away', clean: true });
   });
 
+  test('close started by the proxy: each peer answers, and the close is recorded clean', { timeout: 10_000 }, async () => {
+    const ws = await openWs(h.url + '/close-by-proxy');
+    const server = await until(() => target.sockets.at(-1), 3000, 'server socket');
+    const clientClosed = closed(ws);
+    const serverClosed = closed(server);
+    const open = await h.waitFor(h.opens, (s) => s.path === '/close-by-proxy');
+    h.proxy.session(open.session)!.close(1000, 'bye from proxy');
+    assert.deepEqual(await clientClosed, { code: 1000, reason: 'bye from proxy' });
+    assert.deepEqual(await serverClosed, { code: 1000, reason: 'bye from proxy' });
+    const record = await h.waitClose(open.session);
+    assert.deepEqual({ by: record.by, code: record.code, reason: record.reason, clean: record.clean }, { by: 'proxy', code: 1000, reason: 'bye from proxy', clean: true });
+    // The answers are not relayed (each peer got the proxy's own close), so the log says them.
+    const said = h.logs.filter((l) => l.session === open.session).map((l) => l.text);
+    assert.deepEqual(said.sort(), ['the client answered the proxy\'s close: 1000 Normal Closure "bye from proxy"', 'the server answered the proxy\'s close: 1000 Normal Closure "bye from proxy"']);
+    const closes = h.frames.filter((f) => f.session === open.session && f.kind === 'close');
+    assert.deepEqual(closes.map((f) => [f.from, f.origin, f.close?.code]).sort(), [['client', 'injected', 1000], ['server', 'injected', 1000]]);
+  });
+
   test('200 concurrent sessions all echo their own messages', { timeout: 30_000 }, async () => {
     const started = Date.now();
     const n = 200;
