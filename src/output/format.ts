@@ -379,10 +379,14 @@ function openOutcome(s: SessionInfo, style: Style): string {
 
 /** A plain HTTP request passed through, one dim line: `GET /app.js → 200 12 ms ↑312 B ↓4.1 KiB`. */
 export function formatHttpLine(r: HttpRecord, style: Style): string {
+  return paint(style, 'dim', `${formatTime(r.time)} http ${httpSummary(r)}`);
+}
+
+/** The request in words, its peer-sent fields escaped (the line's text, and the TUI's). */
+export function httpSummary(r: HttpRecord): string {
   const status = r.status === null ? 'no answer' : String(r.status);
   const error = r.error === null ? '' : ` (${escapeForTerminal(r.error)})`;
-  const text = `${formatTime(r.time)} http ${escapeForTerminal(r.client)} ${escapeForTerminal(r.method)} ${escapeForTerminal(r.url)} → ${status}${r.answeredBy === 'proxy' ? ' from the proxy' : ''} ${r.duration} ms ↑${formatBytes(r.requestBytes)} ↓${formatBytes(r.responseBytes)}${error}`;
-  return paint(style, 'dim', text);
+  return `${escapeForTerminal(r.client)} ${escapeForTerminal(r.method)} ${escapeForTerminal(r.url)} → ${status}${r.answeredBy === 'proxy' ? ' from the proxy' : ''} ${r.duration} ms ↑${formatBytes(r.requestBytes)} ↓${formatBytes(r.responseBytes)}${error}`;
 }
 
 export function formatCloseLine(c: CloseRecord, style: Style): string {

@@ -1,5 +1,6 @@
 /** Feeds the proxy's bus into the store, asking for a render after each event. */
 import { subscribe, type ProxyBus } from '../proxy/events.js';
+import { httpSummary } from '../output/format.js';
 import type { TuiStore } from './store.js';
 
 /** Returns the unsubscriber. */
@@ -27,6 +28,12 @@ export function feedStore(bus: ProxyBus, store: TuiStore, now: () => number, cha
     },
     log: (log) => {
       store.addLog(log);
+      changed();
+    },
+    // A plain HTTP request is a line among the frames, as in the headless output; one the proxy
+    // answered itself (502/504) or that got no answer stands out.
+    http: (r) => {
+      store.addLog({ session: null, time: r.time, source: 'http', level: r.answeredBy === 'proxy' || r.status === null ? 'warn' : 'info', text: httpSummary(r) });
       changed();
     },
     fault: (fault) => {
