@@ -361,7 +361,12 @@ export function formatOpenLine(s: SessionInfo, style: Style): string {
   const url = s.mode === 'forward' || s.tls.client !== null || s.tls.server !== null ? ` ${escapeForTerminal(s.url)}` : '';
   const server = s.tls.server;
   const insecure = server !== null && server.insecure ? ` ${paint(style, 'red', `INSECURE${server.verifyError === null ? '' : ` (${escapeForTerminal(server.verifyError)})`}`)}` : '';
-  return `${paint(style, 'dim', formatTime(s.time))} #${s.session} ${paint(style, 'bold', 'open')} ${escapeForTerminal(s.client)} → ${escapeForTerminal(s.target)} ${escapeForTerminal(s.path)} ${status}${proto}${ext}${url}${insecure}${openOutcome(s, style)}`;
+  return `${paint(style, 'dim', formatTime(s.time))} #${s.session} ${paint(style, 'bold', attemptWord(s))} ${escapeForTerminal(s.client)} → ${escapeForTerminal(s.target)} ${escapeForTerminal(s.path)} ${status}${proto}${ext}${url}${insecure}${openOutcome(s, style)}`;
+}
+
+/** What the upgrade became: a WebSocket, refused by the target, or failed (the proxy answered itself). */
+export function attemptWord(s: Pick<SessionInfo, 'status' | 'answeredBy'>): 'open' | 'refused' | 'failed' {
+  return s.status === 101 ? 'open' : s.answeredBy === 'proxy' ? 'failed' : 'refused';
 }
 
 /**
@@ -389,10 +394,11 @@ export function httpSummary(r: HttpRecord): string {
   return `${escapeForTerminal(r.client)} ${escapeForTerminal(r.method)} ${escapeForTerminal(r.url)} → ${status}${r.answeredBy === 'proxy' ? ' from the proxy' : ''} ${r.duration} ms ↑${formatBytes(r.requestBytes)} ↓${formatBytes(r.responseBytes)}${error}`;
 }
 
-export function formatCloseLine(c: CloseRecord, style: Style): string {
-  const how = c.clean ? 'clean' : 'unclean';
-  const stats = c.stats == null ? '' : ` ${paint(style, 'dim', formatStatsSummary(c.stats))}`;
-  return `${paint(style, 'dim', formatTime(c.time))} #${c.session} ${paint(style, 'bold', 'closed')} by ${c.by}: ${describeClose(c.code, c.reason)} (${how})${stats}`;
+/** `opened`: the session was a WebSocket (after a failed upgrade, no handshake or traffic is told). */
+export function formatCloseLine(c: CloseRecord, style: Style, opened = true): string {
+  const how = opened ? ` (${c.clean ? 'clean' : 'unclean'})` : '';
+  const stats = c.stats == null || !opened ? '' : ` ${paint(style, 'dim', formatStatsSummary(c.stats))}`;
+  return `${paint(style, 'dim', formatTime(c.time))} #${c.session} ${paint(style, 'bold', 'closed')} by ${c.by}: ${describeClose(c.code, c.reason)}${how}${stats}`;
 }
 
 /**

@@ -27,15 +27,20 @@ export const DROPPED_NOTE = (n: number): string => `… ${n} line(s) dropped: th
 
 /** The bus events a printer shows, and their lines. */
 export function printerHandlers(sink: LineSink, style: Style, chars: number): ProxyHandlers {
+  /** Upgrades that did not open, until their close line. */
+  const failed = new Set<number>();
   return {
-    'session-open': (s) => sink.line(formatOpenLine(s, style)),
+    'session-open': (s) => {
+      if (s.status !== 101) failed.add(s.session);
+      sink.line(formatOpenLine(s, style));
+    },
     frame: (f) => sink.frame(f),
     // A message line adds something only when it was decided on or reassembled from fragments.
     message: (m) => {
       if (m.fate !== 'forwarded' || m.frames > 1) sink.line(formatMessageLine(m, style, chars));
     },
     violation: (v) => sink.line(formatViolationLine(v, style)),
-    'session-close': (c) => sink.line(formatCloseLine(c, style)),
+    'session-close': (c) => sink.line(formatCloseLine(c, style, !failed.delete(c.session))),
     log: (l) => sink.line(formatLogLine(l, style)),
     http: (r) => sink.line(formatHttpLine(r, style)),
     fault: (f) => sink.line(formatFaultLine(f, style)),

@@ -2,7 +2,7 @@
  * One screen line per item: frame-log rows, session rows and held-message rows, as styled
  * segments. Pure; the panes lay them out (line.ts) and blessed draws them.
  */
-import { arrow, describeClose, flags, formatTime, kindLabel, looksLikeText, preview, sideColor } from '../output/format.js';
+import { arrow, attemptWord, describeClose, flags, formatTime, kindLabel, looksLikeText, preview, sideColor } from '../output/format.js';
 import type { Side } from '../proxy/events.js';
 import type { HeldEntry } from './intercept-queue.js';
 import { padEnd, padStart, seg, type Color, type Seg } from './line.js';
@@ -108,7 +108,7 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
       return [
         ...head(i.time, i.session),
         // A TLS leg or forward mode: the URL says what host:port and path cannot (wss://, the host asked for).
-        seg(`● open ${escapeForTerminal(i.client)} → ${escapeForTerminal(i.target)} ${escapeForTerminal(i.mode === 'forward' || i.tls.client !== null || i.tls.server !== null ? i.url : i.path)}`, { fg: 'green', bold: true }),
+        seg(`● ${attemptWord(i)} ${escapeForTerminal(i.client)} → ${escapeForTerminal(i.target)} ${escapeForTerminal(i.mode === 'forward' || i.tls.client !== null || i.tls.server !== null ? i.url : i.path)}`, { fg: i.status === 101 ? 'green' : 'red', bold: true }),
         seg(i.status === 101 ? '' : ` ${i.status}`, { fg: 'red' }),
         seg(i.failure === null ? '' : ` ${escapeForTerminal(i.failure)}${i.answeredBy === 'proxy' ? ' (answered by the proxy)' : ''}`, { fg: 'red', bold: true }),
         seg(i.failure !== null && i.answeredBy === 'server' && i.body.length > 0 ? ` ${preview(i.body, looksLikeText(i.body) ? 'text' : 'binary', false, 60)}` : '', { fg: 'gray' }),
@@ -121,7 +121,7 @@ export function rowSegs(row: Row, previewChars = 200): Seg[] {
       const normal = c.clean && (c.code === 1000 || c.code === 1001);
       return [
         ...head(c.time, c.session),
-        seg(`○ closed ${describeClose(c.code, c.reason)} by ${c.by}, ${c.clean ? 'clean' : 'unclean'}`, { fg: normal ? 'green' : 'yellow' }),
+        seg(`○ closed ${describeClose(c.code, c.reason)} by ${c.by}${row.opened ? `, ${c.clean ? 'clean' : 'unclean'}` : ''}`, { fg: normal ? 'green' : 'yellow' }),
       ];
     }
     case 'log': {

@@ -35,6 +35,8 @@ export interface CloseRow {
   readonly type: 'close';
   readonly seq: number;
   readonly record: CloseRecord;
+  /** The session was a WebSocket (false after a failed upgrade: no handshake to be clean). */
+  readonly opened: boolean;
 }
 
 export interface LogRow {
@@ -430,7 +432,7 @@ export class TuiStore {
     this.#lanes.delete(record.session);
     this.#pruneSessions();
     this.#touchSessions();
-    this.#push({ type: 'close', seq: ++this.#seq, record });
+    this.#push({ type: 'close', seq: ++this.#seq, record, opened: s.info === null || s.info.status === 101 });
   }
 
   addLog(record: LogRecord): void {

@@ -61,10 +61,10 @@ describe('every attempt on the record, through the CLI', { timeout: 60_000 }, ()
 
       const out = stdout.split('\n');
       assert.ok(out.some((l) => /\d http 127\.0\.0\.1:\d+ GET \/index\.html → 200 \d+ ms ↑\d+ B ↓\d+ B$/.test(l)), stdout);
-      assert.ok(out.some((l) => /#1 open 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ \/ws\/private 403 handshake refused: 403 Forbidden "token expired"$/.test(l)), stdout);
-      assert.ok(out.some((l) => /#1 closed by server: no status "handshake refused: 403 Forbidden" \(unclean\)/.test(l)), stdout);
-      assert.ok(out.some((l) => /#2 open .* \/ws\/gone 502 target 127\.0\.0\.1:\d+: ECONNREFUSED \(answered by the proxy\)$/.test(l)), stdout);
-      assert.ok(out.some((l) => /#2 closed by proxy: no status "target 127\.0\.0\.1:\d+: ECONNREFUSED" \(unclean\)/.test(l)), stdout);
+      assert.ok(out.some((l) => /#1 refused 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ \/ws\/private 403 handshake refused: 403 Forbidden "token expired"$/.test(l)), stdout);
+      assert.ok(out.some((l) => /#1 closed by server: no status "handshake refused: 403 Forbidden"$/.test(l)), stdout);
+      assert.ok(out.some((l) => /#2 failed .* \/ws\/gone 502 target 127\.0\.0\.1:\d+: ECONNREFUSED \(answered by the proxy\)$/.test(l)), stdout);
+      assert.ok(out.some((l) => /#2 closed by proxy: no status "target 127\.0\.0\.1:\d+: ECONNREFUSED"$/.test(l)), stdout);
 
       const records = readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
       const httpRecord = records.find((r) => r['type'] === 'http')!;

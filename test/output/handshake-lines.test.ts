@@ -10,6 +10,7 @@ import type { HttpRecord, SessionInfo } from '../../src/proxy/events.js';
 import { formatHttpLine, formatOpenLine } from '../../src/output/format.js';
 import { httpJson, openJson } from '../../src/output/jsonl.js';
 import { diffHeads } from '../../src/output/head-diff.js';
+import { printerHandlers } from '../../src/output/headless.js';
 
 function head(text: string): HttpHead {
   const parsed = parseHead(Buffer.from(`${text.replace(/\n/g, '\r\n')}\r\n\r\n`, 'latin1'));
@@ -50,13 +51,25 @@ const plain = { color: false };
 describe('the headless open line', () => {
   test('a refusal says "handshake refused: 403 Forbidden" with the body, and nothing about Accept', () => {
     const line = formatOpenLine(info({ status: 403, failure: 'handshake refused: 403 Forbidden', acceptValid: null, body: Buffer.from('go away: token expired'), response: head('HTTP/1.1 403 Forbidden\nContent-Length: 22') }), plain);
-    assert.match(line, /#3 open 127\.0\.0\.1:50000 → 127\.0\.0\.1:12345 \/chat 403 handshake refused: 403 Forbidden "go away: token expired"$/);
+    assert.match(line, /#3 refused 127\.0\.0\.1:50000 → 127\.0\.0\.1:12345 \/chat 403 handshake refused: 403 Forbidden "go away: token expired"$/);
     assert.doesNotMatch(line, /Accept/);
   });
 
   test("the proxy's own 502/504 says so, with the reason", () => {
     const line = formatOpenLine(info({ status: 502, failure: 'target 127.0.0.1:12345: ECONNREFUSED', answeredBy: 'proxy', acceptValid: null, body: Buffer.from('502 Bad Gateway: …\n') }), plain);
-    assert.match(line, /\/chat 502 target 127\.0\.0\.1:12345: ECONNREFUSED \(answered by the proxy\)$/);
+    assert.match(line, /#3 failed .*\/chat 502 target 127\.0\.0\.1:12345: ECONNREFUSED \(answered by the proxy\)$/);
+  });
+
+  test('an upgrade that failed closes without a handshake verdict or traffic figures', () => {
+    const lines: string[] = [];
+    const h = printerHandlers({ frame: () => undefined, line: (t) => lines.push(t) }, plain, 80);
+    const close = { session: 3, time: 0, code: null, reason: 'target 127.0.0.1:12345: ECONNREFUSED', by: 'proxy' as const, clean: false, stats: null };
+    h['session-open']!(info({ status: 502, failure: close.reason, answeredBy: 'proxy', acceptValid: null }));
+    h['session-close']!(close);
+    h['session-open']!(info({ session: 4 }));
+    h['session-close']!({ ...close, session: 4, code: 1006 });
+    assert.match(lines[1]!, /#3 closed by proxy: no status "target 127\.0\.0\.1:12345: ECONNREFUSED"$/);
+    assert.match(lines[3]!, /#4 closed by proxy: 1006 .* \(unclean\)$/);
   });
 
   test('a wrong Accept on a 101 is marked on the open line', () => {

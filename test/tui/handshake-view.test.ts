@@ -53,7 +53,10 @@ describe('TUI: every upgrade attempt is on screen', () => {
     assert.equal(h.find('no sessions yet'), null);
     const row = h.find('/dead-end')!;
     assert.match(row.line, /#1 +127\.0\.0\.1:\d+ +\/dead-end +failed 502/);
-    assert.match(h.dump(), /● open .*\/dead-end 502 target 127\.0\.0\.1:\d+: ECONNREFUSED \(answered by the proxy\)/);
+    assert.match(h.dump(), /● failed .*\/dead-end 502 target 127\.0\.0\.1:\d+: ECONNREFUSED \(answered by the proxy\)/);
+    // No WebSocket opened: its close row gives no clean/unclean verdict.
+    await until(() => h.find('○ closed') !== null, 3000, 'the close row', h);
+    assert.match(h.find('○ closed')!.line, /○ closed no status "target 127\.0\.0\.1:\d+: ECONNREFUSED" by proxy(?!,)/);
   });
 
   it('a refusal reads "handshake refused: 403 Forbidden" with its body, and no Accept verdict', async () => {
@@ -68,6 +71,7 @@ describe('TUI: every upgrade attempt is on screen', () => {
     });
     assert.ok(h.find('refused 403') !== null, h.dump());
     assert.ok(h.find('403 handshake refused: 403 Forbidden "token expired"') !== null, h.dump());
+    assert.match(h.find('403 handshake refused')!.line, /● refused .* 403 handshake refused/);
     assert.equal(h.find('Accept invalid'), null, 'a 403 is not blamed on Sec-WebSocket-Accept');
     await h.keys(KEY.shiftTab, 'g', KEY.enter);
     const text = h.dump();
