@@ -31,13 +31,20 @@ export function closeText(s: SessionStats): string {
   return `${who} · close reply ${ms(c.replyMs)} · closing handshake ${ms(c.handshakeMs)} · duration ${ms(s.durationMs)}`;
 }
 
-/** The table for one session, as plain lines. */
-export function formatStatsTable(s: SessionStats): string[] {
+/**
+ * The table for one session, as plain lines. Within `width` columns (a pane), a row too wide for
+ * them gives its two values a line each under its label, rather than being wrapped across columns.
+ */
+export function formatStatsTable(s: SessionStats, width = Infinity): string[] {
   const rows: [string, string, string][] = [['', 'client→server', 'server→client'], ...statsRows(s)];
   const w0 = Math.max(...rows.map((r) => r[0].length));
-  const w1 = Math.max(...rows.map((r) => r[1].length));
+  const fits = (r: [string, string, string]): boolean => r === rows[0] || 2 + w0 + 2 + r[1].length + 2 + r[2].length <= width;
+  const w1 = Math.max(...rows.filter(fits).map((r) => r[1].length));
   const faults = s.faults === undefined ? [] : [`  ${faultsText(s.faults)}`];
-  return [...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd()), ...faults, `  ${closeText(s)}`];
+  const lines = rows.flatMap(([a, b, c], i) =>
+    i === 0 || fits(rows[i]!) ? [`  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd()] : [`  ${a}`, `    C→S ${b}`, `    S→C ${c}`],
+  );
+  return [...lines, ...faults, `  ${closeText(s)}`];
 }
 
 /** "faults: 5 (drop 3, delay 2)". */

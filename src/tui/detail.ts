@@ -336,7 +336,7 @@ export function sessionDetail(s: SessionEntry, width: number): DetailLine[] {
   lines.push(...headLines(info.response, width));
   if (s.stats !== null) {
     lines.push(blank(), title('Stats'));
-    for (const text of formatStatsTable(s.stats.snapshot(Date.now()))) lines.push([seg(text)]);
+    for (const text of formatStatsTable(s.stats.snapshot(Date.now()), width)) for (const part of wrap(text, width)) lines.push([seg(part)]);
   }
   return lines;
 }

@@ -178,3 +178,20 @@ test('a flood of pings nobody answers is counted exactly, while at most 1,024 ar
   assert.deepEqual(s.client.rtt, { count: MAX_WAITING, minMs: n, medianMs: n, maxMs: n, lastMs: n });
   assert.equal(s.server.pongs, n);
 });
+
+test('within a pane, a row too wide for it gives each value a line under its label; the rest stay a table', () => {
+  const b = new SessionStatsBuilder(0);
+  const frame = (time: number, from: Side, kind: string, payload: string) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload: Buffer.from(payload) });
+  frame(10, 'server', 'ping', 'a');
+  frame(12, 'client', 'pong', 'a');
+  frame(20, 'client', 'text', 'hello');
+  const s = b.snapshot(200);
+  const wide = formatStatsTable(s);
+  assert.ok(wide.some((l) => /^  ping RTT +- +1 · min 2 ms · median 2 ms · max 2 ms · last 2 ms$/.test(l)), wide.join('\n'));
+  const pane = formatStatsTable(s, 60);
+  // (The close line after the table is prose: the pane wraps it.)
+  for (const l of pane.slice(0, -1)) assert.ok(l.length <= 60, `${JSON.stringify(l)} is wider than 60`);
+  const at = pane.indexOf('  ping RTT');
+  assert.deepEqual(pane.slice(at, at + 3), ['  ping RTT', '    C→S -', '    S→C 1 · min 2 ms · median 2 ms · max 2 ms · last 2 ms']);
+  assert.ok(pane.some((l) => /^  frames +2 +1$/.test(l)), pane.join('\n'));
+});
