@@ -119,19 +119,33 @@ export function tagged(text: string, style: Style): string {
 /**
  * Lays segments out in exactly `width` columns: cut when too long, padded with spaces in the
  * base style when short. `base` applies under every segment (the selection highlight).
+ *
+ * Where blessed cuts a line that does not wrap (Element._wrapContent), it counts a column per
+ * UTF-16 unit, after a \x03 put behind each wide character: an astral character (a surrogate
+ * pair) or a combining mark counts one more than it takes. A line with some is laid out that
+ * many columns narrower, so that the cut does not take its end, "…" included.
  */
 export function renderLine(segs: readonly Seg[], width: number, base: Style = {}): string {
+  const line = layOut(segs, width, base);
+  // Narrower, the line shows no more of them than before: its units then fit in `width`.
+  return line.over === 0 ? line.text : layOut(segs, Math.max(0, width - line.over), base).text;
+}
+
+function layOut(segs: readonly Seg[], width: number, base: Style): { text: string; over: number } {
   let out = '';
   let used = 0;
+  let over = 0;
   for (const s of segs) {
     if (used >= width) break;
     const room = width - used;
     const text = strWidth(s.text) > room ? truncate(s.text, room) : s.text;
     out += tagged(text, { ...base, ...s, ...(base.inverse === true ? { inverse: true } : {}) });
-    used += strWidth(text);
+    const w = strWidth(text);
+    used += w;
+    if (!ASCII.test(text)) over += text.length + (text.match(WIDE)?.length ?? 0) - w;
   }
   if (used < width) out += tagged(' '.repeat(width - used), base);
-  return out;
+  return { text: out, over };
 }
 
 /** Plain text of segments, for tests and exports. */
