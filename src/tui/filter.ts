@@ -215,7 +215,7 @@ function wordTerm(word: string, negate: boolean, at: number): FilterTerm {
       }
       case 'is': {
         const mark = MARK_WORDS[value.toLowerCase()];
-        if (mark === undefined) throw new ParseError(`is: takes violation, injected, modified, dropped or compressed (got "${value}")`, valueAt);
+        if (mark === undefined) throw new ParseError(`is: takes violation, injected, modified, dropped, compressed or fault (got "${value}")`, valueAt);
         return { type: 'is', negate, mark };
       }
       default:

@@ -1,7 +1,7 @@
 /** s (send form), r (resend) and X (close a session): all through ProxyControl. */
 import type { InjectRequest } from '../proxy/control.js';
 import { otherSide } from '../proxy/events.js';
-import { resolveAction } from './keymap.js';
+import { isPrintable, resolveAction } from './keymap.js';
 import { MAIN, type AppContext } from './modes.js';
 import { InjectForm } from './panes/inject-form.js';
 
@@ -41,6 +41,11 @@ export function injectKey(ctx: AppContext, form: InjectForm, name: string, ch: s
   if (text === null) {
     if (action === 'option-next' || action === 'option-prev') form.choose(action === 'option-next' ? 1 : -1);
     else if (name === 'enter') form.moveField(1);
+    // Typing there types the payload (what was meant), rather than being lost.
+    else if (ch !== undefined && isPrintable(ch)) {
+      form.field = 'payload';
+      if (form.payload.handleKey(name, ch)) form.error = null;
+    }
     return;
   }
   if (text.handleKey(name, ch)) form.error = null;

@@ -270,6 +270,14 @@ describe('TUI screen', () => {
     assert.ok(h.find('sent binary, 3 B to the client of session #1') !== null);
   });
 
+  it('typing on the direction field types the payload', async () => {
+    const h = ui();
+    const s = h.proxy.open(1);
+    h.proxy.frame({ payload: 'hi' });
+    await h.keys('s', ...'inj hello', KEY.ctrlS);
+    assert.deepEqual(s.sent[0], { to: 'server', kind: 'text', data: 'inj hello' });
+  });
+
   it('sends close frames with a code and reason, and says what is wrong with a bad one', async () => {
     const h = ui();
     const s = h.proxy.open(1);

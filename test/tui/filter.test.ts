@@ -112,7 +112,7 @@ describe('filter language', () => {
       ['kind:texty', /unknown kind "texty"/],
       ['kind:', /kind: needs a value/],
       ['session:x', /session: takes numbers/],
-      ['is:weird', /is: takes/],
+      ['is:weird', /is: takes violation, injected, modified, dropped, compressed or fault \(got "weird"\)/],
       ['/unterminated', /unterminated regular expression/],
       ['/a(/', /bad regular expression/],
       ['/a/g', /flags may be i, m, s, u/],
