@@ -77,7 +77,9 @@ describe('TUI screen', () => {
     for (let i = 40; i < 45; i++) h.proxy.frame({ payload: `msg ${i}` });
     assert.equal(h.find('"msg 44"'), null, 'new rows do not scroll the view');
     assert.ok(h.find('"msg 39"') !== null);
-    assert.ok(h.find('paused +') !== null, 'the status bar says so');
+    // Rows below the view: the 5 that arrived (moving the selection up did not scroll it).
+    assert.ok(h.find('paused, 5 below ↓') !== null, 'the title says so');
+    assert.ok(h.find('paused, 5 below │') !== null, 'the status bar says so');
     await h.keys('G');
     assert.ok(h.find('"msg 44"') !== null);
     assert.equal(h.find('paused'), null);

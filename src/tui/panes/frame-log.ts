@@ -16,7 +16,7 @@ export function frameLogLines(store: TuiStore, cursor: ListCursor, width: number
   const shown = view.length;
   const filtered = store.filter.terms.length > 0;
   let summary = filtered ? `${shown} of ${store.size} rows` : `${store.size} rows`;
-  if (!cursor.follow) summary += state.newRows > 0 ? ` · paused, ${state.newRows} new ↓` : ' · paused';
+  if (!cursor.follow) summary += state.newRows > 0 ? ` · paused, ${state.newRows} below ↓` : ' · paused';
   const lines = [titleLine(frameHeaderSegs(), summary, width, focused)];
   const rows = height - 1;
   if (shown === 0) {

@@ -44,7 +44,7 @@ export function statusItems(s: StatusState): Item[] {
   if (s.intercept.enabled) items.push({ segs: [seg(` intercept ON: ${truncate(escapeForTerminal(s.intercept.filter === '' ? 'all' : s.intercept.filter), 20)}`, { fg: 'yellow', bold: true })], priority: 0 });
   else items.push({ segs: [seg(' intercept off')], priority: 2 });
   if (s.intercept.held > 0) items.push({ segs: [seg(` ⏸ ${s.intercept.held} held`, { fg: 'red', bold: true })], priority: 0 });
-  if (!s.following) items.push({ segs: [seg(s.newRows > 0 ? ` paused +${s.newRows}` : ' paused', { fg: 'yellow' })], priority: 0 });
+  if (!s.following) items.push({ segs: [seg(s.newRows > 0 ? ` paused, ${s.newRows} below` : ' paused', { fg: 'yellow' })], priority: 0 });
   if (s.script !== null) items.push({ segs: [seg(` script: ${truncate(escapeForTerminal(s.script), 24)}`)], priority: 1 });
   if (s.faults !== undefined && (s.faults.rules > 0 || s.faults.applied > 0)) items.push({ segs: [seg(` faults: ${s.faults.rules} rule(s), ${s.faults.applied} applied`, { fg: 'magenta', bold: true })], priority: 1 });
   items.push({ segs: [seg(' ? help')], priority: 2 });
