@@ -85,9 +85,16 @@ function derivedHeaderLength(length: number, masked: boolean): number {
 }
 
 export class LogSessions {
+  /**
+   * Every session in the order of its open record. Keyed by that order, not by the log's session
+   * id: --log-file appends, and a proxy started again counts from 1 again, so one file may hold
+   * several sessions with the same id, each its own.
+   */
   readonly sessions = new Map<number, RecordedSession>();
   /** `reconnects` records (reports after storms, docs/faults.md), as they are in the log. */
   readonly reconnects: Obj[] = [];
+  /** The latest session opened under each id: where that id's later records belong. */
+  readonly #byId = new Map<number, RecordedSession>();
 
   /** Adds one parsed log line. */
   add(o: Obj): void {
@@ -96,7 +103,7 @@ export class LogSessions {
       case 'open': {
         const path = str(o['path'], '/');
         const status = num(o['status'], 0);
-        this.sessions.set(id, {
+        const session: RecordedSession = {
           session: id,
           time: time(o['time']),
           client: str(o['client']),
@@ -116,11 +123,13 @@ export class LogSessions {
           events: [],
           close: null,
           faults: [],
-        });
+        };
+        this.sessions.set(this.sessions.size, session);
+        this.#byId.set(id, session);
         break;
       }
       case 'frame': {
-        const s = this.sessions.get(id);
+        const s = this.#byId.get(id);
         if (s === undefined) return;
         const length = num(o['length']);
         const masked = o['masked'] === true;
@@ -147,7 +156,7 @@ export class LogSessions {
         break;
       }
       case 'message': {
-        const s = this.sessions.get(id);
+        const s = this.#byId.get(id);
         if (s === undefined) return;
         const message: RecordedMessage = {
           id: num(o['id']),
@@ -170,11 +179,11 @@ export class LogSessions {
         this.reconnects.push(o);
         break;
       case 'fault': {
-        this.sessions.get(id)?.faults.push(str(o['action'], 'fault'));
+        this.#byId.get(id)?.faults.push(str(o['action'], 'fault'));
         break;
       }
       case 'close': {
-        const s = this.sessions.get(id);
+        const s = this.#byId.get(id);
         if (s === undefined) return;
         const by = o['by'] === 'server' || o['by'] === 'client' ? o['by'] : 'proxy';
         s.close = { time: time(o['time']), code: numOrNull(o['code']), reason: str(o['reason']), by, clean: o['clean'] === true, stats: (o['stats'] as SessionStats | undefined) ?? null };
