@@ -15,7 +15,7 @@
  */
 import net from 'node:net';
 import type { Writable } from 'node:stream';
-import { subscribe, type CloseRecord, type ProxyBus, type SessionInfo, type Side, type WireRecord } from '../proxy/events.js';
+import { subscribe, type CloseRecord, type FrameRecord, type ProxyBus, type SessionInfo, type Side, type WireRecord } from '../proxy/events.js';
 import { interfaceDescription, packetBlock, sectionHeader, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type Endpoint, type Segment } from './pcapng.js';
 
 /** TCP payload per packet: under 64 KiB, so the IPv4 total length and IPv6 payload length fit. */
@@ -90,6 +90,16 @@ function ipv6Bytes(ip: string): Buffer {
   const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
   groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16) & 0xffff, i * 2));
   return out;
+}
+
+/**
+ * The first bytes a frame the proxy wrote has on the wire: its header (with its fresh mask key
+ * toward the server), and when its payload is sent as shown (not masked, not compressed) the
+ * first bytes of that too, so that two frames of one kind and length are told apart.
+ */
+function wireStart(f: FrameRecord): Uint8Array {
+  if (f.masked || f.compressed || f.payload.length === 0) return f.header;
+  return Buffer.concat([f.header, f.payload.subarray(0, 16)]);
 }
 
 /** Address bytes for a host: its own when it is an IP literal, else a stand-in (the comment names it). */
@@ -259,12 +269,16 @@ export function attachPcap(bus: ProxyBus, options: PcapWriterOptions): PcapWrite
     send(leg, (w.leg === 'client') === (w.direction === 'in'), w.time, TCP_ACK, w.bytes);
   };
 
-  /** A comment on the packet that carried (the end of) a frame, or on the next one that way. */
-  const note = (session: number, legSide: Side, fromA: boolean, text: string): void => {
+  /**
+   * A comment on the packet that carried (the end of) a frame, or on the next one that way.
+   * `probe`: the start of a frame the proxy wrote, whose record may come just before its bytes:
+   * the latest packet gets the comment only when it holds them, else the next one does.
+   */
+  const note = (session: number, legSide: Side, fromA: boolean, text: string, probe: Uint8Array | null = null): void => {
     const leg = legs.get(`${session}:${legSide}`);
     if (leg === undefined) return;
     const last = fromA ? leg.lastA : leg.lastB;
-    if (last !== null) last.comment = last.comment === null ? text : `${last.comment}; ${text}`;
+    if (last !== null && (probe === null || last.payload.some((p) => Buffer.from(p.buffer, p.byteOffset, p.length).indexOf(probe) >= 0))) last.comment = last.comment === null ? text : `${last.comment}; ${text}`;
     else if (fromA) leg.noteA = leg.noteA === null ? text : `${leg.noteA}; ${text}`;
     else leg.noteB = leg.noteB === null ? text : `${leg.noteB}; ${text}`;
   };
@@ -295,7 +309,7 @@ export function attachPcap(bus: ProxyBus, options: PcapWriterOptions): PcapWrite
       if (f.origin === 'peer') return;
       // Written by the proxy to the other peer: on the other leg, from the proxy's end.
       const leg = f.from === 'client' ? 'server' : 'client';
-      note(f.session, leg, leg === 'server', `frame ${f.id} ${f.kind} ${f.origin} by the proxy`);
+      note(f.session, leg, leg === 'server', `frame ${f.id} ${f.kind} ${f.origin} by the proxy`, wireStart(f));
     },
     message: (m) => {
       if (m.fate !== 'dropped' && m.fate !== 'modified') return;

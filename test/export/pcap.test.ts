@@ -86,6 +86,11 @@ test('tshark decodes every frame of both legs: fragments around a ping, 70,000 b
     // Something the proxy writes itself, to be commented in the capture.
     h.proxy.session(1)!.send({ to: 'client', kind: 'text', data: 'from the proxy' });
     await until(() => h.frames.some((f) => f.origin === 'injected'), 3000, 'the injected frame');
+    // Two at once: the second's record comes while the first's packet is the latest that way.
+    h.proxy.session(1)!.send({ to: 'server', kind: 'text', data: 'to the server' });
+    h.proxy.session(1)!.send({ to: 'server', kind: 'text', data: 'and again' });
+    await until(() => h.frames.filter((f) => f.origin === 'injected').length === 3, 3000, 'the injected frames to the server');
+    await until(() => h.frames.some((f) => f.from === 'server' && f.kind === 'text' && Buffer.from(f.payload).toString() === 'and again'), 3000, 'their echo');
     await client.write(buildFrame({ opcode: 8, payload: Buffer.concat([Buffer.from([0x0f, 0xa0]), Buffer.from('bye now')]), maskKey: KEY_A }));
     await h.waitClose(1);
     client.socket.destroy();
@@ -103,7 +108,8 @@ test('tshark decodes every frame of both legs: fragments around a ping, 70,000 b
       [2, true, 'deadbeef'],
       [8, true, '01020304'],
     ]);
-    assert.deepEqual(proxySent.map((f) => [f.opcode, f.fin]), [[1, false], [9, true], [0, true], [2, true], [8, true]]);
+    // (The proxy's server leg also carries the text it injected toward the server.)
+    assert.deepEqual(proxySent.map((f) => [f.opcode, f.fin]), [[1, false], [9, true], [0, true], [2, true], [1, true], [1, true], [8, true]]);
     for (const f of proxySent) assert.notEqual(f.key, '01020304', 'the proxy re-masks with its own keys');
     // Unmasked payloads as tshark shows them.
     assert.equal(clientSent[0]!.text, 'frag-one frag-two');
@@ -111,11 +117,12 @@ test('tshark decodes every frame of both legs: fragments around a ping, 70,000 b
     assert.equal(clientSent[3]!.data, big.toString('hex'));
     assert.equal(proxySent[3]!.data, big.toString('hex'));
     assert.deepEqual([clientSent[4]!.code, clientSent[4]!.reason], ['4000', 'bye now']);
-    assert.deepEqual([proxySent[4]!.code, proxySent[4]!.reason], ['4000', 'bye now']);
+    assert.deepEqual([proxySent[4]!.text, proxySent[5]!.text], ['to the server', 'and again']);
+    assert.deepEqual([proxySent[6]!.code, proxySent[6]!.reason], ['4000', 'bye now']);
     // The server's frames, unmasked, on both legs.
     for (const iface of [0, 1]) {
       const fromServer = leg(iface).filter((f) => !f.masked);
-      assert.deepEqual(fromServer.map((f) => f.opcode).filter((o) => o !== 1 || true).sort(), (iface === 0 ? [1, 1, 2, 8, 10] : [1, 2, 8, 10]).sort());
+      assert.deepEqual(fromServer.map((f) => f.opcode).filter((o) => o !== 1 || true).sort(), (iface === 0 ? [1, 1, 1, 1, 2, 8, 10] : [1, 1, 1, 2, 8, 10]).sort());
       assert.ok(fromServer.some((f) => f.opcode === 8 && f.code === '4000' && f.reason === 'bye now'));
       assert.ok(fromServer.some((f) => f.opcode === 2 && f.data === big.toString('hex')));
     }
@@ -128,9 +135,12 @@ test('tshark decodes every frame of both legs: fragments around a ping, 70,000 b
     // No analysis warnings: sequence numbers and acks line up.
     assert.deepEqual(tsharkFields(file, 'tcp.analysis.flags', ['frame.number']), []);
     // The injected frame is commented with its id; the real server port is in the SYN's comment.
-    const injected = h.frames.find((f) => f.origin === 'injected')!;
-    const comments = tsharkFields(file, 'frame.comment', ['frame.interface_id', 'frame.comment']);
-    assert.ok(comments.some((r) => r[0] === '0' && r[1]!.includes(`frame ${injected.id} text injected`)), JSON.stringify(comments));
+    const [injected, toServer, again] = h.frames.filter((f) => f.origin === 'injected');
+    const comments = tsharkFields(file, 'frame.comment', ['frame.interface_id', 'frame.comment', 'websocket.payload.text']);
+    // Each on the packet that carries it (its record comes just before its bytes are written).
+    assert.ok(comments.some((r) => r[0] === '0' && r[1]!.includes(`frame ${injected!.id} text injected`) && r[2] === 'from the proxy'), JSON.stringify(comments));
+    assert.ok(comments.some((r) => r[0] === '1' && r[1] === `frame ${toServer!.id} text injected by the proxy` && r[2] === 'to the server'), JSON.stringify(comments));
+    assert.ok(comments.some((r) => r[0] === '1' && r[1] === `frame ${again!.id} text injected by the proxy` && r[2] === 'and again'), JSON.stringify(comments));
     assert.ok(comments.some((r) => r[0] === '1' && r[1]!.includes(`127.0.0.1:${server.port}`)));
     // Both legs end with FIN.
     assert.equal(tcp.filter((r) => r[4]!.includes('F')).length, 4);
