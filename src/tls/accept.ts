@@ -7,6 +7,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { clientFacts, type TlsClientFacts } from './facts.js';
 import type { KeyLog } from './keylog.js';
+import { describeTlsError } from './dial.js';
 
 export type TlsAcceptResult =
   | { readonly ok: true; readonly socket: tls.TLSSocket; readonly facts: TlsClientFacts }
@@ -50,8 +51,9 @@ export function acceptTls(raw: net.Socket, options: TlsAcceptOptions): Promise<T
     const timer = setTimeout(() => finish({ ok: false, reason: `TLS handshake did not complete within ${options.timeoutMs} ms`, rejectedCertificate: false }), options.timeoutMs);
     timer.unref();
     const onError = (error: Error): void => {
-      const rejected = CERT_ALERTS.test(error.message);
-      finish({ ok: false, reason: rejected ? error.message.replace(/^.*?(alert [a-z ]+).*$/i, 'TLS $1') : `TLS handshake failed: ${error.message}`, rejectedCertificate: rejected });
+      // Only the alert's name: OpenSSL's string around it has an address, codes and a source path.
+      const alert = CERT_ALERTS.exec(error.message);
+      finish({ ok: false, reason: alert !== null ? `TLS ${alert[0]}` : `TLS handshake failed: ${describeTlsError(error)}`, rejectedCertificate: alert !== null });
     };
     socket.on('error', onError);
     socket.once('secure', () => {

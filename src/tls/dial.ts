@@ -69,9 +69,18 @@ export function dialTls(options: TlsDialOptions): Promise<TlsDialResult> {
   });
 }
 
-/** OpenSSL's own words for certificate problems ("certificate has expired"), else the code. */
+/**
+ * OpenSSL's reason in its own words ("certificate has expired", "wrong version number"), without
+ * the address, codes and source path of its error string
+ * (`801C…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../ssl3_record.c:350:`).
+ */
 export function describeTlsError(error: NodeJS.ErrnoException): string {
   if (error.code === 'ERR_TLS_CERT_ALTNAME_INVALID') return `certificate name mismatch: ${error.message}`;
   if (error.code === 'ECONNREFUSED' || error.code === 'ENOTFOUND' || error.code === 'ECONNRESET' || error.code === 'EHOSTUNREACH' || error.code === 'ETIMEDOUT') return error.code;
-  return error.message.replace(/^[^:]*routines:/, '').trim() || (error.code ?? 'TLS error');
+  const reason = OPENSSL_REASON.exec(error.message)?.[1]?.trim();
+  if (reason === 'wrong version number') return 'wrong version number: it does not speak TLS here (a ws:// target?)';
+  return reason || error.message.trim() || (error.code ?? 'TLS error');
 }
+
+/** The reason field of an OpenSSL error string: after "… routines:function:" (function may be empty). */
+const OPENSSL_REASON = /routines:[^:]*:([^:\n]+)/;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
-import { dialTls } from '../../src/tls/dial.js';
+import { describeTlsError, dialTls } from '../../src/tls/dial.js';
 import { openKeyLog } from '../../src/tls/keylog.js';
 import { loadTargetTrust, TrustError } from '../../src/tls/trust.js';
 import { hasOpenssl, makeTestPki } from '../helpers/test-pki.js';
@@ -118,6 +118,25 @@ test('ALPN offers http/1.1 only: a server that speaks only h2 cannot pick it', {
   } finally {
     server.close();
   }
+});
+
+test('a target that does not speak TLS: the reason in one short line, no OpenSSL address or path', async () => {
+  const plain = net.createServer((s) => s.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  try {
+    const r = await dialTls({ ...base, host: 'localhost', port: (plain.address() as net.AddressInfo).port, trust: { ca: null, insecure: false } });
+    assert.equal(r.ok, false);
+    assert.match(r.ok ? '' : r.reason, /^target localhost:\d+: wrong version number: it does not speak TLS here \(a ws:\/\/ target\?\)$/);
+  } finally {
+    plain.close();
+  }
+});
+
+test('OpenSSL error strings are cut to their reason', () => {
+  const e = (message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code: 'ERR_SSL_X' });
+  assert.equal(describeTlsError(e('80ECC1934A7F0000:error:0A000418:SSL routines:ssl3_read_bytes:tlsv1 alert unknown ca:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 48\n')), 'tlsv1 alert unknown ca');
+  assert.equal(describeTlsError(e('error:05800074:x509 certificate routines::key values mismatch')), 'key values mismatch');
+  assert.equal(describeTlsError(e('self-signed certificate')), 'self-signed certificate');
 });
 
 test('a target that never completes the handshake is timed out, not waited on', async () => {

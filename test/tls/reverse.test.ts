@@ -170,6 +170,13 @@ test('--tls listener with --cert/--key; a client that does not trust it is repor
     await assert.rejects(openWs(`wss://127.0.0.1:${h.port}/`, { servername: 'localhost' } as never));
     const log = await h.waitFor(h.logs, (l) => /client rejected the proxy's certificate for localhost: trust the CA, see `wsproxy ca`/.test(l.text), 3000, 'the rejection log line');
     assert.equal(log.level, 'warn');
+    // A client that says why with an alert (openssl does; Node closes without one): the alert by
+    // its name, not OpenSSL's whole error string (an address, codes, a source path).
+    const { execFile } = await import('node:child_process');
+    // (Not spawnSync: the proxy under test runs in this process.)
+    await new Promise((resolve) => execFile('openssl', ['s_client', '-connect', `127.0.0.1:${h.port}`, '-servername', 'localhost', '-verify_return_error'], { timeout: 10_000 }, resolve).stdin?.end());
+    const alert = await h.waitFor(h.logs, (l) => /\(TLS alert/.test(l.text), 3000, 'the alert log line');
+    assert.match(alert.text, /client rejected the proxy's certificate for localhost: trust the CA, see `wsproxy ca` \(TLS alert unknown ca\)$/);
   } finally {
     await h.close();
     await target.close();

@@ -111,6 +111,8 @@ async function readRequestHead(reader: SocketReader, deps: LayerDeps, first: boo
         if (buffered.length >= H2_PREFACE.length) return { kind: 'h2c' };
         continue;
       }
+      // A TLS handshake record (type 22, version 3.x: RFC 8446 §5.1) where plain HTTP was expected.
+      if (buffered[0] === 0x16 && buffered[1] === 0x03) return { kind: 'bad', status: 400, reason: 'a TLS handshake on a plain port: the client speaks https:// or wss:// (start wsproxy with --tls for it)' };
       // Garbage is answered as soon as it shows, not after a time-out.
       const lineEnd = buffered.indexOf('\r\n');
       if (lineEnd === -1) {
