@@ -17,6 +17,7 @@ import { LogReadError } from '../export/log-read-error.js';
 import { prepareTls, type PreparedTls } from '../tls/setup.js';
 import { TrustError } from '../tls/trust.js';
 import { defaultCaDir } from '../tls/ca.js';
+import { escapeForTerminal } from '../output/terminal-text.js';
 
 const EXAMPLES = `
 Examples:
@@ -253,8 +254,15 @@ async function run(options: Options, demo: Demo | null, browser: BrowserRun | nu
     const { launchChromium } = await import('../tls/browser.js');
     const launched = launchChromium(browser.chromium, { proxy: listen, spki: tls.ca!.spkiSha256, url: browser.url });
     if (headless) process.stderr.write(`wsproxy: opened ${browser.chromium}${browser.url === null ? '' : ` at ${browser.url}`}; closing it stops wsproxy\n`);
-    // Closing the browser stops the proxy; Ctrl-C stops both.
-    void launched.exited.then(() => shutdown(0));
+    // Closing the browser stops the proxy; Ctrl-C stops both. A browser that failed says why.
+    const started = Date.now();
+    void launched.exited.then((code) => {
+      if (code !== null && code !== 0) {
+        const why = launched.lastWords();
+        process.stderr.write(`wsproxy: ${browser.chromium} exited with code ${code} after ${((Date.now() - started) / 1000).toFixed(1)} s${why === '' ? '' : `: ${escapeForTerminal(why)}`}\n`);
+      }
+      return shutdown(code !== null && code !== 0 ? 1 : 0);
+    });
     process.once('exit', () => launched.stop());
   }
 }

@@ -72,12 +72,19 @@ export interface LaunchedBrowser {
   readonly child: ChildProcess;
   /** Resolves with the exit code when the browser is gone (and its profile removed). */
   readonly exited: Promise<number | null>;
+  /** The last line the browser wrote to stderr (why it stopped, when it failed), or ''. */
+  lastWords(): string;
   stop(): void;
 }
 
+/** Stderr kept from the browser: enough for its last lines, however much it writes. */
+const STDERR_TAIL = 4096;
+
 export function launchChromium(path: string, options: Omit<BrowserArgs, 'profileDir'>, extraArgs: readonly string[] = []): LaunchedBrowser {
   const profileDir = mkdtempSync(join(tmpdir(), 'wsproxy-browser-'));
-  const child = spawn(path, [...extraArgs, ...chromiumArgs({ ...options, profileDir })], { stdio: ['ignore', 'ignore', 'ignore'] });
+  const child = spawn(path, [...extraArgs, ...chromiumArgs({ ...options, profileDir })], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let tail = '';
+  child.stderr?.setEncoding('utf8').on('data', (text: string) => void (tail = (tail + text).slice(-STDERR_TAIL)));
   const exited = new Promise<number | null>((resolve) => {
     const done = (code: number | null): void => {
       rmSync(profileDir, { recursive: true, force: true });
@@ -86,5 +93,6 @@ export function launchChromium(path: string, options: Omit<BrowserArgs, 'profile
     child.once('exit', (code) => done(code));
     child.once('error', () => done(null));
   });
-  return { child, exited, stop: () => void child.kill('SIGTERM') };
+  const lastWords = (): string => tail.trimEnd().split('\n').at(-1)?.trim() ?? '';
+  return { child, exited, lastWords, stop: () => void child.kill('SIGTERM') };
 }

@@ -132,6 +132,21 @@ describe('TLS on the command line', { timeout: 120_000 }, () => {
     }
   });
 
+  test('wsproxy browser whose Chromium fails at once: says so with its last words, and exits 1', async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    const dir = tmp();
+    try {
+      const fake = path.join(dir, 'fake-chromium');
+      writeFileSync(fake, `#!/bin/sh\necho 'some start-up noise' >&2\necho 'Running as root without --no-sandbox is not supported.' >&2\nexit 1\n`);
+      chmodSync(fake, 0o755);
+      const run = await wsproxy(['browser', '--listen', '127.0.0.1:0', '--headless', '--ca-dir', path.join(dir, 'ca')], { CHROME_PATH: fake });
+      assert.equal(run.code, 1, run.stderr);
+      assert.match(run.stderr, /^wsproxy: \S+fake-chromium exited with code 1 after \d+\.\d s: Running as root without --no-sandbox is not supported\.$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('wsproxy browser without any Chromium: a clear one-line error', async (t) => {
     if (skipUnlessBuilt(t)) return;
     const run = await wsproxy(['browser', '--listen', '127.0.0.1:0', '--headless'], { PATH: '/nonexistent', CHROME_PATH: '' });
