@@ -24,6 +24,15 @@ export interface HarFrameFacts {
   readonly origin: string;
 }
 
+interface PendingFrame {
+  readonly id: number;
+  readonly wire: number;
+  readonly violations: readonly string[];
+}
+
+/** Injected frames kept waiting for an injected message (one takes its frames at once). */
+const INJECTED_LIMIT = 64;
+
 export interface HarMessageFacts {
   readonly id: number;
   readonly time: number;
@@ -98,8 +107,12 @@ export class HarSessionBuilder {
   /** Messages left out because the writer's memory bound was reached. */
   dropped = 0;
   readonly #options: HarOptions;
-  /** Wire bytes, frame ids and violations of data frames since each side's last message. */
-  readonly #pending: { [S in Side]: { wire: number; violations: string[] } } = { client: { wire: 0, violations: [] }, server: { wire: 0, violations: [] } };
+  /**
+   * Each side's data frames not yet counted into a message: the peer's, and those the proxy
+   * injected. A message takes exactly its own frames: records of a held message come after the
+   * frames of those behind it, so "since the last message" would count theirs too.
+   */
+  readonly #pending: { [S in Side]: { peer: PendingFrame[]; injected: PendingFrame[] } } = { client: { peer: [], injected: [] }, server: { peer: [], injected: [] } };
 
   constructor(head: HarSessionHead, options: HarOptions) {
     this.head = head;
@@ -110,9 +123,13 @@ export class HarSessionBuilder {
   frame(f: HarFrameFacts, keep = true): number {
     const codes = f.violations.map((v) => (typeof v === 'string' ? v : v.code));
     if (!CONTROL.has(f.opcode)) {
-      const p = this.#pending[f.from];
-      p.wire += f.headerLength + f.length;
-      p.violations.push(...codes);
+      // A changed message's [mod] frames are the proxy's writing of it: its wire bytes are those received.
+      if (f.origin === 'modified') return 0;
+      const injected = f.origin === 'injected';
+      const list = this.#pending[f.from][injected ? 'injected' : 'peer'];
+      list.push({ id: f.id, wire: f.headerLength + f.length, violations: codes });
+      // Injected frames of no injected message (a fault's duplicates) are not kept without bound.
+      if (injected && list.length > INJECTED_LIMIT) list.shift();
       return 0;
     }
     for (const code of codes) this.violations.push({ frame: f.id, code });
@@ -140,9 +157,14 @@ export class HarSessionBuilder {
 
   message(m: HarMessageFacts, keep = true): number {
     const p = this.#pending[m.from];
-    const wire = p.wire;
-    const violations = p.violations;
-    this.#pending[m.from] = { wire: 0, violations: [] };
+    const list = m.fate === 'injected' ? p.injected : p.peer;
+    // An injected message has its first frame's id; injected frames before that one belong to none.
+    const at = m.fate === 'injected' ? list.findIndex((f) => f.id === m.id) : 0;
+    const start = at < 0 ? list.length : at;
+    const own = list.splice(0, start + m.frames).slice(start);
+    let wire = 0;
+    for (const f of own) wire += f.wire;
+    const violations = own.flatMap((f) => f.violations);
     if (!keep) {
       this.dropped++;
       return 0;
