@@ -83,11 +83,14 @@ export async function replay(rec: ReplayRecording, options: ReplayOptions): Prom
   }
   const protocols = (headerValue(rec.headers, 'sec-websocket-protocol') ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
   const deflate = /permessage-deflate/i.test(headerValue(rec.headers, 'sec-websocket-extensions') ?? '');
-  const keep = (kind: ReplayKind): boolean => DATA.has(kind) || options.control;
+  // A recording without control frames (a HAR written without --har-control) has none to compare.
+  const recordedControl = rec.client.some((i) => !DATA.has(i.kind)) || rec.server.some((i) => !DATA.has(i.kind));
+  const control = options.control && recordedControl;
+  const keep = (kind: ReplayKind): boolean => DATA.has(kind) || control;
   const toSend = rec.client.filter((i) => keep(i.kind));
   const expected = rec.server.filter((i) => keep(i.kind));
 
-  const ws = new WebSocket(url, protocols, { headers, perMessageDeflate: deflate, handshakeTimeout: options.timeoutMs, autoPong: !options.control, rejectUnauthorized: false });
+  const ws = new WebSocket(url, protocols, { headers, perMessageDeflate: deflate, handshakeTimeout: options.timeoutMs, autoPong: !control, rejectUnauthorized: false });
   const received: ReplayItem[] = [];
   let start = 0;
   let wake: (() => void) | null = null;
@@ -130,7 +133,7 @@ export async function replay(rec: ReplayRecording, options: ReplayOptions): Prom
     }
   };
 
-  const notes: string[] = [];
+  const notes: string[] = options.control && !recordedControl ? ['--control: the recording has no ping, pong or close frames (a HAR needs --har-control for them): data messages only are compared'] : [];
   let closeSent = false;
   for (const [i, item] of toSend.entries()) {
     if (options.speed === '1') await sleep(start + item.at - Date.now());
@@ -168,7 +171,7 @@ export async function replay(rec: ReplayRecording, options: ReplayOptions): Prom
   for (let i = 0; i < Math.max(expected.length, received.length); i++) {
     const e = expected[i];
     const a = received[i];
-    const when = `recorded +${e === undefined ? '-' : Math.round(e.at)} ms, now +${a === undefined ? '-' : Math.round(a.at)} ms`;
+    const when = `${e === undefined ? 'not recorded' : `recorded +${Math.round(e.at)} ms`}, ${a === undefined ? 'not received' : `now +${Math.round(a.at)} ms`}`;
     let verdict = 'differs';
     let lines: string[];
     if (e === undefined) {

@@ -38,7 +38,7 @@ test('each message counts its own frames, in any record order', () => {
   b.frame(frame(13, 5, 'injected'));
   b.frame(frame(14, 6, 'injected'));
   b.message(message(14, 6, 1, 'injected'));
-  const got = b.items.map((i) => [i._id, (i as Record<string, unknown>)['_wireBytes']]);
+  const got = b.items.map((i) => [i._id, (i as unknown as Record<string, unknown>)['_wireBytes']]);
   assert.deepEqual(got, [
     [2, 20],
     [4, 19],

@@ -90,6 +90,25 @@ test('--control replays pings and the close, and compares the server\'s pongs an
   }
 });
 
+test('--control on a recording without control frames compares the data messages, and says so', { timeout: 30_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsproxy-replay-'));
+  const server = await startSlowPongEcho({ pongDelayMs: 5 });
+  try {
+    const { log } = await record(dir);
+    const [full] = await readRecording(log);
+    // As read from a HAR written without --har-control: data messages only.
+    const data = (items: typeof full.client) => items.filter((i) => i.kind === 'text' || i.kind === 'binary');
+    const rec = { ...full!, client: data(full!.client), server: data(full!.server) };
+    const result = await replay(rec, options(`ws://127.0.0.1:${server.port}`, { control: true, speed: 'wait' }));
+    assert.equal(result.ok, true, result.report.join('\n'));
+    assert.match(result.report[1]!, /--control: the recording has no ping, pong or close frames/);
+    assert.match(result.report.at(-1)!, /^all 3 server messages match$/);
+  } finally {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('speed 1 keeps the recorded gaps; a replay through a running wsproxy shows on its bus', { timeout: 30_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsproxy-replay-'));
   const server = await startSlowPongEcho();
