@@ -51,15 +51,15 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-/** A body is JSON, or (for POST /rules) a rule as plain text. */
+/** A body is JSON, or (for POST /rules) a rule as plain text, which never starts with { or [. */
 function parseBody(text: string, plainRule: boolean): unknown {
   const t = text.trim();
   if (t === '') return undefined;
   try {
     return JSON.parse(t);
-  } catch {
-    if (plainRule) return t;
-    throw new HttpError(400, 'the body is not JSON');
+  } catch (error) {
+    if (plainRule && !/^[{[]/.test(t)) return t;
+    throw new HttpError(400, `the body is not JSON: ${(error as Error).message}`);
   }
 }
 

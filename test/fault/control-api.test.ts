@@ -64,6 +64,10 @@ test('the control API adds a rule mid-session, toggles and removes it, and kills
   const bad = await call(base, 'POST', '/rules', 'server: dely 200ms', true);
   assert.equal(bad.status, 400);
   assert.match((bad.json as { error: string }).error, /unknown action "dely"/);
+  // A JSON object cut short is not taken for a rule's text.
+  const broken = await call(base, 'POST', '/rules', '{"direction":', true);
+  assert.equal(broken.status, 400);
+  assert.match((broken.json as { error: string }).error, /^the body is not JSON: /);
   assert.equal((await call(base, 'POST', '/kill', { code: 1006 })).status, 400);
   assert.equal((await call(base, 'GET', '/nothing')).status, 404);
 
