@@ -50,12 +50,26 @@ export function wrap(text: string, width: number): string[] {
     // Always make progress, even when a wide character does not fit at all.
     const head = chars.slice(0, Math.max(1, cut)).join('');
     const space = head.lastIndexOf(' ');
-    const at = space >= Math.floor(head.length / 2) ? space + 1 : head.length;
+    const at = space >= Math.floor(head.length / 2) ? space + 1 : notInEscape(rest, head.length);
     out.push(rest.slice(0, at));
     rest = rest.slice(at);
   }
   if (rest !== '' || out.length === 0) out.push(rest);
   return out;
+}
+
+/** An escape the shared escaper writes (`\x1b`, `\u{200b}`), at a given index. */
+const ESCAPE = /\\(?:x[0-9a-f]{2}|u\{[0-9a-f]{1,6}\})/y;
+
+/** Where to cut `text` at or before `at`: not inside an escape, which reads whole or not at all. */
+function notInEscape(text: string, at: number): number {
+  // The longest escape is 10 characters (\u{10ffff}): one that starts within them may cross `at`.
+  for (let i = at - 1; i > 0 && i > at - 10; i--) {
+    if (text[i] !== '\\') continue;
+    ESCAPE.lastIndex = i;
+    return ESCAPE.test(text) && ESCAPE.lastIndex > at ? i : at;
+  }
+  return at;
 }
 
 /** Expands tabs and escapes what a terminal must not see, keeping line structure. */

@@ -67,6 +67,18 @@ describe('detail pane and rows', () => {
     assert.equal(renderLine([seg('🎌🎌🎌 tail')], 7), '🎌… ');
   });
 
+  it('text view: a long line is not cut inside an escape', () => {
+    const payload = Buffer.from(`${'a'.repeat(17)}zw\u200bsp${'b'.repeat(30)}\x1b${'c'.repeat(40)}`);
+    for (let width = 12; width <= 40; width++) {
+      const lines = text(payloadLines(payload, 'text', false, payload.length, 'text', width)).slice(1);
+      for (const l of lines) {
+        assert.doesNotMatch(l, /\\(?:x[0-9a-f]?|u(?:\{[0-9a-f]*)?)$/, `cut inside an escape at width ${width}: ${JSON.stringify(lines)}`);
+        assert.ok(l.length <= width, `${JSON.stringify(l)} wider than ${width}`);
+      }
+      assert.equal(lines.join(''), `${'a'.repeat(17)}zw\\u{200b}sp${'b'.repeat(30)}\\x1b${'c'.repeat(40)}`);
+    }
+  });
+
   it('text view: controls, C1 and bidi escaped, line structure kept', () => {
     const lines = text(payloadLines(Buffer.from('one\x1b]0;t\x07\ntwo\u202e\u0085 🎉'), 'text', false, 30, 'text', 80));
     assert.deepEqual(lines.slice(1), ['one\\x1b]0;t\\x07', 'two\\u{202e}\\x85 🎉']);
