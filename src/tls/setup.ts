@@ -11,6 +11,7 @@ import type { ForwardSetup } from '../forward/connect.js';
 import type { Dialer } from '../proxy/layers/context.js';
 import type { Target } from '../proxy/upstream.js';
 import { openCa, type LocalCa } from './ca.js';
+import { describeTlsError } from './dial.js';
 import { tlsDialer } from './dialer.js';
 import { openKeyLog, type KeyLog } from './keylog.js';
 import { createLeafIssuer } from './leaf-issuer.js';
@@ -29,6 +30,16 @@ export interface PreparedTls {
   /** Lines to say at start (--insecure, the CA created, a loose key file). */
   readonly notes: readonly string[];
   close(): Promise<void>;
+}
+
+/** Why a certificate and key were refused, in words: what to do, not OpenSSL's codes. */
+export function describeKeyPairError(e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOENT') return 'no such file';
+  const reason = describeTlsError(e);
+  if (reason === 'key values mismatch') return 'the key does not match the certificate';
+  if (reason === 'no start line') return 'not the PEM data expected there (are --cert and --key the other way round?)';
+  if (/bad decrypt|bad password read|interrupted or cancelled/.test(reason)) return 'the key is encrypted; give it unencrypted (openssl pkey -in KEY -out key.pem)';
+  return reason;
 }
 
 export async function prepareTls(options: TlsOptions, target: Target | null): Promise<PreparedTls> {
@@ -50,7 +61,7 @@ export async function prepareTls(options: TlsOptions, target: Target | null): Pr
       fixed = tls.createSecureContext({ cert: readFileSync(options.cert), key: readFileSync(options.key), minVersion: 'TLSv1.2' });
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
-      throw new TrustError(`--cert ${options.cert} / --key ${options.key}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+      throw new TrustError(`--cert ${options.cert} / --key ${options.key}: ${describeKeyPairError(e)}`);
     }
   }
   const clientTls: ClientTlsSetup = { fixed, issuer, keylog };
