@@ -59,8 +59,9 @@ function packageVersion(): string {
   }
 }
 
-function addProxyOptions(cmd: Command): Command {
-  return cmd
+/** `tlsListener`: --tls, --cert and --key apply (not to `browser`: its listener is a forward proxy). */
+function addProxyOptions(cmd: Command, tlsListener = true): Command {
+  cmd
     .option('-l, --listen <addr>', 'where to listen: PORT or HOST:PORT', '127.0.0.1:9000')
     .option('--headless', 'print one line per frame instead of the terminal UI (automatic when stdout is not a terminal)')
     .option('--log-file <path>', 'append every event to a JSONL file (see docs/log-format.md)')
@@ -84,10 +85,14 @@ function addProxyOptions(cmd: Command): Command {
     .option('--faults <file>', 'fault rules from a JSON file')
     .option('--fault-seed <n>', 'seed for every fault probability and jitter (printed at start when not given)')
     .option('--control <port>', 'JSON HTTP API on 127.0.0.1:PORT to list, add and remove fault rules and trigger kill all')
-    .option('--control-host <host>', 'bind the control API to this address instead of 127.0.0.1')
-    .option('--tls', 'the listener speaks TLS (a leaf from the local CA per SNI name, or --cert/--key)')
-    .option('--cert <file>', 'PEM certificate (chain) for the --tls listener')
-    .option('--key <file>', 'PEM private key for --cert')
+    .option('--control-host <host>', 'bind the control API to this address instead of 127.0.0.1');
+  if (tlsListener) {
+    cmd
+      .option('--tls', 'the listener speaks TLS (a leaf from the local CA per SNI name, or --cert/--key)')
+      .option('--cert <file>', 'PEM certificate (chain) for the --tls listener')
+      .option('--key <file>', 'PEM private key for --cert');
+  }
+  return cmd
     .option('--ca-dir <dir>', 'where the local CA lives (default $WSPROXY_HOME or ~/.wsproxy)')
     .option('--target-ca <file>', 'also trust these PEM CA certificates for the target (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--insecure', "do not verify the target's certificate (said at start and on every session record)")
@@ -129,7 +134,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       const described = await describeCa(raw.caDir ?? defaultCaDir()).catch((e: unknown) => fail(e));
       process.stdout.write(raw.pem === true ? described.ca.certPem : described.text);
     });
-  addProxyOptions(program.command('browser'))
+  addProxyOptions(program.command('browser'), false)
     .description('start the forward proxy and open Chromium through it, trusting the local CA (a throwaway profile)')
     .argument('[url]', 'the page to open')
     .option('--chromium <path>', 'the browser to run (default: CHROME_PATH, else chromium, chromium-browser or google-chrome on PATH)')

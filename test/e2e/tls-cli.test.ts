@@ -147,6 +147,17 @@ describe('TLS on the command line', { timeout: 120_000 }, () => {
     }
   });
 
+  test('wsproxy browser offers no --tls, --cert or --key: its listener is a forward proxy', async (t) => {
+    if (skipUnlessBuilt(t)) return;
+    const help = await wsproxy(['browser', '--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--chromium <path>/);
+    assert.doesNotMatch(help.stdout, /--tls\b|--cert\b|--key\b/);
+    const run = await wsproxy(['browser', '--tls']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /unknown option '--tls'/);
+  });
+
   test('wsproxy browser without any Chromium: a clear one-line error', async (t) => {
     if (skipUnlessBuilt(t)) return;
     const run = await wsproxy(['browser', '--listen', '127.0.0.1:0', '--headless'], { PATH: '/nonexistent', CHROME_PATH: '' });
