@@ -48,7 +48,7 @@ export async function prepareTls(options: TlsOptions, target: Target | null): Pr
   const resolve = resolver(options.resolve);
   const dialer = tlsDialer({ trust, keylog, resolve });
   const notes: string[] = [];
-  if (options.insecure) notes.push('--insecure: target certificates are NOT verified; every session record says so');
+  // (--insecure is said on the listening line, which is printed for it even with the TUI.)
   if (keylog !== null) notes.push(`SSLKEYLOGFILE: TLS secrets of both legs are appended to ${keylog.path}`);
   const needCa = target === null || (options.listen && options.cert === null);
   const ca = needCa ? await openCa(options.caDir) : null;

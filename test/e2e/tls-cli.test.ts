@@ -100,6 +100,7 @@ describe('TLS on the command line', { timeout: 120_000 }, () => {
         await until(() => /listening on/.test(stderr()) || undefined, 10_000, 'the startup line');
       });
       assert.match(run.stderr, /^wsproxy: listening on 127\.0\.0\.1:\d+, relaying to wss:\/\/127\.0\.0\.1:\d+ \(--insecure: target certificates NOT verified\)$/m);
+      assert.equal(run.stderr.match(/NOT verified/g)?.length, 1, `said once: ${run.stderr}`);
     } finally {
       listener.close();
     }
