@@ -405,8 +405,11 @@ export class FaultEngine {
           // not held twice; order is kept because the direction waits for this one.
           const jitter = a.jitter === 0 ? 0 : (this.random.next(r.id, held.session, side, 1) * 2 - 1) * a.jitter;
           const arrived = held.time ?? this.#now();
-          const wait = Math.max(0, Math.round(arrived + a.ms + jitter - this.#now()));
-          this.#hit(r, held.session, held.from, held, `held ${wait} ms`);
+          const now = this.#now();
+          const wait = Math.max(0, Math.round(arrived + a.ms + jitter - now));
+          // One that waited behind another already is held less here: its lateness says the rest.
+          const late = Math.round(now + wait - arrived);
+          this.#hit(r, held.session, held.from, held, late - wait > 1 ? `held ${wait} ms more, ${late} ms after it arrived` : `held ${wait} ms`);
           await sleep(wait, signal);
           break;
         }

@@ -85,6 +85,9 @@ describe('message faults', () => {
     // Latency, not a pause: held one after the other, 1,000 messages would take 200 s.
     assert.ok(rec.got[999]!.at - rec.got[0]!.at < 5000, 'the messages are not held one after another');
     assert.equal(faults.filter((f) => f.action === 'delay').length, 1000, 'one fault record per delayed message');
+    // Each record says how late its message leaves, also one that waited behind the one before it.
+    const said = faults.filter((f) => f.action === 'delay').map((f) => Number((/ (\d+) ms after it arrived$/.exec(f.detail) ?? /^held (\d+) ms$/.exec(f.detail))?.[1]));
+    assert.ok(said.every((ms) => ms >= 199), `every record says at least 200 ms: ${said.filter((ms) => !(ms >= 199)).slice(0, 5).join(', ')}`);
   });
 
   test('delay with jitter never reorders', async () => {
