@@ -260,10 +260,7 @@ export class DirectionPipe {
     return waits.length === 0 ? SETTLED : Promise.all(waits).then(() => undefined);
   }
 
-  /**
-   * Stops relaying: nothing more is written (the session is closing the connection). `answered`:
-   * the proxy sent this peer a close, and hears its close answer (close-answer.ts).
-   */
+  /** Stops relaying (the session is closing); `answered` hears the peer's answer to the proxy's close. */
   stop(answered?: (close: ClosePayload) => void): void {
     if (answered !== undefined && !this.#stopped && !this.#parser.failed) this.#answer = new CloseAnswer(answered);
     this.#stopped = true;

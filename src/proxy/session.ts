@@ -7,13 +7,13 @@ import type { Socket } from 'node:net';
 import { encodeClosePayload, type ClosePayload } from '../protocol/close-codes.js';
 import { answerText } from './close-answer.js';
 import type { Violation } from '../protocol/violations.js';
-import type { MessageInterceptor } from '../intercept/verdict.js';
 import type { InjectRequest, SessionControl, SessionState } from './control.js';
 import { DirectionPipe, type PipeHost, type RelayLimits } from './direction-pipe.js';
 import type { StatsSink } from './pipe-records.js';
-import { otherSide, type CloseRecord, type ProxyBus, type SessionInfo, type Side } from './events.js';
-import type { SessionStats } from '../export/stats.js';
+import type { SessionDeps } from './session-deps.js';
+import type { MessageInterceptor } from '../intercept/verdict.js';
 import type { MaskKeySource } from './mask-keys.js';
+import { otherSide, type ProxyBus, type SessionInfo, type Side } from './events.js';
 import { Sequencer } from './sequencer.js';
 import { toOutMessage, truncateUtf8 } from './out-message.js';
 import type { GateFactory, WriteGate } from './write-gate.js';
@@ -21,21 +21,7 @@ import type { GateFactory, WriteGate } from './write-gate.js';
 /** (Its home is out-message.ts; kept importable from here.) */
 export { truncateUtf8 } from './out-message.js';
 
-export interface SessionDeps {
-  readonly bus: ProxyBus;
-  readonly limits: RelayLimits;
-  readonly strict: boolean;
-  readonly keys: MaskKeySource;
-  now(): number;
-  nextId(): number;
-  interceptors(): readonly MessageInterceptor[];
-  /** Final statistics for the close record. */
-  stats?(close: Omit<CloseRecord, 'stats'>): SessionStats | null;
-  /** Where the session's records are counted for its stats (the pipes call it as they make them). */
-  statsSink?(session: number, openTime: number): StatsSink;
-  /** Told once both connections are closed and the close record is out (as `done` resolves). */
-  closed?(session: number): void;
-}
+export type { SessionDeps } from './session-deps.js';
 
 /** The session side a socket belongs to, for listeners shared by every socket (no closures per connection). */
 const SIDE = Symbol('session side');
