@@ -13,7 +13,6 @@ import { parseClosePayload, type ClosePayload } from '../protocol/close-codes.js
 import type { DeflateParams } from '../protocol/deflate-params.js';
 import { keyBytes, rewriteMaskKey, type WireHeader } from '../protocol/frame-header.js';
 import { FrameParser, type FrameSink, type MessageContext } from '../protocol/frame-parser.js';
-import { masked } from '../protocol/mask.js';
 import { Utf8Validator } from '../protocol/utf8-validator.js';
 import { violation, type Violation } from '../protocol/violations.js';
 import type { OutMessage } from '../intercept/verdict.js';
@@ -24,14 +23,13 @@ import { HoldQueue, type QueuePort } from './hold-queue.js';
 import type { InflatedPart } from './inflater.js';
 import type { PipeHost } from './pipe-host.js';
 import { nextKeyWord } from './mask-keys.js';
-import { inflatedViolations, takePreview } from './pipe-observe.js';
+import { inflatedViolations } from './pipe-observe.js';
 import { ChunkOutput } from './chunk-output.js';
 import { CloseAnswer } from './close-answer.js';
 import { PayloadReader } from './payload-read.js';
 import { closeOf } from './pipe-records.js';
 import { PeerRecords } from './peer-records.js';
 import { LaterRecords } from './later-records.js';
-import { LaterInflater } from './later-inflater.js';
 import { IN_SLAB } from './slab.js';
 import { FRAME_COST, NO_PARTS, NO_VIOLATIONS, addViolation, controlKind, newCurrent, overHeld, type Current, type DataKind, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { writeOriginal, writeProxyMessages } from './pipe-writes.js';
@@ -61,6 +59,8 @@ export class DirectionPipe {
   /** Frames whose inflated output (and so whose record) is still to come. */
   #inflating: Set<Promise<InflatedPart>> | null = null;
   #stopped = false;
+  /** A close frame was written to the other peer: a second one is not (RFC 6455 §5.5.1). */
+  #closeWritten = false;
   /** After the proxy's own close: what the stream is still read for (the peer's close answer). */
   #answer: CloseAnswer | null = null;
   #parsing = false;
@@ -136,6 +136,9 @@ export class DirectionPipe {
     }
     writeOriginal(frame: QueuedFrame): number {
       return this.#p.#writeOriginal(frame);
+    }
+    closeWritten(): boolean {
+      return this.#p.#closeWritten;
     }
     writeMessages(messages: readonly OutMessage[], origin: FrameOrigin | null, compressed: readonly Buffer[] | null): void {
       this.#p.#writeMessages(messages, origin, false, compressed);
@@ -291,7 +294,8 @@ export class DirectionPipe {
     let decide = false;
     if (control) {
       const kind = controlKind(header.opcode);
-      decide = kind !== null && wants(this.#host, this.from, kind);
+      // A close behind one already written (an injected close the peer answered) waits to be dropped.
+      decide = kind !== null && (wants(this.#host, this.from, kind) || (kind === 'close' && this.#closeWritten));
     }
     const held = !control && msg !== null ? msg.held : null;
     if (held !== null || decide || this.#queue.length > 0) {
@@ -304,7 +308,7 @@ export class DirectionPipe {
       this.#hold.bytes += FRAME_COST;
       this.#hold.checkPressure();
       if (held !== null && overHeld(held, this.#host.limits.maxMessage)) this.#kick();
-    }
+    } else if (header.opcode === Opcode.Close) this.#closeWritten = true;
     // A close body is decoded from the preview, so control frames keep all of a legal payload.
     const previewCap = Math.min(header.payloadLength, control ? Math.max(this.#peer.preview, MAX_CONTROL_PAYLOAD) : this.#peer.preview);
     const cur = newCurrent(id, this.#time, header, message, violations ?? NO_VIOLATIONS, previewCap, queued);
@@ -376,29 +380,14 @@ export class DirectionPipe {
     const cur = this.#cur!;
     const msg = cur.message !== null ? this.#msg : null;
     const inflater = msg?.compressed === true ? (this.#compression?.inflater ?? null) : null;
-    if (cur.queued !== null) return this.#payloadQueued(cur, msg, inflater, chunk, start, end, offset);
+    if (cur.queued !== null) {
+      if (this.#hold.payload(cur, msg, inflater, chunk, start, end, offset)) this.#kick();
+      return this.#out.skip(end);
+    }
     // Written through as it lies: read for the observers, then re-keyed in place.
     if (inflater === null) this.#reader.through(cur, msg?.utf8 ?? null, chunk, start, end, offset);
     else this.#reader.inflate(inflater, cur, chunk, start, end, offset);
     this.#out.pass(start, end);
-  }
-
-  /** A queued frame's payload: kept unmasked, in its queue item. */
-  #payloadQueued(cur: Current, msg: Message | null, inflater: LaterInflater | null, chunk: Uint8Array, start: number, end: number, offset: number): void {
-    const queued = cur.queued!;
-    const data = chunk.subarray(start, end);
-    const key = cur.header.maskKey;
-    const plain = key !== null ? masked(data, key, offset) : data;
-    // A compressed frame's preview is its inflated output (see #onFrameEnd).
-    if (inflater === null) takePreview(cur, data, plain, key, offset);
-    if (inflater !== null) inflater.write(plain);
-    else msg?.utf8?.push(plain);
-    queued.chunks.push(plain);
-    this.#hold.bytes += data.length;
-    if (msg?.held != null) msg.held.size += data.length;
-    this.#hold.checkPressure();
-    if (msg?.held != null && overHeld(msg.held, this.#host.limits.maxMessage)) this.#kick();
-    this.#out.skip(end);
   }
 
   #onFrameEnd(): void {
@@ -488,12 +477,14 @@ export class DirectionPipe {
 
   /** A queued frame as received (fresh mask key); returns old key XOR new key (null when unmasked). */
   #writeOriginal(frame: QueuedFrame): number {
+    if (frame.header.opcode === Opcode.Close) this.#closeWritten = true;
     this.#out.cut();
     return writeOriginal(this.#out.segments, this.#host, frame);
   }
 
   /** Frames the proxy writes itself, each record in the session's order (now: ahead of it); `origin` null: no record. */
   #writeMessages(messages: readonly OutMessage[], origin: FrameOrigin | null, now = false, compressed: readonly Buffer[] | null = null): void {
+    if (messages.some((m) => m.kind === 'close')) this.#closeWritten = true;
     writeProxyMessages(this.#out, this.#host, this.from, messages, origin, compressed, (record) => {
       this.#peer.release();
       if (now) record();

@@ -22,6 +22,8 @@ export interface DecisionPort {
   stopped(): boolean;
   /** A queued frame as received; returns old key XOR new key (null when unmasked). */
   writeOriginal(frame: QueuedFrame): number;
+  /** A close frame has been written to the other peer. */
+  closeWritten(): boolean;
   writeMessages(messages: readonly OutMessage[], origin: FrameOrigin | null, compressed: readonly Buffer[] | null): void;
   log(text: string): void;
   /** Emits the records held for the chunk being relayed, so what goes on the bus next comes after them. */
@@ -56,6 +58,9 @@ async function writeControlOrOriginal(port: DecisionPort, frame: QueuedFrame): P
 export async function decideControl(port: DecisionPort, frame: QueuedFrame): Promise<void> {
   const host = port.host;
   const kind = controlKind(frame.header.opcode)!;
+  // RFC 6455 §5.5.1: the other peer was sent a close already (one the proxy injected); a second
+  // one would break its closing handshake. This one answers it, and goes no further.
+  if (kind === 'close' && port.closeWritten()) return port.log(`${port.from} close frame ${frame.id} not relayed: the ${port.from === 'client' ? 'server' : 'client'} was sent a close already (RFC 6455 §5.5.1)`);
   const data = concat(frame.chunks);
   const held: HeldMessage = { id: frame.id, session: host.session, from: port.from, kind, data, frames: 1, compressed: false, time: frame.time, frame: frame.id };
   const result = await runChain(host.interceptors(), held, host.signal, (name, e) => host.chainError(name, e));

@@ -3,7 +3,10 @@
  * that direction, its bound (over twice --max-message the peer is paused), and the single-flight
  * run that moves its head along as the frames arrive and the decisions come back.
  */
+import { masked } from '../protocol/mask.js';
 import { violation } from '../protocol/violations.js';
+import type { LaterInflater } from './later-inflater.js';
+import { takePreview } from './pipe-observe.js';
 import { decideControl, decideMessage, notifyStreamed, type DecisionPort } from './held-decisions.js';
 import { FRAME_COST, overHeld, size, type Current, type Item, type Message, type MessageItem, type QueuedFrame } from './pipe-state.js';
 import { announceWaiting } from './waiting.js';
@@ -34,6 +37,26 @@ export class HoldQueue {
 
   constructor(port: QueuePort) {
     this.#port = port;
+  }
+
+  /**
+   * A queued frame's payload chunk[start, end): kept unmasked in its queue item, and observed
+   * (its preview, or its inflater's input; its UTF-8). True when its held message has grown past
+   * --max-message, so that the queue should move on (it streams).
+   */
+  payload(cur: Current, msg: Message | null, inflater: LaterInflater | null, chunk: Uint8Array, start: number, end: number, offset: number): boolean {
+    const data = chunk.subarray(start, end);
+    const key = cur.header.maskKey;
+    const plain = key !== null ? masked(data, key, offset) : data;
+    // A compressed frame's preview is its inflated output (direction-pipe.ts #onFrameEnd).
+    if (inflater === null) takePreview(cur, data, plain, key, offset);
+    if (inflater !== null) inflater.write(plain);
+    else msg?.utf8?.push(plain);
+    cur.queued!.chunks.push(plain);
+    this.bytes += data.length;
+    if (msg?.held != null) msg.held.size += data.length;
+    this.checkPressure();
+    return msg?.held != null && overHeld(msg.held, this.#port.host.limits.maxMessage);
   }
 
   checkPressure(): void {

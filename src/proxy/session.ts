@@ -145,6 +145,8 @@ export class Session implements SessionControl {
   send(request: InjectRequest): void {
     if (this.#state === 'closed') throw new Error(`session ${this.info.session} is closed`);
     const message = toOutMessage(request);
+    // A close the proxy injects starts the closing handshake as much as a peer's would.
+    if (message.kind === 'close') this.#closeFrame('proxy', request.code ?? null, request.reason ?? '');
     // A frame to the server travels the client→server pipe, and the other way round.
     this.#hosts[request.to === 'server' ? 'client' : 'server'].pipe.inject(message);
   }
@@ -450,8 +452,8 @@ export class Session implements SessionControl {
     });
   }
 
-  #closeFrame(from: Side, code: number | null, reason: string): void {
-    this.#hosts[from].closeFrameSeen = true;
+  #closeFrame(from: Side | 'proxy', code: number | null, reason: string): void {
+    if (from !== 'proxy') this.#hosts[from].closeFrameSeen = true;
     if (this.#closeStart === null) this.#closeStart = { by: from, code, reason };
     if (this.#state === 'open') this.#state = 'closing';
   }
