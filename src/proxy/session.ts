@@ -3,6 +3,7 @@
  * bookkeeping and the violation policy (report always; close where framing cannot continue, or
  * on any violation with --strict).
  */
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 import { encodeClosePayload, type ClosePayload } from '../protocol/close-codes.js';
 import { answerText } from './close-answer.js';
@@ -17,9 +18,6 @@ import { otherSide, type ProxyBus, type SessionInfo, type Side } from './events.
 import { Sequencer } from './sequencer.js';
 import { toOutMessage, truncateUtf8 } from './out-message.js';
 import type { GateFactory, WriteGate } from './write-gate.js';
-
-/** (Its home is out-message.ts; kept importable from here.) */
-export { truncateUtf8 } from './out-message.js';
 
 export type { SessionDeps } from './session-deps.js';
 
@@ -221,6 +219,8 @@ export class Session implements SessionControl {
   #signal(): AbortSignal {
     if (this.#abort === null) {
       this.#abort = new AbortController();
+      // One signal for every message the session holds: each decider may listen (no leak warning).
+      setMaxListeners(0, this.#abort.signal);
       if (this.#state === 'closed') this.#abort.abort();
     }
     return this.#abort.signal;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { truncateUtf8 } from '../../src/proxy/session.js';
+import { truncateUtf8 } from '../../src/proxy/out-message.js';
 
 test('close reasons are cut to 123 bytes on a character boundary', () => {
   assert.equal(truncateUtf8('short', 123), 'short');

@@ -20,6 +20,33 @@ describe('intercept: every held message is listed', { timeout: 30_000 }, () => {
     for (const c of cleanup.reverse()) await c();
   });
 
+  it('holding many messages of one session raises no listener-leak warning', async () => {
+    const target: WsTarget = await startWsEcho();
+    cleanup.push(() => target.close());
+    const h: ProxyHarness = await startProxy(target.port);
+    cleanup.push(() => h.close());
+    const filter = parseFilter('from:client');
+    assert.ok(filter.ok);
+    const queue = new InterceptQueue({ filter: filter.filter });
+    queue.setEnabled(true);
+    cleanup.push(h.proxy.use(queue, INTERCEPTOR_ORDER.intercept));
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const client: WebSocket = await openWs(`${h.url}/many-held`);
+      cleanup.push(() => client.terminate());
+      // A browser app sends this many within seconds while one is being edited.
+      for (let i = 0; i < 15; i++) client.send(`held ${i}`);
+      await until(() => (queue.size === 15 ? true : undefined), 3000, '15 held messages');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(warnings, []);
+      queue.forwardAll();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   for (const deflate of [false, true]) {
     it(`lists messages waiting behind the first, takes early decisions, keeps the order${deflate ? ' (permessage-deflate)' : ''}`, async () => {
       const target: WsTarget = await startWsEcho(deflate);
