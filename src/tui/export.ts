@@ -3,7 +3,7 @@
  */
 import fs from 'node:fs/promises';
 import { closeJson, frameJson, logJson, messageJson, openJson, violationJson } from '../output/jsonl.js';
-import type { Row } from './store.js';
+import { rowSession, type Row, type TuiStore } from './store.js';
 import type { SessionInfo } from '../proxy/events.js';
 import { harDocument, HarSessionBuilder } from '../export/har.js';
 import { headOf, writeAtomic } from '../export/har-writer.js';
@@ -49,6 +49,20 @@ export function defaultExportName(now: number): string {
  * `H`: the sessions that have rows in the visible log, as HAR, with the messages (and control
  * frames) the UI still holds for them. Resolves with the number of sessions written.
  */
+/**
+ * What `H` writes: the sessions that have a row in the visible (filtered) log, whole: every row
+ * of theirs the ring still holds, not only those the filter shows.
+ */
+export function harRows(store: TuiStore): Row[] {
+  const view = store.view;
+  const ids = new Set<number>();
+  for (let i = view.start; i < view.end; i++) {
+    const session = rowSession(view.at(i)!);
+    if (session !== null) ids.add(session);
+  }
+  return store.rowsOfSessions(ids);
+}
+
 export async function writeHar(path: string, rows: readonly Row[], info: (session: number) => SessionInfo | null, now: number): Promise<number> {
   const builders = new Map<number, HarSessionBuilder>();
   const seen = new Set<number>();

@@ -1,5 +1,5 @@
 /** The one-line prompts: `/` log filter, `I` intercept filter, `w` file name. */
-import { defaultExportName, writeHar, writeJsonl } from './export.js';
+import { defaultExportName, harRows, writeHar, writeJsonl } from './export.js';
 import { MATCH_ALL, parseFilter } from './filter.js';
 import { resolveAction } from './keymap.js';
 import { MAIN, type AppContext, type PromptMode, type PromptPurpose } from './modes.js';
@@ -99,9 +99,8 @@ function acceptPrompt(ctx: AppContext, mode: PromptMode): void {
     case 'har': {
       ctx.mode = MAIN;
       if (text === '') return;
-      const view = ctx.store.view;
       const path = text.startsWith('/') ? text : `${ctx.cwd.replace(/\/$/, '')}/${text}`;
-      writeHar(path, view.slice(view.start, view.end), (id) => ctx.store.session(id)?.info ?? null, ctx.now()).then(
+      writeHar(path, harRows(ctx.store), (id) => ctx.store.session(id)?.info ?? null, ctx.now()).then(
         (n) => ctx.say(`wrote ${n} session(s) to ${path}`),
         (error: Error) => ctx.say(`could not write ${path}: ${error.message}`, 'error'),
       );

@@ -15,43 +15,11 @@ import { FrameRow, FrameTable } from './frame-row.js';
 import { RowView, seqOf, type HeldRow } from './row-view.js';
 
 export { FrameRow } from './frame-row.js';
+import type { Row } from './row-types.js';
 
 export { TRIMMED_PAYLOAD } from './row-payloads.js';
 
-/** A message the decision path changed or dropped: shown because its frames alone do not say so. */
-export interface MessageRow {
-  readonly type: 'message';
-  readonly seq: number;
-  readonly record: MessageRecord;
-}
-
-export interface OpenRow {
-  readonly type: 'open';
-  readonly seq: number;
-  readonly info: SessionInfo;
-}
-
-export interface CloseRow {
-  readonly type: 'close';
-  readonly seq: number;
-  readonly record: CloseRecord;
-  /** The session was a WebSocket (false after a failed upgrade: no handshake to be clean). */
-  readonly opened: boolean;
-}
-
-export interface LogRow {
-  readonly type: 'log';
-  readonly seq: number;
-  readonly record: LogRecord;
-}
-
-export interface ViolationRow {
-  readonly type: 'violation';
-  readonly seq: number;
-  readonly record: ViolationRecord;
-}
-
-export type Row = FrameRow | MessageRow | OpenRow | CloseRow | LogRow | ViolationRow;
+export type { CloseRow, LogRow, MessageRow, OpenRow, Row, ViolationRow } from './row-types.js';
 
 export interface SessionEntry {
   readonly id: number;
@@ -488,6 +456,16 @@ export class TuiStore {
         }
       }
     }
+  }
+
+  /** Every row of these sessions still in the ring, filter or not, oldest first. */
+  rowsOfSessions(ids: ReadonlySet<number>): Row[] {
+    const out: Row[] = [];
+    for (const held of this.#rows) {
+      const row = typeof held === 'number' ? this.#table.row(held) : held;
+      if (ids.has(rowSession(row) ?? -1)) out.push(row);
+    }
+    return out;
   }
 
   #rebuildView(): void {

@@ -11,7 +11,7 @@ import type { Har } from 'har-format';
 import { startProxy } from '../helpers/proxy-harness.js';
 import { TuiStore } from '../../src/tui/store.js';
 import { feedStore } from '../../src/tui/bus-feed.js';
-import { writeHar } from '../../src/tui/export.js';
+import { harRows, writeHar } from '../../src/tui/export.js';
 import { sessionDetail } from '../../src/tui/detail.js';
 import { parseFilter } from '../../src/tui/filter.js';
 import { resolveAction } from '../../src/tui/keymap.js';
@@ -31,13 +31,12 @@ test('H writes the visible sessions as HAR; the session detail shows the stats',
     await h.waitClose(2);
     assert.equal(resolveAction(['global'], 'H'), 'write-har');
 
-    // Only session 2 is shown: only session 2 is written.
-    const filter = parseFilter('session:2');
+    // Only session 2 has rows shown, and only what its client sent: session 2 is written, whole.
+    const filter = parseFilter('session:2 from:client');
     assert.ok(filter.ok);
     store.setFilter(filter.filter);
-    const view = store.view;
     const file = path.join(dir, 'shown.har');
-    const n = await writeHar(file, view.slice(view.start, view.end), (id) => store.session(id)?.info ?? null, Date.now());
+    const n = await writeHar(file, harRows(store), (id) => store.session(id)?.info ?? null, Date.now());
     assert.equal(n, 1);
     const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as Har;
     assertValidHar(doc);
@@ -46,6 +45,9 @@ test('H writes the visible sessions as HAR; the session detail shows the stats',
     assert.match(doc.log.entries[0]!.request.url, /\/two$/);
     const sent = doc.log.entries[0]!._webSocketMessages!.filter((m) => m.type === 'send');
     assert.deepEqual(sent.map((m) => m.data), one.sent.map((m) => (typeof m === 'string' ? m : m.toString('base64'))));
+    // The server's echoes too, though the filter hid them.
+    const received = doc.log.entries[0]!._webSocketMessages!.filter((m) => m.type === 'receive');
+    assert.deepEqual(received.map((m) => m.data), sent.map((m) => m.data));
 
     const detail = sessionDetail(store.session(2)!, 120).map((line) => line.map((s) => s.text).join(''));
     const at = detail.indexOf('Stats');
