@@ -212,7 +212,8 @@ export function heldSegs(entry: HeldEntry, now: number, previewChars = 200): Seg
   const waited = Math.max(0, Math.floor((now - entry.since) / 1000));
   return [
     seg('⏸ ', { fg: 'yellow', bold: true }),
-    seg(`${padStart(String(m.id), 5)} `, { fg: 'gray' }),
+    // Never cut: the id is how status lines and the editor name the message (ids pass 99,999 soon).
+    seg(`${String(m.id).padStart(5)} `, { fg: 'gray' }),
     seg(sessionTag(m.session)),
     seg(' '),
     seg(arrow(m.from), { fg: dirColor(m.from), bold: true }),

@@ -89,6 +89,9 @@ describe('detail pane and rows', () => {
       heldSegs({ seq: 1, since: 0, message: { id: 42, session: 3, from: 'client', kind: 'text', data: Buffer.from('buy "now"\x1b[2J'), frames: 1, compressed: false } }, 0),
     );
     assert.match(row, /42 #3 +C→S text +\d+ +0s "buy \\"now\\"\\x1b\[2J"/);
+    // Ids pass five digits soon (they count frames too): shown whole, never cut.
+    const big = plain(heldSegs({ seq: 2, since: 0, message: { id: 4450123, session: 4, from: 'client', kind: 'text', data: Buffer.from('x'), frames: 1, compressed: false } }, 0));
+    assert.match(big, /^⏸ 4450123 #4 /);
   });
 
   it('open, close, log and violation rows escape what a peer sent', () => {
