@@ -4,6 +4,9 @@
  */
 import { isPrintable } from './keymap.js';
 
+const isHighSurrogate = (c: string): boolean => c.charCodeAt(0) >= 0xd800 && c.charCodeAt(0) <= 0xdbff;
+const isLowSurrogate = (c: string): boolean => c.length === 1 && c.charCodeAt(0) >= 0xdc00 && c.charCodeAt(0) <= 0xdfff;
+
 export class TextBuffer {
   #lines: string[][];
   /** Cursor line and column (in code points). */
@@ -54,7 +57,14 @@ export class TextBuffer {
         if (this.multiline) this.newline();
         continue;
       }
-      this.#lines[this.row]!.splice(this.col, 0, ch);
+      const line = this.#lines[this.row]!;
+      // An emoji typed arrives as its two UTF-16 halves, one key each: joined, it is one character.
+      const before = line[this.col - 1];
+      if (isLowSurrogate(ch) && before !== undefined && before.length === 1 && isHighSurrogate(before)) {
+        line[this.col - 1] = before + ch;
+        continue;
+      }
+      line.splice(this.col, 0, ch);
       this.col++;
     }
     this.#goal = this.col;

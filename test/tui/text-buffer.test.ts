@@ -20,6 +20,14 @@ describe('TextBuffer', () => {
     assert.equal(b.text, 'x', 'an astral character is one step');
   });
 
+  it('an emoji typed as its two UTF-16 halves, one key each, is one character', () => {
+    const b = new TextBuffer('', false);
+    for (const unit of ['a', '\ud83c', '\udf89', 'b']) b.handleKey(unit, unit);
+    assert.deepEqual([...b.line(0)], ['a', '🎉', 'b']);
+    assert.equal(b.text, 'a🎉b');
+    assert.equal(b.col, 3);
+  });
+
   it('splits and joins lines', () => {
     const b = new TextBuffer('hello world');
     b.home();
