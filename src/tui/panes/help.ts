@@ -9,7 +9,7 @@ export const FILTER_HELP: readonly (readonly [string, string])[] = [
   ['from:client  from:server', 'who sent it (c, s); to:server is the same as from:client'],
   ['kind:text,binary', 'text binary continuation ping pong close; data, control'],
   ['session:1-4  #3', 'session ids: one, a range, a list (session:1,3)'],
-  ['is:violation', 'also is:injected is:modified is:dropped is:compressed'],
+  ['is:violation', 'also is:injected is:modified is:dropped is:compressed is:fault'],
   ['!term', 'negates a term; terms separated by spaces must all hold'],
 ];
 
