@@ -192,20 +192,21 @@ function hasControl(bytes: Uint8Array, start: number, end: number): boolean {
 }
 
 /** Offset, 16 hex bytes, ASCII column: the classic hex dump. */
-export function hexdump(bytes: Uint8Array, maxBytes = 4096): string[] {
+/** `perRow`: 16 bytes a line (78 columns), or 8 (45 columns) for a narrow pane. */
+export function hexdump(bytes: Uint8Array, maxBytes = 4096, perRow: 8 | 16 = 16): string[] {
   const lines: string[] = [];
   const n = Math.min(bytes.length, maxBytes);
-  for (let off = 0; off < n; off += 16) {
-    const row = bytes.subarray(off, Math.min(off + 16, n));
+  for (let off = 0; off < n; off += perRow) {
+    const row = bytes.subarray(off, Math.min(off + perRow, n));
     let hex = '';
     let ascii = '';
-    for (let i = 0; i < 16; i++) {
+    for (let i = 0; i < perRow; i++) {
       if (i < row.length) {
         const b = row[i]!;
         hex += b.toString(16).padStart(2, '0') + ' ';
         ascii += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
       } else hex += '   ';
-      if (i === 7) hex += ' ';
+      if (i === 7 && perRow === 16) hex += ' ';
     }
     lines.push(`${off.toString(16).padStart(8, '0')}  ${hex} |${ascii}|`);
   }

@@ -147,6 +147,9 @@ export function wrapSegs(segs: readonly Seg[], width: number): DetailLine[] {
 }
 
 /** A payload as text, pretty JSON or hex dump, with a heading that says which. */
+/** Columns a 16-byte hex dump line takes (format.ts hexdump). */
+const HEX_WIDE = 78;
+
 export function payloadLines(data: Uint8Array, kind: string, truncated: boolean, total: number, view: PayloadView, width: number): DetailLine[] {
   const lines: DetailLine[] = [];
   const known = total > data.length;
@@ -158,7 +161,8 @@ export function payloadLines(data: Uint8Array, kind: string, truncated: boolean,
   const textual = kind === 'text' || looksLikeText(data);
   if (view === 'hex' || (view === 'auto' && !textual)) {
     lines.push([seg(`Payload (${of}, hex dump)`, { bold: true })]);
-    for (const l of hexdump(data, HEX_LIMIT)) lines.push([seg(l)]);
+    // 16 bytes a line where they fit, else 8: a line wrapped puts its ASCII column on a line of its own.
+    for (const l of hexdump(data, HEX_LIMIT, width >= HEX_WIDE ? 16 : 8)) lines.push([seg(l)]);
     return lines;
   }
   const text = decodeText(data);

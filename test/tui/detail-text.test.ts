@@ -148,3 +148,16 @@ describe('TLS in the session detail and the open row', () => {
     assert.ok(plainLines.includes('TLS proxy↔target: plaintext'));
   });
 });
+
+describe('the hex view in a narrow pane', () => {
+  it('gives 8 bytes a line where 16 would wrap, and 16 where they fit', () => {
+    const data = Buffer.from(Array.from({ length: 40 }, (_, i) => i * 7));
+    const narrow = text(payloadLines(data, 'binary', false, 40, 'hex', 66)).slice(1);
+    assert.equal(narrow.length, 5);
+    for (const l of narrow) assert.ok(l.length <= 66, l);
+    assert.match(narrow[1]!, /^00000008  38 3f 46 4d 54 5b 62 69 +\|8\?FMT\[bi\|$/);
+    const wide = text(payloadLines(data, 'binary', false, 40, 'hex', 100)).slice(1);
+    assert.equal(wide.length, 3);
+    assert.equal(wide[0]!.length, 78);
+  });
+});
