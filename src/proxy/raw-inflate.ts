@@ -85,10 +85,15 @@ class NativeInflate implements RawInflate {
       offset = end - this.#state[1]!;
       const n = OUT_CHUNK - availOut;
       if (n > 0) sink(out, n);
-      // Room left in the output: everything given so far has been inflated and flushed.
+      // Room left in the output: everything given so far has been inflated and flushed...
       if (availOut !== 0) {
         this.pending = false;
-        return offset;
+        if (offset === end) return offset;
+        // ...unless input is left over: the stream ended with a final block (BFINAL, RFC 7692
+        // §7.2.3.4). What follows it (the §7.2.2 tail) is not inflated; the next message begins
+        // a stream of its own.
+        this.#handle.reset();
+        return end;
       }
       produced += n;
       if (produced >= budget) {
@@ -108,7 +113,11 @@ class NativeInflate implements RawInflate {
   }
 }
 
-/** minizlib hands back a whole call's output at once: slices this small bound it (~1 MiB at most). */
+/**
+ * minizlib hands back a whole call's output at once: slices this small bound it (~1 MiB at most).
+ * (It does not say when a final block ended its stream, so unlike the native path it cannot begin
+ * a new one: after such a message it inflates nothing more. Node 20 and later use the native path.)
+ */
 const MINI_SLICE = 1024;
 
 class MiniInflate implements RawInflate {

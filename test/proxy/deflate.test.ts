@@ -121,6 +121,33 @@ describe('permessage-deflate', { timeout: 60_000 }, () => {
   }
 
   for (const strict of [false, true]) {
+    test(`messages that end with a final deflate block (BFINAL, RFC 7692 §7.2.3.4) are recorded, and so is the close${strict ? ' (strict)' : ''}`, { timeout: 10_000 }, async () => {
+      const server = await RawServer.start({
+        respond: (req) => switchingHead(headerValue(req, 'sec-websocket-key')!, [['Sec-WebSocket-Extensions', 'permessage-deflate']]),
+      });
+      const h = await startProxy(server.port, { strict });
+      try {
+        const { client } = await rawHandshake(h.port, { path: '/bfinal', headers: [['Sec-WebSocket-Extensions', 'permessage-deflate']] });
+        const conn = await server.connection();
+        for (const [i, text] of ['hello', 'hello again'].entries()) await client.write(buildFrame({ opcode: Opcode.Text, rsv1: true, payload: zlib.deflateRawSync(text), maskKey: i === 0 ? KEY_A : KEY_B }));
+        await conn.write(buildFrame({ opcode: Opcode.Text, rsv1: true, payload: zlib.deflateRawSync('from the server') }));
+        const got = await conn.waitFrames(2, 3000, true);
+        assert.deepEqual(got.map((f) => f.payload.equals(zlib.deflateRawSync(f === got[0] ? 'hello' : 'hello again'))), [true, true], 'relayed as they came');
+        await client.waitFrames(1, 3000, true);
+        const texts = await until(() => (h.messages.length === 3 ? h.messages.map((m) => `${m.from} ${Buffer.from(m.payload).toString()}`) : undefined), 3000, 'three message records');
+        assert.deepEqual(texts, ['client hello', 'client hello again', 'server from the server']);
+        client.socket.end();
+        conn.socket.end();
+        const open = h.opens.find((o) => o.path === '/bfinal')!;
+        await h.waitClose(open.session);
+        assert.deepEqual(h.violations, []);
+      } finally {
+        destroyAllRaw();
+        await h.close();
+        await server.close();
+      }
+    });
+
     test(`a compressed message that does not inflate${strict ? ' (strict: close 1007 both ways)' : ': reported and forwarded'}`, { timeout: 10_000 }, async () => {
       const server = await RawServer.start({
         respond: (req) => switchingHead(headerValue(req, 'sec-websocket-key')!, [['Sec-WebSocket-Extensions', 'permessage-deflate']]),

@@ -6,6 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
 import { TURN_BUDGET, type InflatedPart } from '../../src/proxy/inflater.js';
 import { LaterInflater, type InflateAnswer } from '../../src/proxy/later-inflater.js';
 import { compressAll, noise as noiseBytes } from '../helpers/deflate.js';
@@ -100,6 +101,35 @@ describe('the inflater that runs after the write', () => {
     assert.equal(first.ended!.length + second.ended!.length, text.length);
     assert.equal(first.data + second.data, text.subarray(0, 25).toString());
     assert.equal(second.ended!.badUtf8, false);
+    inflater.close();
+  });
+
+  test('a message that ends its deflate stream with a final block (BFINAL) is answered at once, and so are those after it', () => {
+    // RFC 7692 §7.2.3.4: a sender may end each message with a final block, as deflateRawSync does.
+    // zlib then leaves the §7.2.2 tail unread; taken for a turn's budget running out, it was
+    // retried on every turn of the event loop, forever, and the frame never answered.
+    const inflater = new LaterInflater({ windowBits: 15, noContextTakeover: false });
+    const texts = ['hello', '{"second":"message"}', 'third, on a new stream too'];
+    const heard = texts.map((t, i) => {
+      const answer = new Heard();
+      inflater.begin(1024, true);
+      const c = zlib.deflateRawSync(t);
+      if (i === 1) inflater.write(c);
+      else wholeFrame(inflater, c);
+      inflater.endFrameTo(true, answer);
+      return answer;
+    });
+    inflater.written();
+    assert.equal(inflater.idle, true, 'every frame answered in this turn');
+    assert.deepEqual(heard.map((h) => [h.data, h.ended]), texts.map((t) => [t, { length: t.length, error: null, badUtf8: false }]));
+    // A sync-flushed message after them, from a compressor of its own, inflates too.
+    const [after] = compressAll([Buffer.from('sync-flushed')]);
+    const last = new Heard();
+    inflater.begin(1024, true);
+    wholeFrame(inflater, after!);
+    inflater.endFrameTo(true, last);
+    inflater.written();
+    assert.equal(last.data, 'sync-flushed');
     inflater.close();
   });
 
