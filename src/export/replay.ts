@@ -76,7 +76,7 @@ export async function replay(rec: ReplayRecording, options: ReplayOptions): Prom
     throw new ReplayError(`--target: not a ws:// or wss:// URL: ${options.target}`);
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new ReplayError(`--target: expected ws:// or wss://, got ${url.protocol}//`);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [name, value] of rec.headers) {
     if (NOT_REPLAYED.has(name.toLowerCase())) continue;
     headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;

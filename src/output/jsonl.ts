@@ -15,7 +15,8 @@ export type Json = string | number | boolean | null | readonly Json[] | { readon
 
 /** Header lines as an object; a name sent more than once maps to an array of its values. */
 export function headersObject(head: HttpHead): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
+  // No prototype: a peer's header named __proto__ or toString is a header like any other.
+  const out: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
   for (const [name, value] of head.headers) {
     const prev = out[name];
     out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];

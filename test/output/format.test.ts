@@ -96,7 +96,13 @@ describe('jsonl', () => {
   test('headers repeated in a head become arrays', () => {
     const parsed = parseHead(Buffer.from('HTTP/1.1 101 OK\r\nSet-Cookie: a\r\nSet-Cookie: b\r\nUpgrade: websocket\r\n\r\n'));
     assert.ok(parsed.ok);
-    assert.deepEqual(headersObject(parsed.head), { 'Set-Cookie': ['a', 'b'], Upgrade: 'websocket' });
+    assert.deepEqual({ ...headersObject(parsed.head) }, { 'Set-Cookie': ['a', 'b'], Upgrade: 'websocket' });
+  });
+
+  test('header names an object has built in (__proto__, toString) are headers like any other', () => {
+    const parsed = parseHead(Buffer.from('GET / HTTP/1.1\r\n__proto__: p\r\nconstructor: c\r\ntoString: t\r\ntoString: u\r\nX: ok\r\n\r\n'));
+    assert.ok(parsed.ok);
+    assert.equal(JSON.stringify(headersObject(parsed.head)), '{"__proto__":"p","constructor":"c","toString":["t","u"],"X":"ok"}');
   });
 });
 
