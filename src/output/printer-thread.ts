@@ -25,6 +25,17 @@ const SLOTS = 16;
 const FLUSH_MS = 10;
 const CLOSE_WAIT_MS = 2000;
 
+/** Characters a line keeps at most: a whole batch holds about 43,000 (3 bytes each, at worst). */
+const LINE_MAX = 40_000;
+
+/** The line cut to LINE_MAX characters (not inside a surrogate pair), saying how much was left out. */
+export function cutLine(text: string): string {
+  let at = LINE_MAX;
+  const c = text.charCodeAt(at - 1);
+  if (c >= 0xd800 && c <= 0xdbff) at--;
+  return `${text.slice(0, at)} … (line cut: ${text.length - at} more characters)`;
+}
+
 /** `onGone`: the reader went away (EPIPE). */
 export function attachPrinterThread(bus: ProxyBus, fd: number, options: HeadlessOptions, onGone: () => void): Printer {
   const style: Style = { color: options.color };
@@ -98,7 +109,8 @@ export function attachPrinterThread(bus: ProxyBus, fd: number, options: Headless
   const line = (text: string): void => {
     if (!batch.line(text)) {
       flush(true);
-      if (!batch.line(text)) return;
+      // A line longer than a whole batch holds (a path of thousands of escaped bytes) is cut, not lost.
+      if (!batch.line(text) && !batch.line(cutLine(text))) return;
     }
     scheduled();
   };

@@ -94,3 +94,31 @@ describe('every attempt on the record, through the CLI', { timeout: 60_000 }, ()
     }
   });
 });
+
+describe('a line longer than the printer takes at once, through the CLI', { timeout: 30_000 }, () => {
+  test('is cut and says so, not lost', { timeout: 20_000 }, async (t) => {
+    if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) return t.skip('dist/ is missing: run `npm run build` first');
+    // A subprotocol of 15,000 ESC bytes: escaped, the open line runs past 60,000 characters.
+    const { RawServer, headerValue, rawHandshake, switchingHead } = await import('../helpers/raw-peer.js');
+    const target = await RawServer.start({ respond: (req) => switchingHead(headerValue(req, 'sec-websocket-key')!, [['Sec-WebSocket-Protocol', '\x1b'.repeat(15_000)]]) });
+    const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--headless', '--no-color'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    try {
+      const port = Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(stderr), 10_000, 'the listening line'))[1]);
+      await rawHandshake(port, { path: '/long' });
+      const line = await until(() => stdout.split('\n').find((l) => / #1 open /.test(l)), 5000, `the open line in ${JSON.stringify(stdout.slice(0, 200))}`);
+      assert.match(line, / … \(line cut: \d+ more characters\)$/);
+      assert.ok(line.length < 41_000, `${line.length} characters`);
+      assert.ok(!line.includes('\x1b'), 'escaped, as every line');
+    } finally {
+      clearTimeout(killer);
+      child.kill('SIGINT');
+      destroyAllRaw();
+      await target.close();
+    }
+  });
+});
