@@ -407,6 +407,30 @@ describe('bad handshakes', { timeout: 60_000 }, () => {
     });
   }
 
+  test('a request line over 8 KiB gets 414 however it arrives: in one write or in two', { timeout: 10_000 }, async () => {
+    const server = await RawServer.start();
+    const h = await startProxy(server.port);
+    try {
+      const head = Buffer.from(`GET /${'a'.repeat(10_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      for (const cuts of [[], [4096]]) {
+        const client = await rawConnect(h.port);
+        let at = 0;
+        for (const cut of [...cuts, head.length]) {
+          await client.write(head.subarray(at, cut));
+          at = cut;
+          await sleep(20);
+        }
+        await client.waitEnd(2000);
+        assert.match(client.received.toString('latin1'), /^HTTP\/1\.1 414 URI Too Long\r\n/, `in ${cuts.length + 1} write(s)`);
+      }
+      assert.equal(server.connections.length, 0, 'nothing reached the target');
+    } finally {
+      destroyAllRaw();
+      await h.close();
+      await server.close();
+    }
+  });
+
   test('an upgrade to a target that is down gets a quick 502 with a one-line reason', { timeout: 10_000 }, async () => {
     const h = await startProxy(await deadPort());
     try {

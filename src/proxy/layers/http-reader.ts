@@ -17,6 +17,7 @@ const NO_BYTES = Buffer.alloc(0);
 
 /** A request line longer than this without a line end is not HTTP. */
 const MAX_REQUEST_LINE = 8 * 1024;
+const TOO_LONG = { kind: 'bad', status: 414, reason: 'request line longer than 8 KiB' } as const;
 const H2_PREFACE = 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n';
 
 export interface IncomingRequest {
@@ -42,7 +43,7 @@ type HeadRead =
   | { readonly kind: 'head'; readonly request: IncomingRequest }
   | { readonly kind: 'closed' }
   | { readonly kind: 'h2c' }
-  | { readonly kind: 'bad'; readonly status: 400 | 408 | 431; readonly reason: string };
+  | { readonly kind: 'bad'; readonly status: 400 | 408 | 414 | 431; readonly reason: string };
 
 /** Serves one connection: head after head until a layer takes the stream over or the client goes. */
 export async function serveHttp(socket: Socket, first: Buffer, ctx: ConnectionContext, deps: LayerDeps, layers: RequestLayers): Promise<void> {
@@ -116,9 +117,12 @@ async function readRequestHead(reader: SocketReader, deps: LayerDeps, first: boo
       // Garbage is answered as soon as it shows, not after a time-out.
       const lineEnd = buffered.indexOf('\r\n');
       if (lineEnd === -1) {
-        if (buffered.length > MAX_REQUEST_LINE || !/^[A-Z]*$/.test(buffered.subarray(0, 16).toString('latin1').split(' ')[0]!)) return { kind: 'bad', status: 400, reason: 'not an HTTP request' };
+        if (!/^[A-Z]*$/.test(buffered.subarray(0, 16).toString('latin1').split(' ')[0]!)) return { kind: 'bad', status: 400, reason: 'not an HTTP request' };
+        if (buffered.length > MAX_REQUEST_LINE) return TOO_LONG;
         continue;
       }
+      // However the line arrived, in one read or several (RFC 9112 §3: 414 for a target too long).
+      if (lineEnd > MAX_REQUEST_LINE) return TOO_LONG;
       const line = parseRequestLine(buffered.subarray(0, lineEnd).toString('latin1'));
       if (line === null) return { kind: 'bad', status: 400, reason: 'invalid request line' };
       const split = splitHead(buffered);
