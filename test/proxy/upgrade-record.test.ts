@@ -198,6 +198,34 @@ describe('every upgrade attempt is a session', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a 101 a conforming client would refuse (an extension and a subprotocol it did not offer) is relayed, and the log says why', { timeout: 10_000 }, async () => {
+    const server = await RawServer.start({
+      respond: (req) => switchingHead(headerValue(req, 'sec-websocket-key')!, [['Sec-WebSocket-Extensions', 'permessage-deflate'], ['Sec-WebSocket-Protocol', 'admin-protocol']]),
+    });
+    const h = await startProxy(server.port);
+    const order: string[] = [];
+    h.proxy.bus.on('session-open', () => order.push('open'));
+    h.proxy.bus.on('log', (l) => order.push(l.text));
+    try {
+      const client = await rawConnect(h.port);
+      await client.write(requestHead({ path: '/unoffered' }).head);
+      await client.waitBytes(100);
+      assert.match(client.received.toString('latin1'), /^HTTP\/1\.1 101 [^]*admin-protocol/, 'relayed as it came');
+      const open = await h.waitFor(h.opens, (s) => s.path === '/unoffered');
+      await until(() => h.logs.filter((l) => l.session === open.session).length === 2 || undefined, 3000, 'two warnings');
+      assert.deepEqual(order, [
+        'open',
+        'the server accepted the extension permessage-deflate, which the client did not offer (RFC 6455 §4.1): a conforming client fails the connection',
+        'the server chose the subprotocol admin-protocol, which the client did not offer (RFC 6455 §4.1): a conforming client fails the connection',
+      ]);
+      assert.ok(h.logs.every((l) => l.level === 'warn'));
+    } finally {
+      destroyAllRaw();
+      await h.close();
+      await server.close();
+    }
+  });
+
   test('the open record has the head the target received (Host, base path, --no-deflate) and the one the client sent', { timeout: 10_000 }, async () => {
     const server = await RawServer.start();
     const h = await startProxy(server.port, { deflate: false, target: { host: '127.0.0.1', port: server.port, basePath: '/base' } });

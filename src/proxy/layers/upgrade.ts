@@ -8,6 +8,7 @@
 import type { Socket } from 'node:net';
 import { header, parseExtensions, parseHead, splitHead, verifyAccept, type HttpHead } from '../../protocol/handshake.js';
 import { deflateFromResponse, type DeflateParams } from '../../protocol/deflate-params.js';
+import { handshakeProblems } from '../../protocol/handshake-checks.js';
 import { headVersion, keepsAlive, responseFraming, type BodyFraming } from '../../protocol/http1.js';
 import type { SessionInfo } from '../events.js';
 import { Session, type SessionDeps } from '../session.js';
@@ -180,6 +181,8 @@ function open(deps: LayerDeps, sessionDeps: SessionDeps, a: Attempt, reader: Soc
   deps.sessions.set(a.session, session);
   // Observers may reach for proxy.session(id) from this event, so the session exists first.
   deps.bus.emit('session-open', sessionInfo);
+  // What a conforming client would have refused, said after the open line it is about.
+  for (const problem of handshakeProblems(a.sent, response)) deps.log(a.session, 'warn', `${problem}: a conforming client fails the connection`);
   session.feed('server', serverRest);
   session.feed('client', clientRest);
   // An end read with the handshake (a client that sent its upgrade, frames and FIN at once).
