@@ -74,7 +74,9 @@ test('Chromium → wsproxy forward mode → https page and wss with permessage-d
 
     const records: Record<string, unknown>[] = await until(
       () => {
-        const lines = existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+        // The log is being written: only whole lines (with their newline) are read yet.
+        const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+        const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
         return lines.some((r) => r['type'] === 'close') ? lines : undefined;
       },
       10_000,
