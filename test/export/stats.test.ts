@@ -100,9 +100,17 @@ for (const deflate of [false, true]) {
   });
 }
 
+/** Feeds unmasked, uncompressed frames with 2-byte headers into a stats builder. */
+function framesInto(b: SessionStatsBuilder): (time: number, from: Side, kind: string, payload: Uint8Array | string) => void {
+  return (time, from, kind, payload) => {
+    const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload;
+    b.frame({ time, from, kind, length: bytes.length, headerLength: 2, masked: false, compressed: false, payload: bytes });
+  };
+}
+
 test('a pong matches the ping with the same payload, not the latest one', () => {
   const b = new SessionStatsBuilder(0);
-  const frame = (time: number, from: Side, kind: string, payload: string) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload: Buffer.from(payload) });
+  const frame = framesInto(b);
   frame(10, 'server', 'ping', 'a');
   frame(20, 'server', 'ping', 'b');
   frame(25, 'client', 'pong', 'b');
@@ -118,7 +126,7 @@ test('a pong matches the ping with the same payload, not the latest one', () => 
 test('pings waiting one at a time and several at once are matched alike, oldest first, and counted when unanswered', () => {
   const b = new SessionStatsBuilder(0);
   const bytes = (payload: string): Uint8Array => Buffer.from(payload);
-  const frame = (time: number, from: Side, kind: string, payload: Uint8Array) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload });
+  const frame = framesInto(b);
   // One waiting at a time; the payload is a view the caller reuses, so the builder must keep its own copy.
   const reused = bytes('p1');
   frame(0, 'client', 'ping', reused);
@@ -147,7 +155,7 @@ test('pings waiting one at a time and several at once are matched alike, oldest 
 
 test('the RTT median covers the last 1,024 round trips, and count, min, max and last cover them all', () => {
   const b = new SessionStatsBuilder(0);
-  const frame = (time: number, from: Side, kind: string, payload: Uint8Array) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload });
+  const frame = framesInto(b);
   let t = 0;
   // 3,000 slow round trips, then RTT_WINDOW fast ones: a median over all would be the slow one.
   for (let i = 0; i < 3000 + RTT_WINDOW; i++) {
@@ -161,7 +169,7 @@ test('the RTT median covers the last 1,024 round trips, and count, min, max and 
 
 test('a flood of pings nobody answers is counted exactly, while at most 1,024 are tracked by payload', () => {
   const b = new SessionStatsBuilder(0);
-  const frame = (time: number, from: Side, kind: string, payload: Uint8Array) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload });
+  const frame = framesInto(b);
   const payload = (i: number): Buffer => Buffer.from(`ping-${i}`);
   const n = 100_000;
   for (let i = 0; i < n; i++) frame(i, 'client', 'ping', payload(i));
@@ -181,7 +189,7 @@ test('a flood of pings nobody answers is counted exactly, while at most 1,024 ar
 
 test('within a pane, a row too wide for it gives each value a line under its label; the rest stay a table', () => {
   const b = new SessionStatsBuilder(0);
-  const frame = (time: number, from: Side, kind: string, payload: string) => b.frame({ time, from, kind, length: payload.length, headerLength: 2, masked: false, compressed: false, payload: Buffer.from(payload) });
+  const frame = framesInto(b);
   frame(10, 'server', 'ping', 'a');
   frame(12, 'client', 'pong', 'a');
   frame(20, 'client', 'text', 'hello');

@@ -20,16 +20,22 @@ describe('intercept: every held message is listed', { timeout: 30_000 }, () => {
     for (const c of cleanup.reverse()) await c();
   });
 
-  it('holding many messages of one session raises no listener-leak warning', async () => {
-    const target: WsTarget = await startWsEcho();
+  /** A proxy in front of a `ws` echo target, with an intercept on for `filterText`. */
+  async function holding(filterText: string, deflate: boolean): Promise<{ target: WsTarget; h: ProxyHarness; queue: InterceptQueue }> {
+    const target = await startWsEcho(deflate);
     cleanup.push(() => target.close());
-    const h: ProxyHarness = await startProxy(target.port);
+    const h = await startProxy(target.port);
     cleanup.push(() => h.close());
-    const filter = parseFilter('from:client');
+    const filter = parseFilter(filterText);
     assert.ok(filter.ok);
     const queue = new InterceptQueue({ filter: filter.filter });
     queue.setEnabled(true);
     cleanup.push(h.proxy.use(queue, INTERCEPTOR_ORDER.intercept));
+    return { target, h, queue };
+  }
+
+  it('holding many messages of one session raises no listener-leak warning', async () => {
+    const { h, queue } = await holding('from:client', false);
     const warnings: string[] = [];
     const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
     process.on('warning', onWarning);
@@ -49,16 +55,8 @@ describe('intercept: every held message is listed', { timeout: 30_000 }, () => {
 
   for (const deflate of [false, true]) {
     it(`lists messages waiting behind the first, takes early decisions, keeps the order${deflate ? ' (permessage-deflate)' : ''}`, async () => {
-      const target: WsTarget = await startWsEcho(deflate);
-      cleanup.push(() => target.close());
-      const h: ProxyHarness = await startProxy(target.port);
-      cleanup.push(() => h.close());
       // Client messages only: the echoes would be held too.
-      const filter = parseFilter('from:client kind:text');
-      assert.ok(filter.ok);
-      const queue = new InterceptQueue({ filter: filter.filter });
-      queue.setEnabled(true);
-      cleanup.push(h.proxy.use(queue, INTERCEPTOR_ORDER.intercept));
+      const { target, h, queue } = await holding('from:client kind:text', deflate);
       const client: WebSocket = await openWs(`${h.url}/held`, { perMessageDeflate: deflate });
       cleanup.push(() => client.terminate());
       const atServer: string[] = [];
