@@ -102,6 +102,11 @@ function wireStart(f: FrameRecord): Uint8Array {
   return Buffer.concat([f.header, f.payload.subarray(0, 16)]);
 }
 
+/** Whether a packet's payload holds `probe`. */
+function holds(segment: PendingSegment, probe: Uint8Array): boolean {
+  return segment.payload.some((p) => Buffer.from(p.buffer, p.byteOffset, p.length).indexOf(probe) >= 0);
+}
+
 /** Address bytes for a host: its own when it is an IP literal, else a stand-in (the comment names it). */
 function ipOf(host: string, standIn: string): Buffer {
   const family = net.isIP(host);
@@ -278,7 +283,7 @@ export function attachPcap(bus: ProxyBus, options: PcapWriterOptions): PcapWrite
     const leg = legs.get(`${session}:${legSide}`);
     if (leg === undefined) return;
     const last = fromA ? leg.lastA : leg.lastB;
-    if (last !== null && (probe === null || last.payload.some((p) => Buffer.from(p.buffer, p.byteOffset, p.length).indexOf(probe) >= 0))) last.comment = last.comment === null ? text : `${last.comment}; ${text}`;
+    if (last !== null && (probe === null || holds(last, probe))) last.comment = last.comment === null ? text : `${last.comment}; ${text}`;
     else if (fromA) leg.noteA = leg.noteA === null ? text : `${leg.noteA}; ${text}`;
     else leg.noteB = leg.noteB === null ? text : `${leg.noteB}; ${text}`;
   };

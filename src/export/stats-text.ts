@@ -41,9 +41,10 @@ export function formatStatsTable(s: SessionStats, width = Infinity): string[] {
   const fits = (r: [string, string, string]): boolean => r === rows[0] || 2 + w0 + 2 + r[1].length + 2 + r[2].length <= width;
   const w1 = Math.max(...rows.filter(fits).map((r) => r[1].length));
   const faults = s.faults === undefined ? [] : [`  ${faultsText(s.faults)}`];
-  const lines = rows.flatMap(([a, b, c], i) =>
-    i === 0 || fits(rows[i]!) ? [`  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd()] : [`  ${a}`, `    C→S ${b}`, `    S→C ${c}`],
-  );
+  const lines = rows.flatMap((r) => {
+    const [a, b, c] = r;
+    return fits(r) ? [`  ${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd()] : [`  ${a}`, `    C→S ${b}`, `    S→C ${c}`];
+  });
   return [...lines, ...faults, `  ${closeText(s)}`];
 }
 

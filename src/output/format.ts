@@ -191,8 +191,7 @@ function hasControl(bytes: Uint8Array, start: number, end: number): boolean {
   return false;
 }
 
-/** Offset, 16 hex bytes, ASCII column: the classic hex dump. */
-/** `perRow`: 16 bytes a line (78 columns), or 8 (45 columns) for a narrow pane. */
+/** Offset, hex bytes, ASCII column: the classic hex dump, 16 bytes a line (78 columns) or 8 (45) for a narrow pane. */
 export function hexdump(bytes: Uint8Array, maxBytes = 4096, perRow: 8 | 16 = 16): string[] {
   const lines: string[] = [];
   const n = Math.min(bytes.length, maxBytes);

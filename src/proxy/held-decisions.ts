@@ -6,7 +6,7 @@
 import { isControlOpcode } from '../protocol/constants.js';
 import { violation } from '../protocol/violations.js';
 import { runChain, type HeldMessage, type OutMessage } from '../intercept/verdict.js';
-import type { FrameOrigin, MessageFate, Side } from './events.js';
+import { otherSide, type FrameOrigin, type MessageFate, type Side } from './events.js';
 import type { DirectionCompression } from './direction-compression.js';
 import type { PipeHost } from './pipe-host.js';
 import { concat, emitMessage, firstBytes } from './pipe-records.js';
@@ -60,7 +60,7 @@ export async function decideControl(port: DecisionPort, frame: QueuedFrame): Pro
   const kind = controlKind(frame.header.opcode)!;
   // RFC 6455 §5.5.1: the other peer was sent a close already (one the proxy injected); a second
   // one would break its closing handshake. This one answers it, and goes no further.
-  if (kind === 'close' && port.closeWritten()) return port.log(`${port.from} close frame ${frame.id} not relayed: the ${port.from === 'client' ? 'server' : 'client'} was sent a close already (RFC 6455 §5.5.1)`);
+  if (kind === 'close' && port.closeWritten()) return port.log(`${port.from} close frame ${frame.id} not relayed: the ${otherSide(port.from)} was sent a close already (RFC 6455 §5.5.1)`);
   const data = concat(frame.chunks);
   const held: HeldMessage = { id: frame.id, session: host.session, from: port.from, kind, data, frames: 1, compressed: false, time: frame.time, frame: frame.id };
   const result = await runChain(host.interceptors(), held, host.signal, (name, e) => host.chainError(name, e));
