@@ -17,6 +17,22 @@ import { destroyAllRaw, rawConnect, requestHead, until } from '../helpers/raw-pe
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'bin/wsproxy.js');
 
+/** The built CLI, headless on a free port with `args`, its output gathered; killed after `ms` at the latest. */
+function startCli(args: readonly string[], ms: number) {
+  const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--headless', '--no-color', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const cli = {
+    child,
+    stdout: '',
+    stderr: '',
+    killer: setTimeout(() => child.kill('SIGKILL'), ms),
+    /** The port from the listening line. */
+    port: async (): Promise<number> => Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(cli.stderr), 10_000, 'the listening line'))[1]),
+  };
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (cli.stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (cli.stderr += s));
+  return cli;
+}
+
 describe('every attempt on the record, through the CLI', { timeout: 60_000 }, () => {
   test('a page load, a 403 refusal and a dead target: headless lines and JSONL records', { timeout: 30_000 }, async (t) => {
     if (!existsSync(path.join(ROOT, 'dist/cli/main.js'))) return t.skip('dist/ is missing: run `npm run build` first');
@@ -30,14 +46,10 @@ describe('every attempt on the record, through the CLI', { timeout: 60_000 }, ()
     const webPort = (web.address() as net.AddressInfo).port;
     const dir = mkdtempSync(path.join(os.tmpdir(), 'wsproxy-attempts-'));
     const file = path.join(dir, 'log.jsonl');
-    const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${webPort}`, '--headless', '--no-color', '--log-file', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+    const cli = startCli(['--target', `127.0.0.1:${webPort}`, '--log-file', file], 25_000);
+    const { child, killer } = cli;
     try {
-      const port = Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(stderr), 10_000, 'the listening line'))[1]);
+      const port = await cli.port();
       const page = await rawConnect(port);
       await page.write('GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
       await page.waitEnd(3000);
@@ -55,10 +67,11 @@ describe('every attempt on the record, through the CLI', { timeout: 60_000 }, ()
       await dead.waitEnd(3000);
       assert.match(dead.received.toString(), /^HTTP\/1\.1 502 Bad Gateway\r\n/);
 
-      await until(() => (stdout.match(/ closed by /g) ?? []).length >= 2, 5000, `two close lines in ${JSON.stringify(stdout)}`);
+      await until(() => (cli.stdout.match(/ closed by /g) ?? []).length >= 2, 5000, `two close lines in ${JSON.stringify(cli.stdout)}`);
       child.kill('SIGINT');
       await new Promise((resolve) => child.once('close', resolve));
 
+      const { stdout } = cli;
       const out = stdout.split('\n');
       assert.ok(out.some((l) => /\d http 127\.0\.0\.1:\d+ GET \/index\.html → 200 \d+ ms ↑\d+ B ↓\d+ B$/.test(l)), stdout);
       assert.ok(out.some((l) => /#1 refused 127\.0\.0\.1:\d+ → 127\.0\.0\.1:\d+ \/ws\/private 403 handshake refused: 403 Forbidden "token expired"$/.test(l)), stdout);
@@ -101,16 +114,11 @@ describe('a line longer than the printer takes at once, through the CLI', { time
     // A subprotocol of 15,000 ESC bytes: escaped, the open line runs past 60,000 characters.
     const { RawServer, headerValue, rawHandshake, switchingHead } = await import('../helpers/raw-peer.js');
     const target = await RawServer.start({ respond: (req) => switchingHead(headerValue(req, 'sec-websocket-key')!, [['Sec-WebSocket-Protocol', '\x1b'.repeat(15_000)]]) });
-    const child = spawn(process.execPath, [BIN, '--listen', '127.0.0.1:0', '--target', `127.0.0.1:${target.port}`, '--headless', '--no-color'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const cli = startCli(['--target', `127.0.0.1:${target.port}`], 15_000);
+    const { child, killer } = cli;
     try {
-      const port = Number((await until(() => /listening on 127\.0\.0\.1:(\d+)/.exec(stderr), 10_000, 'the listening line'))[1]);
-      await rawHandshake(port, { path: '/long' });
-      const line = await until(() => stdout.split('\n').find((l) => / #1 open /.test(l)), 5000, `the open line in ${JSON.stringify(stdout.slice(0, 200))}`);
+      await rawHandshake(await cli.port(), { path: '/long' });
+      const line = await until(() => cli.stdout.split('\n').find((l) => / #1 open /.test(l)), 5000, `the open line in ${JSON.stringify(cli.stdout.slice(0, 200))}`);
       assert.match(line, / … \(line cut: \d+ more characters\)$/);
       assert.ok(line.length < 41_000, `${line.length} characters`);
       assert.ok(!line.includes('\x1b'), 'escaped, as every line');

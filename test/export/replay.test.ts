@@ -14,7 +14,7 @@ import { closed, openWs, startProxy } from '../helpers/proxy-harness.js';
 import { deadPort } from '../helpers/raw-peer.js';
 import { attachJsonl } from '../../src/output/jsonl.js';
 import { attachHar } from '../../src/export/har-writer.js';
-import { readRecording } from '../../src/export/recording.js';
+import { readRecording, type ReplayRecording } from '../../src/export/recording.js';
 import { replay, ReplayError } from '../../src/export/replay.js';
 import { formatPath, jsonDiff, parsePath, pathMatches } from '../../src/export/json-diff.js';
 import { messages, playSession, startSlowPongEcho } from './peers.js';
@@ -74,40 +74,38 @@ test('replaying a recorded echo session: same server matches; a changed field di
   }
 });
 
-test('--control replays pings and the close, and compares the server\'s pongs and close', { timeout: 30_000 }, async () => {
+/** A recorded session, and an echo server with late pongs to replay it against; both gone afterwards. */
+async function withRecorded(run: (rec: ReplayRecording, target: string) => Promise<void>): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsproxy-replay-'));
   const server = await startSlowPongEcho({ pongDelayMs: 5 });
   try {
     const { log } = await record(dir);
     const [rec] = await readRecording(log);
-    const result = await replay(rec!, options(`ws://127.0.0.1:${server.port}`, { control: true, speed: 'wait' }));
+    await run(rec!, `ws://127.0.0.1:${server.port}`);
+  } finally {
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('--control replays pings and the close, and compares the server\'s pongs and close', { timeout: 30_000 }, () =>
+  withRecorded(async (rec, target) => {
+    const result = await replay(rec, options(target, { control: true, speed: 'wait' }));
     // 3 echoes, 2 pongs (the third ping is never answered), the close reply.
     assert.equal(result.ok, true, result.report.join('\n'));
     assert.match(result.report[0]!, /sent 7, expected 6, received 6/);
-  } finally {
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
-test('--control on a recording without control frames compares the data messages, and says so', { timeout: 30_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsproxy-replay-'));
-  const server = await startSlowPongEcho({ pongDelayMs: 5 });
-  try {
-    const { log } = await record(dir);
-    const [full] = await readRecording(log);
+test('--control on a recording without control frames compares the data messages, and says so', { timeout: 30_000 }, () =>
+  withRecorded(async (full, target) => {
     // As read from a HAR written without --har-control: data messages only.
     const data = (items: typeof full.client) => items.filter((i) => i.kind === 'text' || i.kind === 'binary');
-    const rec = { ...full!, client: data(full!.client), server: data(full!.server) };
-    const result = await replay(rec, options(`ws://127.0.0.1:${server.port}`, { control: true, speed: 'wait' }));
+    const rec = { ...full, client: data(full.client), server: data(full.server) };
+    const result = await replay(rec, options(target, { control: true, speed: 'wait' }));
     assert.equal(result.ok, true, result.report.join('\n'));
     assert.match(result.report[1]!, /--control: the recording has no ping, pong or close frames/);
     assert.match(result.report.at(-1)!, /^all 3 server messages match$/);
-  } finally {
-    await server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
+  }));
 
 test('speed 1 keeps the recorded gaps; a replay through a running wsproxy shows on its bus', { timeout: 30_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsproxy-replay-'));
